@@ -1,0 +1,385 @@
+/* pt2onnx.c — the command: options, messages, exit codes. All conversion
+ * work is lib/'s (through pt2onnx.h); this file only talks to the user. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pt2onnx.h"
+
+/* Exit statuses (documented in man/pt2onnx.1; never renumbered). */
+enum {
+	EXIT_OK = 0,
+	EXIT_INTERNAL = 1,    /* internal error or out of memory */
+	EXIT_USAGE = 2,       /* bad options, shapes or names */
+	EXIT_MODEL = 3,       /* the model cannot be read or is not TorchScript */
+	EXIT_UNSUPPORTED = 4, /* ops or shapes that cannot be converted */
+	EXIT_OUTPUT = 5,      /* the output cannot be written */
+};
+
+static const char *prog = "pt2onnx";
+static int quiet;
+
+static void usage_line(FILE *f)
+{
+	fprintf(f, "usage: %s MODEL.pt [-o OUT.onnx|-] [--opset N] "
+		   "[-s DIMS[:DTYPE]]... [options]\n", prog);
+}
+
+static void help(void)
+{
+	usage_line(stdout);
+	printf("\nConvert a TorchScript archive (torch.jit.save) to an ONNX model.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -o, --output FILE            where to write the model (default: MODEL\n"
+	       "                               with .onnx for .pt; '-' writes to stdout)\n"
+	       "      --opset N                ONNX opset to target, %d-%d (default %d)\n"
+	       "  -s, --input-shape DIMS[:DTYPE]\n"
+	       "                               shape of one forward() input; give it once\n"
+	       "                               per input, in order. DIMS: 1x3x224x224,\n"
+	       "                               a dim may be a symbol (batchx3x224x224, or\n"
+	       "                               batch,3,224,224). DTYPE: float32 (default),\n"
+	       "                               float16, float64, bfloat16, int64, int32,\n"
+	       "                               int16, int8, uint8, bool\n"
+	       "      --input-names A,B        names of the ONNX inputs (default: the\n"
+	       "                               forward() parameter names)\n"
+	       "      --output-names Y,Z       names of the ONNX outputs (default: output,\n"
+	       "                               or output_0, output_1, ...)\n"
+	       "  -q, --quiet                  print errors only\n"
+	       "  -v, --verbose                also print the TorchScript graph and the\n"
+	       "                               ONNX graph (to stderr)\n"
+	       "      --version                print versions and the opset range\n"
+	       "  -h, --help                   print this help\n"
+	       "\n"
+	       "Exit status: 0 success, 1 internal error, 2 usage error, 3 unreadable or\n"
+	       "invalid model, 4 unsupported ops or shapes, 5 output not writable.\n"
+	       "\n"
+	       "Example:\n"
+	       "  %s resnet18.pt -o resnet18.onnx --opset 17 -s 1x3x224x224\n",
+	       P2O_OPSET_MIN, P2O_OPSET_MAX, P2O_OPSET_DEFAULT, prog);
+}
+
+static int error(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int error(int status, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: error: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+static int exit_status(int code)
+{
+	switch (code) {
+	case P2O_OK: return EXIT_OK;
+	case P2O_ERR_USAGE: case P2O_ERR_INPUTS: return EXIT_USAGE;
+	case P2O_ERR_OPEN: case P2O_ERR_MODEL: return EXIT_MODEL;
+	case P2O_ERR_UNSUPPORTED: case P2O_ERR_CONVERT: return EXIT_UNSUPPORTED;
+	case P2O_ERR_OUTPUT: return EXIT_OUTPUT;
+	default: return EXIT_INTERNAL;
+	}
+}
+
+/* Prints what the library recorded. A single problem is one line; several
+ * (every unsupported op of the model) are a header plus one line each. */
+static int report(p2o_ctx *cx, int code, const char *model, int opset)
+{
+	size_t n = p2o_diag_count(cx);
+	if (n == 0)
+		return error(exit_status(code), "%s", p2o_strerror(code));
+	if (n == 1 && !p2o_diag_at(cx, 0)->op) {
+		return error(exit_status(code), "%s", p2o_diag_at(cx, 0)->message);
+	}
+	unsigned total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += p2o_diag_at(cx, i)->count;
+	fprintf(stderr, "%s: error: %s: %zu problem%s (%u node%s) prevent%s "
+			"conversion at opset %d:\n",
+		prog, model, n, n == 1 ? "" : "s", total, total == 1 ? "" : "s",
+		n == 1 ? "s" : "", opset);
+	for (size_t i = 0; i < n; i++) {
+		const p2o_diag *d = p2o_diag_at(cx, i);
+		fprintf(stderr, "  %s", d->op ? d->op : "(graph)");
+		if (d->count > 1 || d->source) {
+			fprintf(stderr, " (");
+			if (d->count > 1)
+				fprintf(stderr, "x%u%s", d->count,
+					d->source ? ", first " : "");
+			if (d->source)
+				fprintf(stderr, "at %s", d->source);
+			fprintf(stderr, ")");
+		}
+		fprintf(stderr, ": %s\n", d->message);
+	}
+	return exit_status(code);
+}
+
+/* Splits a comma list into a NULL-terminated array; NULL on an empty name. */
+static char **split_names(char *s, size_t *count)
+{
+	size_t n = 1;
+	for (char *c = s; *c; c++)
+		n += *c == ',';
+	char **v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	char *p = s;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (!*p) {
+			free(v);
+			return NULL;
+		}
+		v[k++] = p;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*count = k;
+	return v;
+}
+
+static char *default_output(const char *model)
+{
+	size_t len = strlen(model);
+	char *out = malloc(len + 6);
+	if (!out)
+		return NULL;
+	strcpy(out, model);
+	char *dot = strrchr(out, '.');
+	char *slash = strrchr(out, '/');
+	if (dot && (!slash || dot > slash) &&
+	    (strcmp(dot, ".pt") == 0 || strcmp(dot, ".pth") == 0 ||
+	     strcmp(dot, ".ptl") == 0 || strcmp(dot, ".torchscript") == 0))
+		*dot = '\0';
+	strcat(out, ".onnx");
+	return out;
+}
+
+/* Fails fast, before a long conversion, when the output cannot be made. */
+static int check_output(const char *path)
+{
+	if (strcmp(path, "-") == 0)
+		return EXIT_OK;
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return error(EXIT_OUTPUT, "cannot write output '%s': it is a "
+					  "directory", path);
+	char *copy = strdup(path);
+	if (!copy)
+		return error(EXIT_INTERNAL, "out of memory");
+	const char *dir = dirname(copy);
+	int rc = EXIT_OK;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		rc = error(EXIT_OUTPUT, "cannot write output '%s': folder '%s' "
+					"does not exist", path, dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		rc = error(EXIT_OUTPUT, "cannot write output '%s': folder '%s' "
+					"is not writable (%s)", path, dir,
+			   strerror(errno));
+	free(copy);
+	return rc;
+}
+
+static void progress(void *user, const char *stage, uint64_t done,
+		     uint64_t total)
+{
+	(void)user;
+	if (total)
+		fprintf(stderr, "\r%s: %s %llu/%llu\033[K", prog, stage,
+			(unsigned long long)done, (unsigned long long)total);
+	else
+		fprintf(stderr, "\r%s: %s...\033[K", prog, stage);
+}
+
+static void progress_done(void)
+{
+	fprintf(stderr, "\r\033[K");
+}
+
+enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "opset", required_argument, NULL, OPT_OPSET },
+		{ "input-shape", required_argument, NULL, 's' },
+		{ "input-names", required_argument, NULL, OPT_INPUT_NAMES },
+		{ "output-names", required_argument, NULL, OPT_OUTPUT_NAMES },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *output = NULL;
+	int opset = P2O_OPSET_DEFAULT, verbose = 0;
+	p2o_input_spec *specs = NULL;
+	size_t n_specs = 0;
+	char **in_names = NULL, **out_names = NULL;
+	size_t n_in_names = 0, n_out_names = 0;
+	char err[600];
+
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":o:s:qvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_OPSET: {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno)
+				return error(EXIT_USAGE, "--opset takes a number "
+							 "%d-%d, not '%s'",
+					     P2O_OPSET_MIN, P2O_OPSET_MAX, optarg);
+			if (v < P2O_OPSET_MIN || v > P2O_OPSET_MAX)
+				return error(EXIT_USAGE, "--opset %ld is not "
+							 "supported (supported "
+							 "range: %d-%d)",
+					     v, P2O_OPSET_MIN, P2O_OPSET_MAX);
+			opset = (int)v;
+			break;
+		}
+		case 's': {
+			p2o_input_spec *ns = realloc(specs, (n_specs + 1) *
+								    sizeof *ns);
+			if (!ns)
+				return error(EXIT_INTERNAL, "out of memory");
+			specs = ns;
+			if (p2o_parse_input_spec(optarg, &specs[n_specs], err,
+						 sizeof err) != P2O_OK)
+				return error(EXIT_USAGE, "--input-shape: %s", err);
+			n_specs++;
+			break;
+		}
+		case OPT_INPUT_NAMES:
+			if (!(in_names = split_names(optarg, &n_in_names)))
+				return error(EXIT_USAGE, "--input-names: empty "
+							 "name in '%s'", optarg);
+			break;
+		case OPT_OUTPUT_NAMES:
+			if (!(out_names = split_names(optarg, &n_out_names)))
+				return error(EXIT_USAGE, "--output-names: empty "
+							 "name in '%s'", optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case OPT_VERSION:
+			printf("%s %s (libtorch %s, ONNX opsets %d-%d)\n", prog,
+			       PT2ONNX_VERSION, p2o_torch_version(),
+			       P2O_OPSET_MIN, P2O_OPSET_MAX);
+			return EXIT_OK;
+		case 'h':
+			help();
+			return EXIT_OK;
+		case ':':
+			return error(EXIT_USAGE, "option '%s' needs a value (see "
+						 "%s --help)",
+				     argv[optind - 1], prog);
+		default:
+			if (optopt)
+				return error(EXIT_USAGE, "unknown option '-%c' "
+							 "(see %s --help)",
+					     optopt, prog);
+			return error(EXIT_USAGE, "unknown option '%s' (see %s "
+						 "--help)",
+				     argv[optind - 1], prog);
+		}
+	}
+	if (optind >= argc) {
+		usage_line(stderr);
+		return error(EXIT_USAGE, "no MODEL given (see %s --help)", prog);
+	}
+	if (argc - optind > 1)
+		return error(EXIT_USAGE, "one MODEL at a time; got '%s' and '%s'",
+			     argv[optind], argv[optind + 1]);
+	const char *model = argv[optind];
+	char *def_out = NULL;
+	if (!output) {
+		if (!(def_out = default_output(model)))
+			return error(EXIT_INTERNAL, "out of memory");
+		output = def_out;
+	}
+	int rc = check_output(output);
+	if (rc != EXIT_OK)
+		return rc;
+
+	p2o_options opt = {
+		.opset = opset,
+		.inputs = specs,
+		.n_inputs = n_specs,
+		.input_names = (const char *const *)in_names,
+		.n_input_names = n_in_names,
+		.output_names = (const char *const *)out_names,
+		.n_output_names = n_out_names,
+	};
+	bool show_progress = !quiet && isatty(STDERR_FILENO);
+	if (show_progress)
+		opt.progress = progress;
+
+	p2o_ctx *cx = p2o_new();
+	if (!cx)
+		return error(EXIT_INTERNAL, "out of memory");
+	int code = p2o_load(cx, model, &opt);
+	if (code == P2O_OK && verbose)
+		fprintf(stderr, "TorchScript graph (frozen, canonicalized):\n%s\n",
+			p2o_torch_text(cx));
+	if (code == P2O_OK)
+		code = p2o_convert(cx, &opt);
+	if (code == P2O_OK && verbose)
+		fprintf(stderr, "%s\n", p2o_onnx_text(cx));
+	if (code == P2O_OK) {
+		if (show_progress)
+			progress(NULL, "writing", 0, 0);
+		code = p2o_write(cx, output);
+	}
+	if (show_progress)
+		progress_done();
+	if (code != P2O_OK) {
+		rc = report(cx, code, model, opset);
+	} else {
+		rc = EXIT_OK;
+		if (!quiet) {
+			p2o_stats st;
+			p2o_get_stats(cx, &st);
+			fprintf(stderr,
+				"%s: wrote %s (opset %d, IR %d): %zu nodes, %zu "
+				"weights (%.1f MiB), %zu input%s, %zu output%s, "
+				"%.1f MiB\n",
+				prog, strcmp(output, "-") ? output : "<stdout>",
+				st.opset, st.ir_version, st.nodes, st.initializers,
+				(double)st.weight_bytes / (1024.0 * 1024.0),
+				st.inputs, st.inputs == 1 ? "" : "s", st.outputs,
+				st.outputs == 1 ? "" : "s",
+				(double)st.file_bytes / (1024.0 * 1024.0));
+		}
+	}
+	p2o_free(cx);
+	free(def_out);
+	free(specs);
+	free(in_names);
+	free(out_names);
+	return rc;
+}

@@ -1,0 +1,451 @@
+/* convert.c — the conversion: context lifecycle, loading through the shim,
+ * the graph walk that dispatches each TorchScript node to its handler, and
+ * the graph's inputs and outputs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+p2o_ctx *p2o_new(void)
+{
+	p2o_ctx *cx = calloc(1, sizeof *cx);
+	return cx;
+}
+
+void p2o_free(p2o_ctx *cx)
+{
+	if (!cx)
+		return;
+	pts_free(cx->model);
+	free(cx->vals);
+	free(cx->nodes);
+	free(cx->names);
+	free(cx->diags);
+	free(cx->onnx_text);
+	p2o_arena_free(&cx->arena);
+	free(cx);
+}
+
+const char *p2o_torch_version(void)
+{
+	return pts_torch_version();
+}
+
+const char *p2o_torch_text(const p2o_ctx *cx)
+{
+	return cx->model ? pts_graph_text(cx->model) : "";
+}
+
+void p2o_get_stats(const p2o_ctx *cx, p2o_stats *out)
+{
+	*out = cx->stats;
+}
+
+static void progress(const p2o_options *opt, const char *stage, uint64_t done,
+		     uint64_t total)
+{
+	if (opt && opt->progress)
+		opt->progress(opt->progress_user, stage, done, total);
+}
+
+/* Checks what the shim would only report in libtorch's words: that the
+ * file exists, is a regular non-empty file, and is a zip archive. */
+static int precheck(p2o_cx *cx, const char *path)
+{
+	char msg[1024];
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		snprintf(msg, sizeof msg, "cannot open model '%s': %s", path,
+			 strerror(errno));
+		return p2o_diag_add(cx, P2O_ERR_OPEN, NULL, NULL, msg);
+	}
+	int rc = P2O_OK;
+	unsigned char magic[4] = { 0 };
+	ssize_t got;
+	if (fstat(fd, &st) != 0) {
+		snprintf(msg, sizeof msg, "cannot read model '%s': %s", path,
+			 strerror(errno));
+		rc = P2O_ERR_OPEN;
+	} else if (S_ISDIR(st.st_mode)) {
+		snprintf(msg, sizeof msg,
+			 "model '%s' is a directory, not a TorchScript archive",
+			 path);
+		rc = P2O_ERR_OPEN;
+	} else if (st.st_size == 0) {
+		snprintf(msg, sizeof msg,
+			 "model '%s' is empty, not a TorchScript archive", path);
+		rc = P2O_ERR_MODEL;
+	} else if ((got = read(fd, magic, 4)) < 0) {
+		snprintf(msg, sizeof msg, "cannot read model '%s': %s", path,
+			 strerror(errno));
+		rc = P2O_ERR_OPEN;
+	} else if (got < 4 || memcmp(magic, "PK\3\4", 4) != 0) {
+		snprintf(msg, sizeof msg,
+			 "model '%s' is not a TorchScript archive (not a zip "
+			 "file; expected the output of torch.jit.save)",
+			 path);
+		rc = P2O_ERR_MODEL;
+	}
+	close(fd);
+	if (rc != P2O_OK)
+		p2o_diag_add(cx, rc, NULL, NULL, msg);
+	return rc;
+}
+
+int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
+{
+	jmp_buf oom;
+	if (setjmp(oom)) {
+		cx->oom = NULL;
+		return P2O_ERR_NOMEM;
+	}
+	cx->oom = &oom;
+	cx->model_path = p2o_strdup(cx, path);
+	int rc = precheck(cx, path);
+	if (rc == P2O_OK) {
+		progress(opt, "loading", 0, 0);
+		char err[1024];
+		int st = pts_load(path, &cx->model, err, sizeof err);
+		if (st != PTS_OK) {
+			char msg[1200];
+			snprintf(msg, sizeof msg, "model '%s': %s", path, err);
+			rc = st == PTS_E_NOMEM ? P2O_ERR_NOMEM :
+			     st == PTS_E_OPEN  ? P2O_ERR_OPEN :
+						 P2O_ERR_MODEL;
+			p2o_diag_add(cx, rc, NULL, NULL, msg);
+		} else {
+			cx->g = pts_graph_of(cx->model);
+		}
+	}
+	cx->oom = NULL;
+	return rc;
+}
+
+/* "x.1" -> "x": TorchScript's uniquing suffix is noise in an input name. */
+static const char *input_base_name(p2o_cx *cx, const char *debug)
+{
+	char *s = p2o_strdup(cx, debug);
+	char *dot = strrchr(s, '.');
+	if (dot && dot != s && dot[1]) {
+		bool digits = true;
+		for (char *c = dot + 1; *c; c++)
+			digits = digits && *c >= '0' && *c <= '9';
+		if (digits)
+			*dot = '\0';
+	}
+	return s;
+}
+
+static int fail_plain(p2o_cx *cx, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_plain(p2o_cx *cx, int code, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return p2o_diag_add(cx, code, NULL, NULL, buf);
+}
+
+static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
+{
+	const pts_block *top = &cx->g->top;
+	uint32_t n_tensor = 0;
+	for (uint32_t i = 0; i < top->n_in; i++) {
+		const pts_value *pv = &cx->g->values[top->in[i]];
+		if (pv->kind == PTS_V_OBJECT)
+			continue; /* `self` */
+		if (pv->kind != PTS_V_TENSOR)
+			return fail_plain(cx, P2O_ERR_INPUTS,
+					  "forward() input '%s' is not a tensor; "
+					  "only tensor inputs are supported",
+					  input_base_name(cx, pv->name));
+		n_tensor++;
+	}
+	if (opt->input_names && opt->n_input_names != n_tensor)
+		return fail_plain(cx, P2O_ERR_USAGE,
+				  "--input-names gives %zu names but forward() "
+				  "takes %u tensor inputs",
+				  opt->n_input_names, n_tensor);
+	cx->inputs = p2o_alloc(cx, sizeof *cx->inputs * (n_tensor + 1));
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < top->n_in; i++) {
+		uint32_t tid = top->in[i];
+		const pts_value *pv = &cx->g->values[tid];
+		if (pv->kind == PTS_V_OBJECT)
+			continue;
+		const char *name = opt->input_names ?
+					   opt->input_names[k] :
+					   input_base_name(cx, pv->name);
+		if (k >= opt->n_inputs)
+			return fail_plain(
+				cx, P2O_ERR_INPUTS,
+				"forward() input %u ('%s') needs a shape: pass "
+				"--input-shape DIMS[:DTYPE] once per input, in "
+				"order (e.g. --input-shape 1x3x224x224); the model "
+				"takes %u tensor input%s",
+				k + 1, name, n_tensor, n_tensor == 1 ? "" : "s");
+		const p2o_input_spec *sp = &opt->inputs[k];
+		uint32_t id = p2o_val_new(cx, name, true);
+		if (opt->input_names && strcmp(p2o_v(cx, id)->name, name) != 0)
+			return fail_plain(cx, P2O_ERR_USAGE,
+					  "input name '%s' is used twice", name);
+		p2o_dim dims[P2O_MAX_RANK];
+		for (int d = 0; d < sp->rank; d++)
+			dims[d] = (p2o_dim){ sp->dims[d],
+					     sp->dims[d] < 0 ?
+						     p2o_strdup(cx, sp->symbols[d]) :
+						     NULL };
+		p2o_set_type(cx, id, sp->dtype, sp->rank, dims);
+		p2o_v(cx, id)->graph_input = true;
+		cx->inputs[cx->n_inputs++] = id;
+		cx->tv[tid].kind = P2O_TV_TENSOR;
+		cx->tv[tid].onnx = id;
+		k++;
+	}
+	if (opt->n_inputs > n_tensor)
+		return fail_plain(cx, P2O_ERR_INPUTS,
+				  "%zu --input-shape given but forward() takes %u "
+				  "tensor input%s",
+				  opt->n_inputs, n_tensor, n_tensor == 1 ? "" : "s");
+	return P2O_OK;
+}
+
+static bool has_poison(p2o_cx *cx, const pts_node *n)
+{
+	for (uint32_t i = 0; i < n->n_in; i++) {
+		const p2o_tv *tv = &cx->tv[n->in[i]];
+		if (tv->kind == P2O_TV_POISON)
+			return true;
+		if (tv->kind == P2O_TV_LIST)
+			for (uint32_t j = 0; j < tv->n; j++)
+				if (cx->tv[tv->items[j]].kind == P2O_TV_POISON)
+					return true;
+	}
+	return false;
+}
+
+static void poison_outputs(p2o_cx *cx, const pts_node *n)
+{
+	for (uint32_t k = 0; k < n->n_out; k++)
+		if (cx->tv[n->out[k]].kind == P2O_TV_UNSET)
+			cx->tv[n->out[k]].kind = P2O_TV_POISON;
+}
+
+/* Finds the handler for a node; an in-place op ("aten::relu_") without one
+ * of its own uses its pure form's, and *inplace says so. */
+static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
+				bool *known)
+{
+	*inplace = false;
+	p2o_handler fn = p2o_lookup(kind, cx->opset, known);
+	size_t len = strlen(kind);
+	if (fn || *known || len < 2 || kind[len - 1] != '_' ||
+	    kind[len - 2] == '_')
+		return fn;
+	char base[128];
+	if (len >= sizeof base)
+		return NULL;
+	memcpy(base, kind, len - 1);
+	base[len - 1] = '\0';
+	fn = p2o_lookup(base, cx->opset, known);
+	*inplace = fn != NULL;
+	return fn;
+}
+
+void p2o_walk_block(p2o_cx *cx, const pts_block *b)
+{
+	const pts_node *outer = cx->cur;
+	bool top = b == &cx->g->top;
+	for (uint32_t i = 0; i < b->n_nodes; i++) {
+		const pts_node *n = &b->nodes[i];
+		cx->cur = n;
+		if (top && (i & 255) == 0)
+			progress(cx->opt, "converting", i, b->n_nodes);
+		bool inplace, known;
+		p2o_handler fn = find_handler(cx, n->kind, &inplace, &known);
+		if (!fn) {
+			p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s",
+				 p2o_where(cx, n->kind));
+			poison_outputs(cx, n);
+			continue;
+		}
+		if (has_poison(cx, n)) {
+			poison_outputs(cx, n);
+			continue;
+		}
+		int rc = fn(cx, n);
+		cx->cur = n;
+		if (rc != P2O_OK) {
+			poison_outputs(cx, n);
+			continue;
+		}
+		for (uint32_t k = 0; k < n->n_out; k++)
+			if (cx->tv[n->out[k]].kind == P2O_TV_UNSET) {
+				p2o_fail(cx, P2O_ERR_INTERNAL,
+					 "handler left output %u unset", k);
+				poison_outputs(cx, n);
+				break;
+			}
+		/* x.relu_() leaves x holding the result: later readers of x
+		 * read the new value (straight-line code, no aliasing views). */
+		if (inplace && n->n_in && n->n_out &&
+		    cx->tv[n->out[0]].kind != P2O_TV_POISON)
+			cx->tv[n->in[0]] = cx->tv[n->out[0]];
+	}
+	cx->cur = outer;
+}
+
+/* Collects the ONNX values forward() returns, flattening lists. */
+static void collect_outputs(p2o_cx *cx, uint32_t tid, uint32_t **out,
+			    uint32_t *n, uint32_t *cap)
+{
+	p2o_tv *tv = &cx->tv[tid];
+	if (tv->kind == P2O_TV_LIST) {
+		for (uint32_t j = 0; j < tv->n; j++)
+			collect_outputs(cx, tv->items[j], out, n, cap);
+		return;
+	}
+	uint32_t id = P2O_NOVAL;
+	if (tv->kind == P2O_TV_TENSOR) {
+		id = tv->onnx;
+	} else if (tv->kind == P2O_TV_CONST) {
+		/* A constant output: ride on a fake node so that the value has
+		 * a name of its own. */
+		pts_node fake = { .kind = "prim::Return", .n_in = 1, .in = &tid };
+		cx->cur = &fake;
+		id = p2o_arg_tensor(cx, &fake, 0);
+		cx->cur = NULL;
+	}
+	if (id == P2O_NOVAL)
+		return;
+	p2o_grow(cx, (void **)out, cap, *n + 1, sizeof **out);
+	(*out)[(*n)++] = id;
+}
+
+static int bind_outputs(p2o_cx *cx, const p2o_options *opt)
+{
+	const pts_block *top = &cx->g->top;
+	uint32_t *outs = NULL, n = 0, cap = 0;
+	for (uint32_t i = 0; i < top->n_out; i++)
+		collect_outputs(cx, top->out[i], &outs, &n, &cap);
+	/* Copy into the arena so the context frees it with the rest. */
+	cx->outputs = p2o_alloc(cx, sizeof *outs * (n ? n : 1));
+	if (n)
+		memcpy(cx->outputs, outs, sizeof *outs * n);
+	free(outs);
+	if (opt->output_names && opt->n_output_names != n)
+		return fail_plain(cx, P2O_ERR_USAGE,
+				  "--output-names gives %zu names but the model "
+				  "has %u outputs",
+				  opt->n_output_names, n);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = cx->outputs[i];
+		const char *want = opt->output_names ? opt->output_names[i] :
+				   n == 1 ? "output" :
+					    p2o_fmt(cx, "output_%u", i);
+		bool dup = false;
+		for (uint32_t j = 0; j < i; j++)
+			dup = dup || cx->outputs[j] == id;
+		p2o_val *v = p2o_v(cx, id);
+		if (i >= cx->n_reserved)
+			want = p2o_unique_name(cx, want);
+		if (!dup && v->producer >= 0) {
+			v->name = want; /* reserved up front: unique */
+			v->named = true;
+		} else {
+			/* An input, a weight or a repeated output: an Identity
+			 * gives the output a value of its own. */
+			uint32_t nd = p2o_node_new(cx, "Identity", 1, &id, 1);
+			uint32_t o = p2o_node_done(cx, nd);
+			p2o_v(cx, o)->name = want;
+			p2o_v(cx, o)->named = true;
+			cx->outputs[i] = o;
+		}
+	}
+	cx->n_outputs = n;
+	return P2O_OK;
+}
+
+/* Reserves graph output names before any other name is handed out, so the
+ * names the user asked for are theirs exactly. */
+static int reserve_output_names(p2o_cx *cx, const p2o_options *opt)
+{
+	const pts_block *top = &cx->g->top;
+	size_t n = opt->output_names ? opt->n_output_names : top->n_out;
+	for (size_t i = 0; i < n; i++) {
+		const char *want = opt->output_names ? opt->output_names[i] :
+				   n == 1 ? "output" :
+					    p2o_fmt(cx, "output_%zu", i);
+		const char *got = p2o_unique_name(cx, want);
+		if (strcmp(got, want) != 0)
+			return fail_plain(cx, P2O_ERR_USAGE,
+					  "output name '%s' is used twice", want);
+	}
+	cx->n_reserved = (uint32_t)n;
+	return P2O_OK;
+}
+
+static int worst_code(p2o_cx *cx)
+{
+	int code = P2O_OK;
+	for (size_t i = 0; i < cx->n_diags; i++) {
+		int c = cx->diags[i].code;
+		if (c == P2O_ERR_INTERNAL || c == P2O_ERR_NOMEM)
+			return c;
+		if (code == P2O_OK || c == P2O_ERR_UNSUPPORTED)
+			code = c;
+	}
+	return code;
+}
+
+int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
+{
+	if (!cx->g)
+		return fail_plain(cx, P2O_ERR_USAGE, "no model loaded");
+	if (opt->opset < P2O_OPSET_MIN || opt->opset > P2O_OPSET_MAX)
+		return fail_plain(cx, P2O_ERR_USAGE,
+				  "opset %d is not supported (supported: %d-%d)",
+				  opt->opset, P2O_OPSET_MIN, P2O_OPSET_MAX);
+	jmp_buf oom;
+	if (setjmp(oom)) {
+		cx->oom = NULL;
+		return P2O_ERR_NOMEM;
+	}
+	cx->oom = &oom;
+	cx->opset = opt->opset;
+	cx->opt = opt;
+	cx->tv = p2o_alloc(cx, sizeof *cx->tv * (cx->g->n_values + 1));
+	for (uint32_t i = 0; i < cx->g->n_values; i++) {
+		cx->tv[i].onnx = P2O_NOVAL;
+		if (cx->g->values[i].konst) {
+			cx->tv[i].kind = P2O_TV_CONST;
+			cx->tv[i].k = cx->g->values[i].konst;
+		}
+	}
+	int rc = reserve_output_names(cx, opt);
+	if (rc == P2O_OK)
+		rc = bind_inputs(cx, opt);
+	if (rc == P2O_OK) {
+		p2o_walk_block(cx, &cx->g->top);
+		rc = worst_code(cx);
+	}
+	if (rc == P2O_OK)
+		rc = bind_outputs(cx, opt);
+	if (rc == P2O_OK)
+		rc = worst_code(cx);
+	if (rc == P2O_OK) {
+		p2o_finalize(cx);
+		cx->converted = true;
+	}
+	cx->oom = NULL;
+	return rc;
+}

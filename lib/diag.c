@@ -1,0 +1,77 @@
+/* diag.c — diagnostics recorded in the context, and status texts. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *p2o_strerror(int code)
+{
+	switch (code) {
+	case P2O_OK: return "success";
+	case P2O_ERR_NOMEM: return "out of memory";
+	case P2O_ERR_INTERNAL: return "internal error";
+	case P2O_ERR_USAGE: return "usage error";
+	case P2O_ERR_OPEN: return "cannot read the model file";
+	case P2O_ERR_MODEL: return "not a valid TorchScript model";
+	case P2O_ERR_INPUTS: return "input shapes do not fit the model";
+	case P2O_ERR_UNSUPPORTED: return "unsupported ops";
+	case P2O_ERR_CONVERT: return "conversion failed";
+	case P2O_ERR_OUTPUT: return "cannot write the output";
+	default: return "unknown error";
+	}
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
+		 const char *msg)
+{
+	/* Merge repeats so that an op used 50 times is one line with a count.
+	 * Diagnostics are few (one per distinct problem), so a scan is fine. */
+	for (size_t i = 0; i < cx->n_diags; i++) {
+		p2o_diag *d = &cx->diags[i];
+		if (d->code == code && same(d->op, op) &&
+		    same(d->message, msg)) {
+			d->count++;
+			return code;
+		}
+	}
+	uint32_t cap = (uint32_t)cx->cap_diags;
+	p2o_grow(cx, (void **)&cx->diags, &cap, (uint32_t)cx->n_diags + 1,
+		 sizeof *cx->diags);
+	cx->cap_diags = cap;
+	p2o_diag *d = &cx->diags[cx->n_diags++];
+	d->code = code;
+	d->op = op ? p2o_strdup(cx, op) : NULL;
+	d->source = source ? p2o_strdup(cx, source) : NULL;
+	d->message = p2o_strdup(cx, msg);
+	d->count = 1;
+	return code;
+}
+
+int p2o_fail(p2o_cx *cx, int code, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	const pts_node *n = cx->cur;
+	return p2o_diag_add(cx, code, n ? n->kind : NULL, n ? n->source : NULL,
+			    buf);
+}
+
+size_t p2o_diag_count(const p2o_ctx *cx)
+{
+	return cx->n_diags;
+}
+
+const p2o_diag *p2o_diag_at(const p2o_ctx *cx, size_t i)
+{
+	return i < cx->n_diags ? &cx->diags[i] : NULL;
+}

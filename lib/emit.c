@@ -1,0 +1,284 @@
+/* emit.c — opset-aware emit helpers, so that handlers never branch on opset
+ * for plumbing (where axes go, how Clip takes its bounds), and small
+ * constants made once. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- small constants ---------------------------------------------------------- */
+
+#define KCACHE_MAX_BYTES 256 /* larger constants are not worth hashing */
+
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t hash_tensor(const p2o_tensor *t)
+{
+	uint64_t h = 1469598103934665603ull;
+	h = hash_bytes(h, &t->dtype, sizeof t->dtype);
+	h = hash_bytes(h, &t->rank, sizeof t->rank);
+	h = hash_bytes(h, t->dims, sizeof *t->dims * (size_t)t->rank);
+	return hash_bytes(h, t->data, t->nbytes);
+}
+
+static bool same_tensor(const p2o_tensor *a, const p2o_tensor *b)
+{
+	return a->dtype == b->dtype && a->rank == b->rank &&
+	       a->nbytes == b->nbytes &&
+	       memcmp(a->dims, b->dims, sizeof *a->dims * (size_t)a->rank) == 0 &&
+	       memcmp(a->data, b->data, a->nbytes) == 0;
+}
+
+/* An initializer for t, reusing an equal small one made before. t and its
+ * arrays must be arena-owned. */
+static uint32_t small_const(p2o_cx *cx, const p2o_tensor *t)
+{
+	if (t->nbytes > KCACHE_MAX_BYTES)
+		return p2o_initializer(cx, t, NULL);
+	if ((cx->kcache_used + 1) * 2 > cx->kcache_cap) {
+		uint32_t old = cx->kcache_cap, ncap = old ? old * 2 : 64;
+		uint32_t *nt = p2o_alloc(cx, sizeof *nt * ncap);
+		memset(nt, 0xff, sizeof *nt * ncap);
+		for (uint32_t i = 0; i < old; i++) {
+			uint32_t id = cx->kcache[i];
+			if (id == P2O_NOVAL)
+				continue;
+			uint32_t j = (uint32_t)(hash_tensor(p2o_v(cx, id)->init) &
+						(ncap - 1));
+			while (nt[j] != P2O_NOVAL)
+				j = (j + 1) & (ncap - 1);
+			nt[j] = id;
+		}
+		cx->kcache = nt;
+		cx->kcache_cap = ncap;
+	}
+	uint32_t mask = cx->kcache_cap - 1;
+	uint32_t j = (uint32_t)(hash_tensor(t) & mask);
+	while (cx->kcache[j] != P2O_NOVAL) {
+		if (same_tensor(p2o_v(cx, cx->kcache[j])->init, t))
+			return cx->kcache[j];
+		j = (j + 1) & mask;
+	}
+	uint32_t id = p2o_initializer(cx, t, NULL);
+	cx->kcache[j] = id;
+	cx->kcache_used++;
+	return id;
+}
+
+static p2o_tensor *new_tensor(p2o_cx *cx, int dtype, const int64_t *dims,
+			      int rank)
+{
+	p2o_tensor *t = p2o_alloc(cx, sizeof *t);
+	int64_t n = 1;
+	for (int i = 0; i < rank; i++)
+		n *= dims[i];
+	t->dtype = dtype;
+	t->rank = rank;
+	t->dims = p2o_memdup(cx, dims, sizeof *dims * (size_t)rank);
+	t->nbytes = (size_t)n * p2o_dtype_size(dtype);
+	t->data = p2o_alloc(cx, t->nbytes);
+	return t;
+}
+
+uint32_t p2o_const_i64s(p2o_cx *cx, const int64_t *v, size_t n)
+{
+	int64_t dims[1] = { (int64_t)n };
+	p2o_tensor *t = new_tensor(cx, P2O_INT64, dims, 1);
+	memcpy((void *)t->data, v, n * sizeof *v);
+	return small_const(cx, t);
+}
+
+static uint16_t f32_to_f16(float f)
+{
+	uint32_t x;
+	memcpy(&x, &f, 4);
+	uint32_t sign = (x >> 16) & 0x8000;
+	int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+	uint32_t man = x & 0x7fffff;
+	if (((x >> 23) & 0xff) == 0xff) /* inf, nan */
+		return (uint16_t)(sign | 0x7c00 | (man ? 0x200 : 0));
+	if (exp >= 31)
+		return (uint16_t)(sign | 0x7c00);
+	if (exp <= 0) {
+		if (exp < -10)
+			return (uint16_t)sign;
+		man |= 0x800000;
+		uint32_t shift = (uint32_t)(14 - exp);
+		uint32_t h = man >> shift;
+		uint32_t rem = man & ((1u << shift) - 1), half = 1u << (shift - 1);
+		if (rem > half || (rem == half && (h & 1)))
+			h++;
+		return (uint16_t)(sign | h);
+	}
+	uint32_t h = sign | ((uint32_t)exp << 10) | (man >> 13);
+	uint32_t rem = man & 0x1fff;
+	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+		h++;
+	return (uint16_t)h;
+}
+
+static uint16_t f32_to_bf16(float f)
+{
+	uint32_t x;
+	memcpy(&x, &f, 4);
+	if ((x & 0x7fffffff) > 0x7f800000)
+		return (uint16_t)((x >> 16) | 0x40);
+	x += 0x7fff + ((x >> 16) & 1); /* round to nearest even */
+	return (uint16_t)(x >> 16);
+}
+
+/* Stores v as element i of data in dtype. */
+static void store(void *data, size_t i, int dtype, double v)
+{
+	switch (dtype) {
+	case P2O_FLOAT: ((float *)data)[i] = (float)v; break;
+	case P2O_DOUBLE: ((double *)data)[i] = v; break;
+	case P2O_FLOAT16: ((uint16_t *)data)[i] = f32_to_f16((float)v); break;
+	case P2O_BFLOAT16: ((uint16_t *)data)[i] = f32_to_bf16((float)v); break;
+	case P2O_INT64: ((int64_t *)data)[i] = (int64_t)v; break;
+	case P2O_INT32: ((int32_t *)data)[i] = (int32_t)v; break;
+	case P2O_INT16: ((int16_t *)data)[i] = (int16_t)v; break;
+	case P2O_INT8: ((int8_t *)data)[i] = (int8_t)v; break;
+	case P2O_UINT8: ((uint8_t *)data)[i] = (uint8_t)v; break;
+	case P2O_BOOL: ((uint8_t *)data)[i] = v != 0; break;
+	default: assert(!"dtype without storage"); break;
+	}
+}
+
+uint32_t p2o_const_scalar(p2o_cx *cx, int dtype, double v)
+{
+	p2o_tensor *t = new_tensor(cx, dtype, NULL, 0);
+	store((void *)t->data, 0, dtype, v);
+	return small_const(cx, t);
+}
+
+uint32_t p2o_const_filled(p2o_cx *cx, int dtype, const int64_t *dims,
+			  int rank, double v)
+{
+	p2o_tensor *t = new_tensor(cx, dtype, dims, rank);
+	size_t n = t->nbytes / p2o_dtype_size(dtype);
+	for (size_t i = 0; i < n; i++)
+		store((void *)t->data, i, dtype, v);
+	return small_const(cx, t);
+}
+
+/* ---- opset-aware ops --------------------------------------------------------------- */
+
+uint32_t p2o_cast(p2o_cx *cx, uint32_t x, int dtype)
+{
+	if (x == P2O_NOVAL || p2o_t(cx, x)->dtype == dtype)
+		return x;
+	uint32_t nd = p2o_node_new(cx, "Cast", 1, &x, 1);
+	p2o_attr_int(cx, nd, "to", dtype);
+	return p2o_node_done(cx, nd);
+}
+
+/* Squeeze/Unsqueeze: axes an attribute before opset 13, an input from 13. */
+static uint32_t axes_op(p2o_cx *cx, const char *op, uint32_t x,
+			const int64_t *axes, size_t n)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	if (cx->opset >= 13) {
+		uint32_t in[2] = { x, n ? p2o_const_i64s(cx, axes, n) : P2O_NOVAL };
+		return p2o_node_done(cx, p2o_node_new(cx, op, n ? 2 : 1, in, 1));
+	}
+	uint32_t nd = p2o_node_new(cx, op, 1, &x, 1);
+	if (n)
+		p2o_attr_ints(cx, nd, "axes", axes, n);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_unsqueeze(p2o_cx *cx, uint32_t x, const int64_t *axes, size_t n)
+{
+	return axes_op(cx, "Unsqueeze", x, axes, n);
+}
+
+uint32_t p2o_squeeze(p2o_cx *cx, uint32_t x, const int64_t *axes, size_t n)
+{
+	return axes_op(cx, "Squeeze", x, axes, n);
+}
+
+uint32_t p2o_reduce(p2o_cx *cx, const char *op, uint32_t x,
+		    const int64_t *axes, size_t n, bool keepdims)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	/* ReduceSum took axes as an input from opset 13, the others from 18. */
+	int since = strcmp(op, "ReduceSum") == 0 ? 13 : 18;
+	uint32_t nd;
+	if (cx->opset >= since && n) {
+		uint32_t in[2] = { x, p2o_const_i64s(cx, axes, n) };
+		nd = p2o_node_new(cx, op, 2, in, 1);
+	} else {
+		nd = p2o_node_new(cx, op, 1, &x, 1);
+		if (n)
+			p2o_attr_ints(cx, nd, "axes", axes, n);
+	}
+	p2o_attr_int(cx, nd, "keepdims", keepdims);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_clip(p2o_cx *cx, uint32_t x, const double *lo, const double *hi)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	if (cx->opset < 11) {
+		uint32_t nd = p2o_node_new(cx, "Clip", 1, &x, 1);
+		if (lo)
+			p2o_attr_float(cx, nd, "min", (float)*lo);
+		if (hi)
+			p2o_attr_float(cx, nd, "max", (float)*hi);
+		return p2o_node_done(cx, nd);
+	}
+	int dt = p2o_t(cx, x)->dtype;
+	uint32_t in[3] = { x, lo ? p2o_const_scalar(cx, dt, *lo) : P2O_NOVAL,
+			   hi ? p2o_const_scalar(cx, dt, *hi) : P2O_NOVAL };
+	uint32_t n_in = hi ? 3 : lo ? 2 : 1;
+	return p2o_node_done(cx, p2o_node_new(cx, "Clip", n_in, in, 1));
+}
+
+uint32_t p2o_reshape(p2o_cx *cx, uint32_t x, uint32_t shape)
+{
+	return p2o_op2(cx, "Reshape", x, shape);
+}
+
+uint32_t p2o_reshape_to(p2o_cx *cx, uint32_t x, const int64_t *dims, int n)
+{
+	return p2o_reshape(cx, x, p2o_const_i64s(cx, dims, (size_t)n));
+}
+
+uint32_t p2o_transpose(p2o_cx *cx, uint32_t x, const int64_t *perm, int n)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	uint32_t nd = p2o_node_new(cx, "Transpose", 1, &x, 1);
+	p2o_attr_ints(cx, nd, "perm", perm, (size_t)n);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_dim_value(p2o_cx *cx, uint32_t x, int axis)
+{
+	const p2o_type *t = p2o_t(cx, x);
+	assert(axis >= 0 && axis < t->rank);
+	if (t->dims[axis].v >= 0)
+		return p2o_const_scalar(cx, P2O_INT64, (double)t->dims[axis].v);
+	uint32_t shape = p2o_op1(cx, "Shape", x);
+	uint32_t idx = p2o_const_scalar(cx, P2O_INT64, axis);
+	return p2o_op2(cx, "Gather", shape, idx);
+}
+
+int p2o_need_opset(p2o_cx *cx, int need, const char *what)
+{
+	if (cx->opset >= need)
+		return P2O_OK;
+	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+			"%s needs opset %d or later (target is %d)", what, need,
+			cx->opset);
+}

@@ -1,0 +1,795 @@
+/* infer.c — type inference for the ONNX ops the converter emits.
+ *
+ * Types flow forward: every emitted node gets its outputs' dtype, rank and
+ * dims from its inputs here, once, by ONNX semantics. Handlers thus never
+ * compute shapes themselves, and a handler that emits several ONNX nodes
+ * gets every intermediate typed for free. A dim that cannot be known stays
+ * unknown (or symbolic); an inconsistency that proves the model cannot run
+ * with the given input shapes is a diagnostic.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct ictx {
+	p2o_cx *cx;
+	p2o_node *nd;
+	uint32_t node;
+} ictx;
+
+static const p2o_type *in_t(ictx *c, uint32_t i)
+{
+	if (i >= c->nd->n_in || c->nd->in[i] == P2O_NOVAL)
+		return NULL;
+	return p2o_t(c->cx, c->nd->in[i]);
+}
+
+static void set_out(ictx *c, uint32_t k, int dtype, int rank,
+		    const p2o_dim *dims)
+{
+	/* p2o_set_type allocates: re-fetch the node afterwards if needed. */
+	p2o_set_type(c->cx, c->nd->out[k], dtype, rank, dims);
+}
+
+static int64_t attr_i(const p2o_node *nd, const char *name, int64_t def)
+{
+	const p2o_attr *a = p2o_attr_get(nd, name);
+	return a ? a->i : def;
+}
+
+/* The int64 contents of a constant 1-D (or 0-D) input, or NULL. */
+static const int64_t *const_ints(ictx *c, uint32_t i, size_t *n)
+{
+	if (i >= c->nd->n_in || c->nd->in[i] == P2O_NOVAL)
+		return NULL;
+	const p2o_val *v = p2o_v(c->cx, c->nd->in[i]);
+	if (!v->init || v->init->dtype != P2O_INT64 || v->init->rank > 1)
+		return NULL;
+	*n = v->init->nbytes / 8;
+	return v->init->data;
+}
+
+static int bad(ictx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int bad(ictx *c, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return p2o_fail(c->cx, P2O_ERR_CONVERT, "%s: %s", c->nd->op, buf);
+}
+
+static char *dims_str(const p2o_type *t, char *buf, size_t len)
+{
+	size_t o = 0;
+	o += (size_t)snprintf(buf + o, len - o, "[");
+	for (int i = 0; i < t->rank && o < len; i++) {
+		if (t->dims[i].v >= 0)
+			o += (size_t)snprintf(buf + o, len - o, "%s%lld",
+					      i ? "," : "",
+					      (long long)t->dims[i].v);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%s",
+					      i ? "," : "",
+					      t->dims[i].sym ? t->dims[i].sym : "?");
+	}
+	if (o < len)
+		snprintf(buf + o, len - o, "]");
+	return buf;
+}
+
+static bool dim_eq(p2o_dim a, p2o_dim b)
+{
+	if (a.v >= 0 || b.v >= 0)
+		return a.v == b.v;
+	return a.sym && b.sym && strcmp(a.sym, b.sym) == 0;
+}
+
+static const p2o_dim unknown = { -1, NULL };
+
+/* ---- families ---------------------------------------------------------------- */
+
+static int same_as_input(ictx *c)
+{
+	const p2o_type *a = in_t(c, 0);
+	for (uint32_t k = 0; k < c->nd->n_out; k++)
+		set_out(c, k, a->dtype, a->rank, a->dims);
+	return P2O_OK;
+}
+
+/* Multidirectional (numpy) broadcasting of inputs [first, n_in). */
+static int broadcast(ictx *c, uint32_t first, int dtype)
+{
+	int rank = 0;
+	for (uint32_t i = first; i < c->nd->n_in; i++) {
+		const p2o_type *t = in_t(c, i);
+		if (t->rank < 0) {
+			set_out(c, 0, dtype, -1, NULL);
+			return P2O_OK;
+		}
+		if (t->rank > rank)
+			rank = t->rank;
+	}
+	p2o_dim d[P2O_MAX_RANK];
+	for (int j = 0; j < rank; j++) {
+		p2o_dim r = { 1, NULL };
+		bool any_unknown = false;
+		for (uint32_t i = first; i < c->nd->n_in; i++) {
+			const p2o_type *t = in_t(c, i);
+			int k = j - (rank - t->rank);
+			if (k < 0)
+				continue;
+			p2o_dim x = t->dims[k];
+			if (x.v == 1)
+				continue;
+			if (r.v == 1) {
+				r = x;
+			} else if (x.v >= 0 && r.v >= 0 && x.v != r.v) {
+				char b1[128], b2[128];
+				return bad(c, "shapes %s and %s do not broadcast",
+					   dims_str(in_t(c, first), b1, sizeof b1),
+					   dims_str(t, b2, sizeof b2));
+			} else if (!dim_eq(x, r)) {
+				if (x.v >= 0)
+					r = x; /* the known one is the result */
+				else if (r.v < 0)
+					any_unknown = true;
+			}
+		}
+		d[j] = any_unknown ? unknown : r;
+	}
+	set_out(c, 0, dtype, rank, d);
+	return P2O_OK;
+}
+
+static int elementwise(ictx *c)
+{
+	return broadcast(c, 0, in_t(c, 0)->dtype);
+}
+
+static int compare(ictx *c)
+{
+	return broadcast(c, 0, P2O_BOOL);
+}
+
+static int where(ictx *c)
+{
+	return broadcast(c, 0, in_t(c, 1)->dtype);
+}
+
+static int cast(ictx *c)
+{
+	const p2o_type *a = in_t(c, 0);
+	set_out(c, 0, (int)attr_i(c->nd, "to", 0), a->rank, a->dims);
+	return P2O_OK;
+}
+
+/* Output length of one spatial dim of a convolution or pooling window. */
+static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t d,
+			  int64_t pb, int64_t pe, bool ceil_mode)
+{
+	int64_t span = in + pb + pe - d * (k - 1) - 1;
+	if (span < 0)
+		return -1;
+	int64_t out = span / s + 1;
+	if (ceil_mode && span % s) {
+		out++;
+		/* The last window must start inside the input or the left
+		 * padding (PyTorch's rule, which ONNX Runtime follows). */
+		if ((out - 1) * s >= in + pb)
+			out--;
+	}
+	return out;
+}
+
+static int window(ictx *c, bool conv)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 3) {
+		if (x->rank < 0) {
+			set_out(c, 0, x->dtype, -1, NULL);
+			return P2O_OK;
+		}
+		return bad(c, "input must have rank >= 3 (N, C, spatial...), "
+			      "got rank %d", x->rank);
+	}
+	int sp = x->rank - 2;
+	int64_t k[P2O_MAX_RANK], s[P2O_MAX_RANK], d[P2O_MAX_RANK],
+		p[2 * P2O_MAX_RANK];
+	const p2o_attr *ak = p2o_attr_get(c->nd, "kernel_shape");
+	const p2o_attr *as = p2o_attr_get(c->nd, "strides");
+	const p2o_attr *ad = p2o_attr_get(c->nd, "dilations");
+	const p2o_attr *ap = p2o_attr_get(c->nd, "pads");
+	const p2o_type *w = conv ? in_t(c, 1) : NULL;
+	for (int i = 0; i < sp; i++) {
+		if (ak)
+			k[i] = ak->ints[i];
+		else if (w && w->rank == x->rank)
+			k[i] = w->dims[2 + i].v;
+		else
+			k[i] = -1;
+		s[i] = as ? as->ints[i] : 1;
+		d[i] = ad ? ad->ints[i] : 1;
+		p[i] = ap ? ap->ints[i] : 0;
+		p[sp + i] = ap ? ap->ints[sp + i] : 0;
+	}
+	bool ceil_mode = attr_i(c->nd, "ceil_mode", 0) != 0;
+	bool transposed = strcmp(c->nd->op, "ConvTranspose") == 0;
+	const p2o_attr *aop = p2o_attr_get(c->nd, "output_padding");
+	p2o_dim o[P2O_MAX_RANK];
+	o[0] = x->dims[0];
+	o[1] = x->dims[1];
+	if (transposed) {
+		int64_t g = attr_i(c->nd, "group", 1);
+		if (w && w->rank == x->rank) {
+			int64_t cin = x->dims[1].v, wc = w->dims[0].v;
+			if (cin >= 0 && wc >= 0 && cin != wc)
+				return bad(c, "input has %lld channels but the "
+					      "weight expects %lld; check "
+					      "--input-shape",
+					   (long long)cin, (long long)wc);
+			o[1] = w->dims[1].v >= 0 ?
+				       (p2o_dim){ w->dims[1].v * g, NULL } :
+				       unknown;
+		} else {
+			o[1] = unknown;
+		}
+		for (int i = 0; i < sp; i++) {
+			int64_t in = x->dims[2 + i].v;
+			int64_t op = aop ? aop->ints[i] : 0;
+			o[2 + i] = (in < 0 || k[i] < 0) ?
+					   unknown :
+					   (p2o_dim){ s[i] * (in - 1) + op +
+							      d[i] * (k[i] - 1) + 1 -
+							      p[i] - p[sp + i],
+						      NULL };
+		}
+		set_out(c, 0, x->dtype, x->rank, o);
+		return P2O_OK;
+	}
+	if (conv) {
+		int64_t g = attr_i(c->nd, "group", 1);
+		if (w && w->rank == x->rank) {
+			int64_t cin = x->dims[1].v, wc = w->dims[1].v;
+			if (cin >= 0 && wc >= 0 && cin != wc * g)
+				return bad(c, "input has %lld channels but the "
+					      "weight expects %lld (groups %lld); "
+					      "check --input-shape",
+					   (long long)cin, (long long)(wc * g),
+					   (long long)g);
+			o[1] = w->dims[0];
+		} else {
+			o[1] = unknown;
+		}
+	}
+	for (int i = 0; i < sp; i++) {
+		int64_t in = x->dims[2 + i].v;
+		if (in < 0 || k[i] < 0) {
+			o[2 + i] = unknown;
+			continue;
+		}
+		int64_t v = window_out(in, k[i], s[i], d[i], p[i], p[sp + i],
+				       ceil_mode);
+		if (v <= 0) {
+			char b[128];
+			return bad(c, "input %s is smaller than the window (kernel "
+				      "%lld at spatial dim %d); check "
+				      "--input-shape",
+				   dims_str(x, b, sizeof b), (long long)k[i], i);
+		}
+		o[2 + i] = (p2o_dim){ v, NULL };
+	}
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
+static int conv(ictx *c)
+{
+	return window(c, true);
+}
+
+static int pool(ictx *c)
+{
+	return window(c, false);
+}
+
+static int global_pool(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	for (int i = 0; i < x->rank; i++)
+		o[i] = i < 2 ? x->dims[i] : (p2o_dim){ 1, NULL };
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
+static int flatten(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, 2, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", 1);
+	if (axis < 0)
+		axis += x->rank;
+	p2o_dim o[2] = { { 1, NULL }, { 1, NULL } };
+	for (int i = 0; i < x->rank; i++) {
+		p2o_dim *t = &o[i < axis ? 0 : 1];
+		if (t->v < 0 || x->dims[i].v < 0)
+			*t = unknown;
+		else
+			t->v *= x->dims[i].v;
+	}
+	/* A lone symbolic dim passes through unchanged (the batch). */
+	if (axis == 1 && x->dims[0].v < 0)
+		o[0] = x->dims[0];
+	set_out(c, 0, x->dtype, 2, o);
+	return P2O_OK;
+}
+
+static int gemm(ictx *c)
+{
+	const p2o_type *a = in_t(c, 0), *b = in_t(c, 1);
+	if (a->rank != 2 || b->rank != 2)
+		return bad(c, "inputs must be matrices (ranks %d and %d)",
+			   a->rank, b->rank);
+	bool ta = attr_i(c->nd, "transA", 0), tb = attr_i(c->nd, "transB", 0);
+	p2o_dim m = a->dims[ta ? 1 : 0], ka = a->dims[ta ? 0 : 1];
+	p2o_dim kb = b->dims[tb ? 1 : 0], n = b->dims[tb ? 0 : 1];
+	if (ka.v >= 0 && kb.v >= 0 && ka.v != kb.v)
+		return bad(c, "inner dimensions differ (%lld and %lld); check "
+			      "--input-shape",
+			   (long long)ka.v, (long long)kb.v);
+	p2o_dim o[2] = { m, n };
+	set_out(c, 0, a->dtype, 2, o);
+	return P2O_OK;
+}
+
+static int matmul(ictx *c)
+{
+	const p2o_type *a = in_t(c, 0), *b = in_t(c, 1);
+	if (a->rank < 1 || b->rank < 1) {
+		if (a->rank == 0 || b->rank == 0)
+			return bad(c, "operands must not be scalars");
+		set_out(c, 0, a->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	/* Promote 1-D operands, broadcast the batch dims, drop promoted. */
+	p2o_dim ad[P2O_MAX_RANK + 1], bd[P2O_MAX_RANK + 1];
+	int ar = a->rank, br = b->rank;
+	memcpy(ad, a->dims, sizeof *ad * (size_t)ar);
+	memcpy(bd, b->dims, sizeof *bd * (size_t)br);
+	if (ar == 1) {
+		ad[1] = ad[0];
+		ad[0] = (p2o_dim){ 1, NULL };
+		ar = 2;
+	}
+	if (br == 1) {
+		bd[1] = (p2o_dim){ 1, NULL };
+		br = 2;
+	}
+	if (ad[ar - 1].v >= 0 && bd[br - 2].v >= 0 &&
+	    ad[ar - 1].v != bd[br - 2].v)
+		return bad(c, "inner dimensions differ (%lld and %lld); check "
+			      "--input-shape",
+			   (long long)ad[ar - 1].v, (long long)bd[br - 2].v);
+	int batch = (ar > br ? ar : br) - 2;
+	p2o_dim o[P2O_MAX_RANK + 2];
+	int r = 0;
+	for (int j = 0; j < batch; j++) {
+		int ka = j - (batch - (ar - 2)), kb = j - (batch - (br - 2));
+		p2o_dim x = ka >= 0 ? ad[ka] : (p2o_dim){ 1, NULL };
+		p2o_dim y = kb >= 0 ? bd[kb] : (p2o_dim){ 1, NULL };
+		o[r++] = x.v == 1 ? y : y.v == 1 ? x : dim_eq(x, y) ? x :
+			 x.v >= 0 ? x : y.v >= 0 ? y : unknown;
+	}
+	if (a->rank > 1)
+		o[r++] = ad[ar - 2];
+	if (b->rank > 1)
+		o[r++] = bd[br - 1];
+	set_out(c, 0, a->dtype, r, o);
+	return P2O_OK;
+}
+
+static int concat(ictx *c)
+{
+	const p2o_type *a = in_t(c, 0);
+	if (a->rank < 0) {
+		set_out(c, 0, a->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", 0);
+	if (axis < 0)
+		axis += a->rank;
+	p2o_dim o[P2O_MAX_RANK];
+	memcpy(o, a->dims, sizeof *o * (size_t)a->rank);
+	for (uint32_t i = 1; i < c->nd->n_in; i++) {
+		const p2o_type *t = in_t(c, i);
+		if (t->rank != a->rank)
+			return bad(c, "inputs have ranks %d and %d", a->rank,
+				   t->rank);
+		for (int j = 0; j < a->rank; j++) {
+			if (j == axis) {
+				o[j].v = (o[j].v >= 0 && t->dims[j].v >= 0) ?
+						 o[j].v + t->dims[j].v : -1;
+				o[j].sym = NULL;
+			} else if (o[j].v >= 0 && t->dims[j].v >= 0 &&
+				   o[j].v != t->dims[j].v) {
+				char b1[128], b2[128];
+				return bad(c, "shapes %s and %s differ outside "
+					      "axis %lld",
+					   dims_str(a, b1, sizeof b1),
+					   dims_str(t, b2, sizeof b2),
+					   (long long)axis);
+			}
+		}
+	}
+	set_out(c, 0, a->dtype, a->rank, o);
+	return P2O_OK;
+}
+
+static int reduce(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	bool keep = attr_i(c->nd, "keepdims", 1) != 0;
+	size_t n = 0;
+	const int64_t *axes = NULL;
+	const p2o_attr *aa = p2o_attr_get(c->nd, "axes");
+	if (aa) {
+		axes = aa->ints;
+		n = aa->n;
+	} else if (c->nd->n_in > 1) {
+		axes = const_ints(c, 1, &n);
+		if (!axes) {
+			set_out(c, 0, x->dtype, keep ? x->rank : -1, NULL);
+			return P2O_OK;
+		}
+	}
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	bool red[P2O_MAX_RANK] = { false };
+	for (int i = 0; i < x->rank; i++)
+		red[i] = (n == 0);
+	for (size_t i = 0; i < n; i++) {
+		int64_t a = axes[i] < 0 ? axes[i] + x->rank : axes[i];
+		if (a < 0 || a >= x->rank)
+			return bad(c, "axis %lld out of range for rank %d",
+				   (long long)axes[i], x->rank);
+		red[a] = true;
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	int r = 0;
+	for (int i = 0; i < x->rank; i++) {
+		if (!red[i])
+			o[r++] = x->dims[i];
+		else if (keep)
+			o[r++] = (p2o_dim){ 1, NULL };
+	}
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
+
+static int reshape(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	size_t n = 0;
+	const int64_t *s = const_ints(c, 1, &n);
+	if (!s) {
+		const p2o_type *st = in_t(c, 1);
+		int r = (st->rank == 1 && st->dims[0].v >= 0) ?
+				(int)st->dims[0].v : -1;
+		set_out(c, 0, x->dtype, r, NULL);
+		return P2O_OK;
+	}
+	if (n > P2O_MAX_RANK)
+		return bad(c, "target rank %zu is too large", n);
+	bool allowzero = attr_i(c->nd, "allowzero", 0) != 0;
+	p2o_dim o[P2O_MAX_RANK];
+	int infer_at = -1;
+	int64_t known = 1;
+	bool all_known = true;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == 0 && !allowzero) {
+			o[i] = (int)i < x->rank ? x->dims[i] : unknown;
+		} else if (s[i] == -1) {
+			infer_at = (int)i;
+			o[i] = unknown;
+			continue;
+		} else {
+			o[i] = (p2o_dim){ s[i], NULL };
+		}
+		if (o[i].v >= 0)
+			known *= o[i].v;
+		else
+			all_known = false;
+	}
+	int64_t total = p2o_numel(x);
+	if (infer_at >= 0 && total >= 0 && all_known) {
+		if (known == 0 || total % known)
+			return bad(c, "cannot reshape %lld elements to the "
+				      "requested shape",
+				   (long long)total);
+		o[infer_at].v = total / known;
+	} else if (infer_at < 0 && total >= 0 && all_known && known != total) {
+		return bad(c, "cannot reshape %lld elements into %lld; check "
+			      "--input-shape",
+			   (long long)total, (long long)known);
+	} else if (infer_at >= 0 && x->rank > 0 && all_known) {
+		/* Symbolic batch: [batch, ...] -> [-1, known...] keeps it. */
+		int64_t rest = 1;
+		bool ok = x->dims[0].v < 0 && x->dims[0].sym && infer_at == 0;
+		for (int i = 1; ok && i < x->rank; i++) {
+			if (x->dims[i].v < 0)
+				ok = false;
+			else
+				rest *= x->dims[i].v;
+		}
+		if (ok && rest == known)
+			o[0] = x->dims[0];
+	}
+	set_out(c, 0, x->dtype, (int)n, o);
+	return P2O_OK;
+}
+
+static int shape(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	p2o_dim o = { x->rank >= 0 ? x->rank : -1, NULL };
+	set_out(c, 0, P2O_INT64, 1, &o);
+	return P2O_OK;
+}
+
+static int gather(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0), *idx = in_t(c, 1);
+	if (x->rank < 0 || idx->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", 0);
+	if (axis < 0)
+		axis += x->rank;
+	p2o_dim o[2 * P2O_MAX_RANK];
+	int r = 0;
+	for (int i = 0; i < x->rank; i++) {
+		if (i == axis)
+			for (int j = 0; j < idx->rank; j++)
+				o[r++] = idx->dims[j];
+		else
+			o[r++] = x->dims[i];
+	}
+	if (r > P2O_MAX_RANK)
+		return bad(c, "result rank %d is too large", r);
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
+
+static const int64_t *axes_of(ictx *c, size_t *n)
+{
+	const p2o_attr *aa = p2o_attr_get(c->nd, "axes");
+	if (aa) {
+		*n = aa->n;
+		return aa->ints;
+	}
+	return const_ints(c, 1, n);
+}
+
+static int unsqueeze(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	size_t n = 0;
+	const int64_t *axes = axes_of(c, &n);
+	if (!axes || x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int r = x->rank + (int)n;
+	if (r > P2O_MAX_RANK)
+		return bad(c, "result rank %d is too large", r);
+	bool ins[P2O_MAX_RANK] = { false };
+	for (size_t i = 0; i < n; i++) {
+		int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
+		if (a < 0 || a >= r)
+			return bad(c, "axis %lld out of range", (long long)axes[i]);
+		ins[a] = true;
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	for (int i = 0, j = 0; i < r; i++)
+		o[i] = ins[i] ? (p2o_dim){ 1, NULL } : x->dims[j++];
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
+
+static int squeeze(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	size_t n = 0;
+	const int64_t *axes = axes_of(c, &n);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	bool del[P2O_MAX_RANK] = { false };
+	for (size_t i = 0; i < n; i++) {
+		int64_t a = axes[i] < 0 ? axes[i] + x->rank : axes[i];
+		if (a < 0 || a >= x->rank)
+			return bad(c, "axis %lld out of range", (long long)axes[i]);
+		del[a] = true;
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	int r = 0;
+	for (int i = 0; i < x->rank; i++) {
+		if (!axes && x->dims[i].v < 0) {
+			set_out(c, 0, x->dtype, -1, NULL);
+			return P2O_OK;
+		}
+		if (axes ? !del[i] : x->dims[i].v != 1)
+			o[r++] = x->dims[i];
+	}
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
+
+static int transpose(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	const p2o_attr *pa = p2o_attr_get(c->nd, "perm");
+	p2o_dim o[P2O_MAX_RANK];
+	for (int i = 0; i < x->rank; i++)
+		o[i] = x->dims[pa ? pa->ints[i] : x->rank - 1 - i];
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
+static int constant(ictx *c)
+{
+	const p2o_attr *a = p2o_attr_get(c->nd, "value");
+	p2o_dim o[P2O_MAX_RANK];
+	for (int i = 0; i < a->t->rank; i++)
+		o[i] = (p2o_dim){ a->t->dims[i], NULL };
+	set_out(c, 0, a->t->dtype, a->t->rank, o);
+	return P2O_OK;
+}
+
+static int pad(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	size_t n = 0;
+	const int64_t *p = NULL;
+	const p2o_attr *pa = p2o_attr_get(c->nd, "pads");
+	if (pa) {
+		p = pa->ints;
+		n = pa->n;
+	} else {
+		p = const_ints(c, 1, &n);
+	}
+	if (!p || x->rank < 0 || n != 2 * (size_t)x->rank) {
+		set_out(c, 0, x->dtype, x->rank, NULL);
+		return P2O_OK;
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	for (int i = 0; i < x->rank; i++)
+		o[i] = x->dims[i].v >= 0 ?
+			       (p2o_dim){ x->dims[i].v + p[i] + p[x->rank + i],
+					  NULL } :
+			       unknown;
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
+static int expand(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	size_t n = 0;
+	const int64_t *s = const_ints(c, 1, &n);
+	if (!s || x->rank < 0 || n > P2O_MAX_RANK) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int r = (int)n > x->rank ? (int)n : x->rank;
+	p2o_dim o[P2O_MAX_RANK];
+	for (int j = 0; j < r; j++) {
+		int kx = j - (r - x->rank), ks = j - (r - (int)n);
+		p2o_dim a = kx >= 0 ? x->dims[kx] : (p2o_dim){ 1, NULL };
+		p2o_dim b = ks >= 0 ? (p2o_dim){ s[ks], NULL } :
+				      (p2o_dim){ 1, NULL };
+		o[j] = b.v == 1 ? a : b;
+	}
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+typedef struct rule {
+	const char *op;
+	int (*fn)(ictx *c);
+} rule;
+
+/* Sorted by op name for bsearch. */
+static const rule rules[] = {
+	{ "Abs", same_as_input },
+	{ "Add", elementwise },
+	{ "And", compare },
+	{ "AveragePool", pool },
+	{ "BatchNormalization", same_as_input },
+	{ "Cast", cast },
+	{ "Ceil", same_as_input },
+	{ "Clip", same_as_input },
+	{ "Concat", concat },
+	{ "Constant", constant },
+	{ "Conv", conv },
+	{ "ConvTranspose", conv },
+	{ "Div", elementwise },
+	{ "Dropout", same_as_input },
+	{ "Equal", compare },
+	{ "Expand", expand },
+	{ "Flatten", flatten },
+	{ "Floor", same_as_input },
+	{ "Gather", gather },
+	{ "Gemm", gemm },
+	{ "GlobalAveragePool", global_pool },
+	{ "GlobalMaxPool", global_pool },
+	{ "Greater", compare },
+	{ "GreaterOrEqual", compare },
+	{ "Identity", same_as_input },
+	{ "Less", compare },
+	{ "LessOrEqual", compare },
+	{ "MatMul", matmul },
+	{ "MaxPool", pool },
+	{ "Mod", elementwise },
+	{ "Mul", elementwise },
+	{ "Neg", same_as_input },
+	{ "Not", same_as_input },
+	{ "Or", compare },
+	{ "Pad", pad },
+	{ "Pow", elementwise },
+	{ "ReduceMax", reduce },
+	{ "ReduceMean", reduce },
+	{ "ReduceMin", reduce },
+	{ "ReduceProd", reduce },
+	{ "ReduceSum", reduce },
+	{ "Relu", same_as_input },
+	{ "Reshape", reshape },
+	{ "Shape", shape },
+	{ "Sign", same_as_input },
+	{ "Sqrt", same_as_input },
+	{ "Squeeze", squeeze },
+	{ "Sub", elementwise },
+	{ "Transpose", transpose },
+	{ "Unsqueeze", unsqueeze },
+	{ "Where", where },
+};
+
+static int cmp_rule(const void *k, const void *e)
+{
+	return strcmp(k, ((const rule *)e)->op);
+}
+
+int p2o_infer(p2o_cx *cx, uint32_t node)
+{
+	ictx c = { cx, p2o_n(cx, node), node };
+	const rule *r = bsearch(c.nd->op, rules, sizeof rules / sizeof *rules,
+				sizeof *rules, cmp_rule);
+	assert(r && "every emitted op has an inference rule");
+	if (!r)
+		return p2o_fail(cx, P2O_ERR_INTERNAL, "no type rule for %s",
+				c.nd->op);
+	return r->fn(&c);
+}

@@ -1,0 +1,129 @@
+/* control.c — control flow and the checks scripted code makes: prim::If
+ * whose condition is known at conversion time (the common case once
+ * shapes are known: torchvision's argument checks), exceptions, None
+ * tests, list lengths. Branches decided only at run time are reported. */
+#include <string.h>
+
+#include "../internal.h"
+
+static int set_bool(p2o_cx *cx, const pts_node *n, bool v)
+{
+	pts_const *c = p2o_new_const(cx, PTS_C_BOOL);
+	c->i = v;
+	p2o_set_const(cx, n, 0, c);
+	return P2O_OK;
+}
+
+/* prim::If(cond) with two blocks; outputs are the taken block's outputs. */
+P2O_HANDLER(if)
+{
+	const pts_const *k = p2o_konst(cx, n, 0);
+	if (!k || (k->kind != PTS_C_BOOL && k->kind != PTS_C_INT))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"an if whose condition is only known at run time "
+				"(data-dependent control flow)");
+	if (n->n_blocks != 2)
+		return p2o_fail(cx, P2O_ERR_MODEL, "prim::If without two blocks");
+	const pts_block *b = &n->blocks[k->i ? 0 : 1];
+	size_t before = cx->n_diags;
+	p2o_walk_block(cx, b);
+	if (cx->n_diags != before)
+		return P2O_ERR_UNSUPPORTED; /* the branch said why */
+	for (uint32_t j = 0; j < n->n_out && j < b->n_out; j++)
+		cx->tv[n->out[j]] = cx->tv[b->out[j]];
+	return P2O_OK;
+}
+
+/* prim::RaiseException(message, ...): reached means the model refuses
+ * these inputs (a torchvision argument check, say). */
+P2O_HANDLER(raise)
+{
+	const pts_const *k = n->n_in ? p2o_konst(cx, n, 0) : NULL;
+	return p2o_fail(cx, P2O_ERR_CONVERT,
+			"the model raises an exception for these input shapes%s%s",
+			k && k->kind == PTS_C_STRING ? ": " : "",
+			k && k->kind == PTS_C_STRING ? k->s : "");
+}
+
+/* Ops with no effect on an exported graph: warnings. */
+P2O_HANDLER(nothing)
+{
+	for (uint32_t k = 0; k < n->n_out; k++)
+		p2o_set_const(cx, n, k, p2o_new_const(cx, PTS_C_OTHER));
+	return P2O_OK;
+}
+
+/* aten::len(list or tensor) */
+P2O_HANDLER(len)
+{
+	const p2o_tv *tv = p2o_tvin(cx, n, 0);
+	int64_t len = -1;
+	if (tv->kind == P2O_TV_LIST)
+		len = tv->n;
+	else if (tv->kind == P2O_TV_CONST && (tv->k->kind == PTS_C_INTS ||
+					      tv->k->kind == PTS_C_FLOATS ||
+					      tv->k->kind == PTS_C_BOOLS))
+		len = (int64_t)tv->k->n;
+	else if (tv->kind == P2O_TV_CONST && tv->k->kind == PTS_C_TENSOR &&
+		 tv->k->t.rank > 0)
+		len = tv->k->t.dims[0];
+	else if (tv->kind == P2O_TV_TENSOR) {
+		const p2o_type *t = p2o_t(cx, tv->onnx);
+		bool is_list = p2o_pv(cx, n, 0)->kind == PTS_V_LIST;
+		if (t->rank >= 1 && t->dims[0].v >= 0)
+			len = t->dims[0].v;
+		else if (t->rank >= 1 && !is_list)
+			return p2o_set_result(cx, n,
+					      p2o_dim_value(cx, tv->onnx, 0));
+	}
+	if (len < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"len of a value whose length is only known at "
+				"run time");
+	pts_const *c = p2o_new_const(cx, PTS_C_INT);
+	c->i = len;
+	p2o_set_const(cx, n, 0, c);
+	return P2O_OK;
+}
+
+/* aten::__not__(bool) */
+P2O_HANDLER(not)
+{
+	const pts_const *k = p2o_konst(cx, n, 0);
+	if (k && (k->kind == PTS_C_BOOL || k->kind == PTS_C_INT))
+		return set_bool(cx, n, !k->i);
+	return p2o_set_result(cx, n, p2o_op1(cx, "Not",
+					      p2o_arg_tensor_as(cx, n, 0,
+								P2O_BOOL)));
+}
+
+/* Whether input i is None; -1 when that is not known. */
+static int noneness(p2o_cx *cx, const pts_node *n, uint32_t i)
+{
+	const p2o_tv *tv = p2o_tvin(cx, n, i);
+	if (tv->kind == P2O_TV_CONST)
+		return tv->k->kind == PTS_C_NONE;
+	if (tv->kind == P2O_TV_TENSOR || tv->kind == P2O_TV_LIST)
+		return 0;
+	return -1;
+}
+
+static int identity_test(p2o_cx *cx, const pts_node *n, bool is)
+{
+	int a = noneness(cx, n, 0), b = noneness(cx, n, 1);
+	/* `x is None` is all TorchScript asks of `is` once frozen. */
+	if (a >= 0 && b >= 0 && (a == 1 || b == 1))
+		return set_bool(cx, n, (a == b) == is);
+	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+			"identity test of values that are not None");
+}
+
+P2O_HANDLER(is)
+{
+	return identity_test(cx, n, true);
+}
+
+P2O_HANDLER(isnot)
+{
+	return identity_test(cx, n, false);
+}

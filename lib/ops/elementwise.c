@@ -1,0 +1,305 @@
+/* elementwise.c — arithmetic (aten::add/sub/rsub/mul/div/floordiv, on
+ * tensors and on TorchScript numbers) and clamping activations
+ * (aten::relu, aten::hardtanh, aten::relu6).
+ *
+ * Arithmetic follows PyTorch's type promotion: dimensioned tensors decide
+ * the result type over 0-dim tensors, which decide over plain numbers,
+ * unless the lower-priority operand is of a higher category (bool < integer
+ * < floating); true division of integers gives float32. ONNX wants both
+ * operands of one type, so each is cast (numbers are made in that type). */
+#include <math.h>
+#include <string.h>
+
+#include "../internal.h"
+
+/* 0: a TorchScript number, 1: a 0-dim tensor, 2: a dimensioned tensor. */
+static int priority(p2o_cx *cx, const pts_node *n, uint32_t i)
+{
+	if (p2o_arg_is_number(cx, n, i))
+		return 0;
+	const p2o_tv *tv = p2o_tvin(cx, n, i);
+	if (tv->kind == P2O_TV_TENSOR && p2o_t(cx, tv->onnx)->rank == 0)
+		return 1;
+	if (tv->kind == P2O_TV_CONST && tv->k->kind == PTS_C_TENSOR &&
+	    tv->k->t.rank == 0)
+		return 1;
+	return 2;
+}
+
+static int operand_dtype(p2o_cx *cx, const pts_node *n, uint32_t i)
+{
+	if (p2o_arg_is_number(cx, n, i))
+		return p2o_number_dtype(cx, n, i);
+	const p2o_tv *tv = p2o_tvin(cx, n, i);
+	if (tv->kind == P2O_TV_CONST && tv->k->kind == PTS_C_TENSOR)
+		return tv->k->t.dtype;
+	if (tv->kind == P2O_TV_TENSOR)
+		return p2o_t(cx, tv->onnx)->dtype;
+	return 0;
+}
+
+static int result_dtype(p2o_cx *cx, const pts_node *n, uint32_t a, uint32_t b)
+{
+	int pa = priority(cx, n, a), pb = priority(cx, n, b);
+	return p2o_promote(operand_dtype(cx, n, a), pa >= pb,
+			   operand_dtype(cx, n, b), pb >= pa);
+}
+
+/* Both operands constant numbers: compute at conversion time. */
+static bool fold(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
+		 uint32_t ib, double alpha, const char *rounding)
+{
+	const pts_const *a = p2o_konst(cx, n, ia), *b = p2o_konst(cx, n, ib);
+	if (!a || !b || !p2o_arg_is_number(cx, n, ia) ||
+	    !p2o_arg_is_number(cx, n, ib) || a->kind == PTS_C_TENSOR ||
+	    b->kind == PTS_C_TENSOR)
+		return false;
+	bool ints = a->kind != PTS_C_FLOAT && b->kind != PTS_C_FLOAT &&
+		    alpha == floor(alpha);
+	double x = a->kind == PTS_C_FLOAT ? a->f : (double)a->i;
+	double y = b->kind == PTS_C_FLOAT ? b->f : (double)b->i;
+	double r;
+	switch (op) {
+	case '+': r = x + alpha * y; break;
+	case '-': r = x - alpha * y; break;
+	case '*': r = x * y; break;
+	default:
+		if (y == 0)
+			return false; /* leave the error to run time */
+		r = x / y;
+		if (rounding && strcmp(rounding, "floor") == 0)
+			r = floor(r);
+		else if (rounding && strcmp(rounding, "trunc") == 0)
+			r = trunc(r);
+		else
+			ints = false; /* true division */
+		break;
+	}
+	pts_const *c = p2o_new_const(cx, ints ? PTS_C_INT : PTS_C_FLOAT);
+	if (ints)
+		c->i = (int64_t)r;
+	else
+		c->f = r;
+	p2o_set_const(cx, n, 0, c);
+	return true;
+}
+
+/* a OP alpha*b, with promotion, optional rounding ("trunc"/"floor"). */
+static int arith(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
+		 uint32_t ib, double alpha, const char *rounding)
+{
+	if (fold(cx, n, op, ia, ib, alpha, rounding))
+		return P2O_OK;
+	int dt = result_dtype(cx, n, ia, ib);
+	if (!dt)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"operand types are unknown");
+	if (op == '/' && !rounding && p2o_dtype_category(dt) < 2)
+		dt = P2O_FLOAT; /* true division */
+	if (dt == P2O_BOOL && op != '+' && op != '*')
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"this arithmetic on bool tensors");
+	uint32_t a = p2o_arg_tensor_as(cx, n, ia, dt);
+	uint32_t b = p2o_arg_tensor_as(cx, n, ib, dt);
+	if (a == P2O_NOVAL || b == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	if (alpha != 1)
+		b = p2o_op2(cx, "Mul", b, p2o_const_scalar(cx, dt, alpha));
+	uint32_t y;
+	if (dt == P2O_BOOL) {
+		y = p2o_op2(cx, op == '+' ? "Or" : "And", a, b);
+	} else if (op == '/' && rounding && strcmp(rounding, "floor") == 0 &&
+		   p2o_dtype_category(dt) == 1) {
+		/* Integer floor division: (a - mod(a, b)) / b is exact, and
+		 * Mod (fmod=0) takes the divisor's sign as Python does. */
+		int rc = p2o_need_opset(cx, 10, "integer floor division");
+		if (rc)
+			return rc;
+		uint32_t m = p2o_op2(cx, "Mod", a, b);
+		y = p2o_op2(cx, "Div", p2o_op2(cx, "Sub", a, m), b);
+	} else {
+		const char *name = op == '+' ? "Add" : op == '-' ? "Sub" :
+				   op == '*' ? "Mul" : "Div";
+		y = p2o_op2(cx, name, a, b);
+		if (op == '/' && rounding && p2o_dtype_category(dt) == 2) {
+			if (strcmp(rounding, "floor") == 0) {
+				y = p2o_op1(cx, "Floor", y);
+			} else {
+				/* trunc(y) = sign(y) * floor(|y|) */
+				int rc = p2o_need_opset(cx, 9, "rounding_mode="
+							       "'trunc'");
+				if (rc)
+					return rc;
+				y = p2o_op2(cx, "Mul", p2o_op1(cx, "Sign", y),
+					    p2o_op1(cx, "Floor",
+						    p2o_op1(cx, "Abs", y)));
+			}
+		}
+	}
+	return p2o_set_result(cx, n, y);
+}
+
+static int read_alpha(p2o_cx *cx, const pts_node *n, uint32_t i, double *alpha)
+{
+	*alpha = 1;
+	if (i >= n->n_in || p2o_arg_none(cx, n, i))
+		return P2O_OK;
+	return p2o_arg_float(cx, n, i, alpha);
+}
+
+/* aten::add(self, other, alpha=1), on tensors and numbers. */
+P2O_HANDLER(add)
+{
+	double alpha;
+	int rc = read_alpha(cx, n, 2, &alpha);
+	return rc ? rc : arith(cx, n, '+', 0, 1, alpha, NULL);
+}
+
+P2O_HANDLER(sub)
+{
+	double alpha;
+	int rc = read_alpha(cx, n, 2, &alpha);
+	return rc ? rc : arith(cx, n, '-', 0, 1, alpha, NULL);
+}
+
+/* aten::rsub(self, other, alpha=1) = other - alpha * self */
+P2O_HANDLER(rsub)
+{
+	double alpha;
+	int rc = read_alpha(cx, n, 2, &alpha);
+	return rc ? rc : arith(cx, n, '-', 1, 0, alpha, NULL);
+}
+
+P2O_HANDLER(mul)
+{
+	return arith(cx, n, '*', 0, 1, 1, NULL);
+}
+
+/* aten::div(self, other, *, rounding_mode=None) */
+P2O_HANDLER(div)
+{
+	const char *mode = NULL;
+	if (n->n_in > 2 && !p2o_arg_none(cx, n, 2)) {
+		int rc = p2o_arg_str(cx, n, 2, &mode);
+		if (rc)
+			return rc;
+		if (strcmp(mode, "trunc") && strcmp(mode, "floor"))
+			return p2o_fail(cx, P2O_ERR_CONVERT,
+					"rounding_mode '%s' is not 'trunc' or "
+					"'floor'", mode);
+	}
+	return arith(cx, n, '/', 0, 1, 1, mode);
+}
+
+/* aten::floordiv(a, b) on TorchScript numbers. */
+P2O_HANDLER(floordiv)
+{
+	return arith(cx, n, '/', 0, 1, 1, "floor");
+}
+
+P2O_HANDLER(relu)
+{
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype)) {
+		int rc = p2o_need_opset(cx, 14, "relu on integer tensors");
+		if (rc)
+			return rc;
+	}
+	return p2o_set_result(cx, n, p2o_op1(cx, "Relu", x));
+}
+
+static int clamp(p2o_cx *cx, const pts_node *n, double lo, double hi)
+{
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	int dt = p2o_t(cx, x)->dtype;
+	if (!p2o_dtype_is_float(dt)) {
+		int rc = p2o_need_opset(cx, 12, "clamping integer tensors");
+		if (rc)
+			return rc;
+	}
+	return p2o_set_result(cx, n, p2o_clip(cx, x, &lo, &hi));
+}
+
+/* aten::hardtanh(self, min_val=-1, max_val=1) */
+P2O_HANDLER(hardtanh)
+{
+	double lo = -1, hi = 1;
+	int rc;
+	if ((n->n_in > 1 && (rc = p2o_arg_float(cx, n, 1, &lo))) ||
+	    (n->n_in > 2 && (rc = p2o_arg_float(cx, n, 2, &hi))))
+		return rc;
+	return clamp(cx, n, lo, hi);
+}
+
+P2O_HANDLER(relu6)
+{
+	return clamp(cx, n, 0, 6);
+}
+
+/* Comparisons: constant numbers (and strings, for eq/ne) fold; tensors
+ * become Greater/Less/Equal after promotion to one dtype. */
+static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
+{
+	const pts_const *a = p2o_konst(cx, n, 0), *b = p2o_konst(cx, n, 1);
+	bool num = p2o_arg_is_number(cx, n, 0) && p2o_arg_is_number(cx, n, 1);
+	if (a && b && a->kind == PTS_C_STRING && b->kind == PTS_C_STRING &&
+	    rel[0] != 'g' && rel[0] != 'l') {
+		pts_const *c = p2o_new_const(cx, PTS_C_BOOL);
+		c->i = (strcmp(a->s, b->s) == 0) == (rel[0] == 'e');
+		p2o_set_const(cx, n, 0, c);
+		return P2O_OK;
+	}
+	if (a && b && num && a->kind != PTS_C_TENSOR && b->kind != PTS_C_TENSOR) {
+		double x = a->kind == PTS_C_FLOAT ? a->f : (double)a->i;
+		double y = b->kind == PTS_C_FLOAT ? b->f : (double)b->i;
+		bool r = strcmp(rel, "gt") == 0 ? x > y :
+			 strcmp(rel, "lt") == 0 ? x < y :
+			 strcmp(rel, "ge") == 0 ? x >= y :
+			 strcmp(rel, "le") == 0 ? x <= y :
+			 strcmp(rel, "eq") == 0 ? x == y : x != y;
+		pts_const *c = p2o_new_const(cx, PTS_C_BOOL);
+		c->i = r;
+		p2o_set_const(cx, n, 0, c);
+		return P2O_OK;
+	}
+	int dt = result_dtype(cx, n, 0, 1);
+	if (!dt)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "operand types are unknown");
+	bool eq = rel[0] == 'e' || rel[0] == 'n';
+	int rc;
+	if (eq && p2o_dtype_is_float(dt) &&
+	    (rc = p2o_need_opset(cx, 11, "comparing floats for equality")))
+		return rc;
+	if (!eq && !p2o_dtype_is_float(dt) &&
+	    (rc = p2o_need_opset(cx, 9, "ordering integer tensors")))
+		return rc;
+	uint32_t x = p2o_arg_tensor_as(cx, n, 0, dt);
+	uint32_t y = p2o_arg_tensor_as(cx, n, 1, dt);
+	uint32_t r;
+	if (eq) {
+		r = p2o_op2(cx, "Equal", x, y);
+		if (rel[0] == 'n')
+			r = p2o_op1(cx, "Not", r);
+	} else if (rel[1] == 't') {
+		r = p2o_op2(cx, rel[0] == 'g' ? "Greater" : "Less", x, y);
+	} else if (cx->opset >= 12) {
+		r = p2o_op2(cx, rel[0] == 'g' ? "GreaterOrEqual" : "LessOrEqual",
+			    x, y);
+	} else {
+		/* a >= b as not(a < b): equal but for NaN operands. */
+		r = p2o_op1(cx, "Not", p2o_op2(cx, rel[0] == 'g' ? "Less" :
+								"Greater", x, y));
+	}
+	return p2o_set_result(cx, n, r);
+}
+
+P2O_HANDLER(gt) { return compare(cx, n, "gt"); }
+P2O_HANDLER(lt) { return compare(cx, n, "lt"); }
+P2O_HANDLER(ge) { return compare(cx, n, "ge"); }
+P2O_HANDLER(le) { return compare(cx, n, "le"); }
+P2O_HANDLER(eq) { return compare(cx, n, "eq"); }
+P2O_HANDLER(ne) { return compare(cx, n, "ne"); }

@@ -1,0 +1,72 @@
+/* passes.c — ONNX-level clean-up after the walk: Identity removal and
+ * dead-code removal. Both are single sweeps over the node list (which is
+ * in topological order), so linear in the graph's size. */
+#include <string.h>
+
+#include "internal.h"
+
+void p2o_finalize(p2o_cx *cx)
+{
+	uint32_t nv = cx->n_vals;
+	uint32_t *alias = p2o_alloc(cx, sizeof *alias * (nv ? nv : 1));
+	bool *is_out = p2o_alloc(cx, sizeof *is_out * (nv ? nv : 1));
+	for (uint32_t v = 0; v < nv; v++)
+		alias[v] = v;
+	for (uint32_t i = 0; i < cx->n_outputs; i++)
+		is_out[cx->outputs[i]] = true;
+
+	/* Identity removal: consumers of an Identity read its input instead.
+	 * Every consumer comes after its producer, so one forward sweep sees
+	 * each alias before its uses. Identities that are graph outputs stay:
+	 * they give the output its own name. */
+	for (uint32_t i = 0; i < cx->n_nodes; i++) {
+		p2o_node *nd = &cx->nodes[i];
+		for (uint32_t j = 0; j < nd->n_in; j++)
+			if (nd->in[j] != P2O_NOVAL)
+				nd->in[j] = alias[nd->in[j]];
+		if (strcmp(nd->op, "Identity") == 0 && !is_out[nd->out[0]])
+			alias[nd->out[0]] = nd->in[0];
+	}
+
+	/* Dead-code removal: a node lives if one of its outputs is read by a
+	 * live node or is a graph output. */
+	for (uint32_t v = 0; v < nv; v++)
+		cx->vals[v].live = is_out[v];
+	for (uint32_t i = 0; i < cx->n_inputs; i++)
+		cx->vals[cx->inputs[i]].live = true;
+	for (uint32_t i = cx->n_nodes; i-- > 0;) {
+		p2o_node *nd = &cx->nodes[i];
+		nd->live = false;
+		for (uint32_t k = 0; k < nd->n_out && !nd->live; k++)
+			nd->live = cx->vals[nd->out[k]].live;
+		if (!nd->live)
+			continue;
+		for (uint32_t j = 0; j < nd->n_in; j++)
+			if (nd->in[j] != P2O_NOVAL)
+				cx->vals[nd->in[j]].live = true;
+		for (uint32_t k = 0; k < nd->n_out; k++)
+			cx->vals[nd->out[k]].live = true;
+	}
+}
+
+int p2o_ir_version(int opset)
+{
+	/* The lowest IR version that can carry each opset. */
+	if (opset <= 8)
+		return 3;
+	if (opset == 9)
+		return 4;
+	if (opset == 10)
+		return 5;
+	if (opset == 11)
+		return 6;
+	if (opset <= 14)
+		return 7;
+	if (opset <= 18)
+		return 8;
+	if (opset <= 20)
+		return 9;
+	if (opset <= 22)
+		return 10;
+	return 11;
+}

@@ -1,0 +1,135 @@
+/*
+ * pt2onnx.h — the public API of the converter library; the only header the
+ * command (cmd/) includes.
+ *
+ * A conversion is one p2o_ctx: load a TorchScript archive, convert it for a
+ * target opset and input signature, write the ONNX model. The library never
+ * prints: what went wrong is recorded as diagnostics in the context and the
+ * caller decides how to show them.
+ */
+#ifndef PT2ONNX_H
+#define PT2ONNX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PT2ONNX_VERSION "0.1.0"
+#define P2O_OPSET_MIN 7
+#define P2O_OPSET_MAX 23
+#define P2O_OPSET_DEFAULT 17
+#define P2O_MAX_RANK 16
+
+/* Status codes. Append only: a code is never renumbered or reused. */
+typedef enum p2o_err {
+	P2O_OK = 0,
+	P2O_ERR_NOMEM = 1,       /* out of memory */
+	P2O_ERR_INTERNAL = 2,    /* a bug: an invariant of pt2onnx broke */
+	P2O_ERR_USAGE = 3,       /* an option or shape text is malformed */
+	P2O_ERR_OPEN = 4,        /* the model file cannot be opened or read */
+	P2O_ERR_MODEL = 5,       /* not a TorchScript archive, or unfreezable */
+	P2O_ERR_INPUTS = 6,      /* input shapes do not fit forward()'s inputs */
+	P2O_ERR_UNSUPPORTED = 7, /* ops that cannot be converted at this opset */
+	P2O_ERR_CONVERT = 8,     /* the graph is inconsistent with the shapes */
+	P2O_ERR_OUTPUT = 9,      /* the output cannot be written */
+} p2o_err;
+
+/* A short description of a status code; static storage. */
+const char *p2o_strerror(int code);
+
+/* Element types, numbered as ONNX's TensorProto.DataType. */
+enum p2o_dtype {
+	P2O_FLOAT = 1, P2O_UINT8 = 2, P2O_INT8 = 3, P2O_INT16 = 5,
+	P2O_INT32 = 6, P2O_INT64 = 7, P2O_BOOL = 9, P2O_FLOAT16 = 10,
+	P2O_DOUBLE = 11, P2O_BFLOAT16 = 16,
+};
+
+/* One forward() input as given by --input-shape. */
+typedef struct p2o_input_spec {
+	int dtype;                           /* enum p2o_dtype */
+	int rank;                            /* 0 .. P2O_MAX_RANK */
+	int64_t dims[P2O_MAX_RANK];          /* >= 0, or -1 when symbolic */
+	char symbols[P2O_MAX_RANK][32];      /* the symbol where dims[i] == -1 */
+} p2o_input_spec;
+
+/* Parses "1x3x224x224", "batchx3x224x224:float16" or "" (a scalar, with
+ * ":DTYPE" only). Returns P2O_OK, or P2O_ERR_USAGE with a message in err. */
+int p2o_parse_input_spec(const char *text, p2o_input_spec *out, char *err,
+			 size_t errlen);
+
+/* The name of a dtype ("float32"), or NULL if it is not one of ours. */
+const char *p2o_dtype_name(int dtype);
+
+/* Progress callback: stage is a short verb phrase ("loading", "writing"),
+ * done/total count units of that stage (total 0 when unknown). */
+typedef void (*p2o_progress_fn)(void *user, const char *stage, uint64_t done,
+				uint64_t total);
+
+typedef struct p2o_options {
+	int opset;                        /* P2O_OPSET_MIN .. P2O_OPSET_MAX */
+	const p2o_input_spec *inputs;     /* one per tensor input of forward() */
+	size_t n_inputs;
+	const char *const *input_names;   /* NULL, or n_input_names names */
+	size_t n_input_names;
+	const char *const *output_names;  /* NULL, or n_output_names names */
+	size_t n_output_names;
+	p2o_progress_fn progress;         /* NULL for none */
+	void *progress_user;              /* passed back to progress */
+} p2o_options;
+
+/* A diagnostic recorded during a conversion. */
+typedef struct p2o_diag {
+	int code;            /* enum p2o_err */
+	const char *op;      /* TorchScript op kind, or NULL */
+	const char *source;  /* "file.py:LINE:COL" of the first occurrence */
+	const char *message; /* one line, no trailing newline */
+	unsigned count;      /* how many nodes this diagnostic stands for */
+} p2o_diag;
+
+typedef struct p2o_ctx p2o_ctx;
+
+/* A new, empty context; NULL when out of memory. Free with p2o_free(). */
+p2o_ctx *p2o_new(void);
+void p2o_free(p2o_ctx *cx);
+
+/* Loads, freezes and canonicalizes the archive at path. */
+int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt);
+
+/* Converts the loaded graph to ONNX for opt (the same options as load). On
+ * P2O_ERR_UNSUPPORTED every unsupported op has its own diagnostic. */
+int p2o_convert(p2o_ctx *cx, const p2o_options *opt);
+
+/* Writes the converted model to path ("-" for stdout). A file is written
+ * to a temporary name in the same folder and renamed into place, so that a
+ * failure never leaves a partial file or clobbers an existing one. */
+int p2o_write(p2o_ctx *cx, const char *path);
+
+/* Diagnostics recorded so far (owned by cx). */
+size_t p2o_diag_count(const p2o_ctx *cx);
+const p2o_diag *p2o_diag_at(const p2o_ctx *cx, size_t i);
+
+/* Texts for --verbose, owned by cx and valid until p2o_free: TorchScript's
+ * printout of the canonicalized graph (after p2o_load) and a readable
+ * listing of the ONNX graph (after p2o_convert). */
+const char *p2o_torch_text(const p2o_ctx *cx);
+const char *p2o_onnx_text(p2o_ctx *cx);
+
+/* Counts of the converted graph, for the summary line. */
+typedef struct p2o_stats {
+	size_t nodes, initializers, inputs, outputs;
+	uint64_t weight_bytes;  /* raw bytes of all initializers */
+	uint64_t file_bytes;    /* bytes written by p2o_write */
+	int opset, ir_version;
+} p2o_stats;
+void p2o_get_stats(const p2o_ctx *cx, p2o_stats *out);
+
+/* libtorch's version ("1.13.1"). */
+const char *p2o_torch_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,315 @@
+/* writer.c — the ONNX model on disk: protobuf-c messages built over the IR
+ * (names and weight data are pointed at, not copied), packed straight into
+ * the output stream, into a temporary file renamed into place.
+ *
+ * Weights: TensorProto.raw_data points at the shim's tensor memory, and
+ * protobuf-c hands such a field to the buffer's append() as one block, so
+ * the weights go from libtorch's storage to the file with no copy of ours. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "onnx.pb-c.h"
+
+#define ALLOC(cx, T) ((T *)p2o_alloc((cx), sizeof(T)))
+#define ALLOCN(cx, T, n) ((T *)p2o_alloc((cx), sizeof(T) * ((n) ? (n) : 1)))
+
+static Onnx__TensorProto *tensor_proto(p2o_cx *cx, const p2o_tensor *t,
+				       const char *name)
+{
+	Onnx__TensorProto *tp = ALLOC(cx, Onnx__TensorProto);
+	onnx__tensor_proto__init(tp);
+	tp->n_dims = (size_t)t->rank;
+	tp->dims = (int64_t *)t->dims; /* read-only to protobuf-c's packer */
+	tp->has_data_type = 1;
+	tp->data_type = t->dtype;
+	tp->name = (char *)name;
+	tp->has_raw_data = 1;
+	tp->raw_data.len = t->nbytes;
+	tp->raw_data.data = (uint8_t *)t->data;
+	return tp;
+}
+
+static Onnx__AttributeProto *attr_proto(p2o_cx *cx, const p2o_attr *a)
+{
+	Onnx__AttributeProto *ap = ALLOC(cx, Onnx__AttributeProto);
+	onnx__attribute_proto__init(ap);
+	ap->name = (char *)a->name;
+	ap->has_type = 1;
+	ap->type = (Onnx__AttributeProto__AttributeType)a->type;
+	switch (a->type) {
+	case P2O_AT_INT:
+		ap->has_i = 1;
+		ap->i = a->i;
+		break;
+	case P2O_AT_FLOAT:
+		ap->has_f = 1;
+		ap->f = a->f;
+		break;
+	case P2O_AT_STRING:
+		ap->has_s = 1;
+		ap->s.len = strlen(a->s);
+		ap->s.data = (uint8_t *)a->s;
+		break;
+	case P2O_AT_INTS:
+		ap->n_ints = a->n;
+		ap->ints = (int64_t *)a->ints;
+		break;
+	case P2O_AT_FLOATS:
+		ap->n_floats = a->n;
+		ap->floats = (float *)a->floats;
+		break;
+	case P2O_AT_TENSOR:
+		ap->t = tensor_proto(cx, a->t, NULL);
+		break;
+	default:
+		assert(!"attribute type the writer does not know");
+	}
+	return ap;
+}
+
+static Onnx__ValueInfoProto *value_info(p2o_cx *cx, const p2o_val *v)
+{
+	Onnx__ValueInfoProto *vi = ALLOC(cx, Onnx__ValueInfoProto);
+	onnx__value_info_proto__init(vi);
+	vi->name = (char *)v->name;
+	Onnx__TypeProto *tp = ALLOC(cx, Onnx__TypeProto);
+	onnx__type_proto__init(tp);
+	Onnx__TypeProto__Tensor *tt = ALLOC(cx, Onnx__TypeProto__Tensor);
+	onnx__type_proto__tensor__init(tt);
+	if (v->t.dtype) {
+		tt->has_elem_type = 1;
+		tt->elem_type = v->t.dtype;
+	}
+	if (v->t.rank >= 0) {
+		Onnx__TensorShapeProto *sp = ALLOC(cx, Onnx__TensorShapeProto);
+		onnx__tensor_shape_proto__init(sp);
+		sp->n_dim = (size_t)v->t.rank;
+		sp->dim = ALLOCN(cx, Onnx__TensorShapeProto__Dimension *,
+				 sp->n_dim);
+		Onnx__TensorShapeProto__Dimension *ds =
+			ALLOCN(cx, Onnx__TensorShapeProto__Dimension, sp->n_dim);
+		for (size_t i = 0; i < sp->n_dim; i++) {
+			Onnx__TensorShapeProto__Dimension *d = &ds[i];
+			onnx__tensor_shape_proto__dimension__init(d);
+			if (v->t.dims[i].v >= 0) {
+				d->value_case =
+					ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+				d->dim_value = v->t.dims[i].v;
+			} else if (v->t.dims[i].sym) {
+				d->value_case =
+					ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+				d->dim_param = (char *)v->t.dims[i].sym;
+			}
+			sp->dim[i] = d;
+		}
+		tt->shape = sp;
+	}
+	tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+	tp->tensor_type = tt;
+	vi->type = tp;
+	return vi;
+}
+
+static Onnx__NodeProto *node_proto(p2o_cx *cx, const p2o_node *nd)
+{
+	Onnx__NodeProto *np = ALLOC(cx, Onnx__NodeProto);
+	onnx__node_proto__init(np);
+	np->name = (char *)nd->name;
+	np->op_type = (char *)nd->op;
+	np->n_input = nd->n_in;
+	np->input = ALLOCN(cx, char *, nd->n_in);
+	for (uint32_t j = 0; j < nd->n_in; j++)
+		/* "" marks an omitted optional input. */
+		np->input[j] = nd->in[j] == P2O_NOVAL ?
+				       "" :
+				       (char *)cx->vals[nd->in[j]].name;
+	np->n_output = nd->n_out;
+	np->output = ALLOCN(cx, char *, nd->n_out);
+	for (uint32_t k = 0; k < nd->n_out; k++)
+		np->output[k] = (char *)cx->vals[nd->out[k]].name;
+	np->n_attribute = nd->n_attr;
+	np->attribute = ALLOCN(cx, Onnx__AttributeProto *, nd->n_attr);
+	for (uint32_t a = 0; a < nd->n_attr; a++)
+		np->attribute[a] = attr_proto(cx, &nd->attrs[a]);
+	return np;
+}
+
+static Onnx__ModelProto *model_proto(p2o_cx *cx)
+{
+	Onnx__GraphProto *g = ALLOC(cx, Onnx__GraphProto);
+	onnx__graph_proto__init(g);
+	g->name = "pt2onnx";
+
+	g->node = ALLOCN(cx, Onnx__NodeProto *, cx->n_nodes);
+	for (uint32_t i = 0; i < cx->n_nodes; i++)
+		if (cx->nodes[i].live)
+			g->node[g->n_node++] = node_proto(cx, &cx->nodes[i]);
+
+	size_t n_init = 0, n_vi = 0;
+	uint64_t weight_bytes = 0;
+	bool *is_out = ALLOCN(cx, bool, cx->n_vals);
+	for (uint32_t i = 0; i < cx->n_outputs; i++)
+		is_out[cx->outputs[i]] = true;
+	for (uint32_t v = 0; v < cx->n_vals; v++) {
+		const p2o_val *val = &cx->vals[v];
+		if (!val->live)
+			continue;
+		if (val->init)
+			n_init++;
+		else if (!val->graph_input && !is_out[v] && val->t.dtype)
+			n_vi++;
+	}
+	/* IR version 3 wants every initializer listed as an input too. */
+	bool init_inputs = p2o_ir_version(cx->opset) < 4;
+	g->initializer = ALLOCN(cx, Onnx__TensorProto *, n_init);
+	g->value_info = ALLOCN(cx, Onnx__ValueInfoProto *, n_vi);
+	g->input = ALLOCN(cx, Onnx__ValueInfoProto *,
+			  cx->n_inputs + (init_inputs ? n_init : 0));
+	for (uint32_t i = 0; i < cx->n_inputs; i++)
+		g->input[g->n_input++] = value_info(cx, &cx->vals[cx->inputs[i]]);
+	for (uint32_t v = 0; v < cx->n_vals; v++) {
+		const p2o_val *val = &cx->vals[v];
+		if (!val->live)
+			continue;
+		if (val->init) {
+			g->initializer[g->n_initializer++] =
+				tensor_proto(cx, val->init, val->name);
+			weight_bytes += val->init->nbytes;
+			if (init_inputs)
+				g->input[g->n_input++] = value_info(cx, val);
+		} else if (!val->graph_input && !is_out[v] && val->t.dtype) {
+			g->value_info[g->n_value_info++] = value_info(cx, val);
+		}
+	}
+	g->n_output = cx->n_outputs;
+	g->output = ALLOCN(cx, Onnx__ValueInfoProto *, cx->n_outputs);
+	for (uint32_t i = 0; i < cx->n_outputs; i++)
+		g->output[i] = value_info(cx, &cx->vals[cx->outputs[i]]);
+
+	Onnx__OperatorSetIdProto *os = ALLOC(cx, Onnx__OperatorSetIdProto);
+	onnx__operator_set_id_proto__init(os);
+	os->domain = "";
+	os->has_version = 1;
+	os->version = cx->opset;
+
+	Onnx__ModelProto *m = ALLOC(cx, Onnx__ModelProto);
+	onnx__model_proto__init(m);
+	m->has_ir_version = 1;
+	m->ir_version = p2o_ir_version(cx->opset);
+	m->producer_name = "pt2onnx";
+	m->producer_version = PT2ONNX_VERSION;
+	m->n_opset_import = 1;
+	m->opset_import = ALLOCN(cx, Onnx__OperatorSetIdProto *, 1);
+	m->opset_import[0] = os;
+	m->graph = g;
+
+	cx->stats.nodes = g->n_node;
+	cx->stats.initializers = g->n_initializer;
+	cx->stats.inputs = cx->n_inputs;
+	cx->stats.outputs = cx->n_outputs;
+	cx->stats.weight_bytes = weight_bytes;
+	cx->stats.opset = cx->opset;
+	cx->stats.ir_version = (int)m->ir_version;
+	return m;
+}
+
+/* A ProtobufCBuffer that streams into a FILE. */
+typedef struct file_buffer {
+	ProtobufCBuffer base;
+	FILE *f;
+	bool failed;
+	uint64_t written;
+} file_buffer;
+
+static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	file_buffer *fb = (file_buffer *)b;
+	if (fb->failed || len == 0)
+		return;
+	if (fwrite(data, 1, len, fb->f) != len)
+		fb->failed = true;
+	fb->written += len;
+}
+
+static int out_fail(p2o_cx *cx, const char *path, const char *what, int err)
+{
+	char msg[1200];
+	snprintf(msg, sizeof msg, "cannot write output '%s': %s%s%s", path, what,
+		 err ? ": " : "", err ? strerror(err) : "");
+	return p2o_diag_add(cx, P2O_ERR_OUTPUT, NULL, NULL, msg);
+}
+
+static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f)
+{
+	file_buffer fb = { .base = { .append = file_append }, .f = f };
+	protobuf_c_message_pack_to_buffer(&m->base, &fb.base);
+	cx->stats.file_bytes = fb.written;
+	if (fb.failed || fflush(f) != 0)
+		return errno ? errno : EIO;
+	return 0;
+}
+
+int p2o_write(p2o_ctx *cx, const char *path)
+{
+	if (!cx->converted)
+		return p2o_diag_add(cx, P2O_ERR_USAGE, NULL, NULL,
+				    "nothing converted to write");
+	jmp_buf oom;
+	if (setjmp(oom)) {
+		cx->oom = NULL;
+		return P2O_ERR_NOMEM;
+	}
+	cx->oom = &oom;
+	Onnx__ModelProto *m = model_proto(cx);
+	size_t size = protobuf_c_message_get_packed_size(&m->base);
+	cx->oom = NULL;
+	if (size > (size_t)INT32_MAX) /* protobuf's own limit */
+		return out_fail(cx, path,
+				"the model is larger than 2 GiB, which a single "
+				"ONNX protobuf file cannot hold", 0);
+
+	if (strcmp(path, "-") == 0) {
+		int err = stream(cx, m, stdout);
+		return err ? out_fail(cx, "-", "write failed", err) : P2O_OK;
+	}
+
+	/* A temporary file in the destination folder, renamed into place:
+	 * readers never see a partial model, and a failure leaves the old
+	 * file (if any) as it was. */
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return out_fail(cx, path, "it is a directory", 0);
+	char *tmp = p2o_fmt(cx, "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return out_fail(cx, path, "cannot create a file there", errno);
+	mode_t mask = umask(0);
+	umask(mask);
+	(void)fchmod(fd, 0666 & ~mask);
+	FILE *f = fdopen(fd, "wb");
+	if (!f) {
+		int err = errno;
+		close(fd);
+		unlink(tmp);
+		return out_fail(cx, path, "cannot open", err);
+	}
+	int err = stream(cx, m, f);
+	if (!err && fsync(fd) != 0)
+		err = errno;
+	if (fclose(f) != 0 && !err)
+		err = errno ? errno : EIO;
+	if (!err && rename(tmp, path) != 0)
+		err = errno;
+	if (err) {
+		unlink(tmp);
+		return out_fail(cx, path, "write failed", err);
+	}
+	return P2O_OK;
+}

@@ -1,0 +1,489 @@
+// pts.cpp — the libtorch facade. The only C++ in pt2onnx.
+//
+// It loads a TorchScript archive, freezes and canonicalizes forward(), and
+// copies the *structure* of the resulting graph into plain C structs (see
+// pts.h). Tensor data is not copied: pts_tensor.data points into the storage
+// of the graph's constant tensors, which the pts_model keeps alive.
+//
+// Every entry point catches every exception; nothing C++ leaves this file.
+
+#include "pts.h"
+
+#include <torch/script.h>
+#include <torch/csrc/api/include/torch/version.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <torch/csrc/jit/passes/frozen_conv_folding.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/lower_tuples.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using torch::jit::Block;
+using torch::jit::Node;
+using torch::jit::Value;
+
+struct pts_model {
+	std::shared_ptr<torch::jit::Graph> graph; // owns the constant tensors
+	std::vector<at::Tensor> keep;  // contiguous copies of strided constants
+	// Stable-address stores for everything the C view points at. A deque
+	// never moves its elements when it grows.
+	std::deque<std::string> strings;
+	std::deque<std::vector<uint32_t>> idx;
+	std::deque<std::vector<int64_t>> i64;
+	std::deque<std::vector<double>> f64;
+	std::deque<std::vector<const char *>> strv;
+	std::deque<std::vector<pts_node>> nodes;
+	std::deque<std::vector<pts_attr>> attrs;
+	std::deque<std::vector<pts_block>> blocks;
+	std::deque<pts_const> consts;
+	std::vector<pts_value> values;
+	std::unordered_map<const Value *, uint32_t> index;
+	pts_graph view{};
+	std::string text;
+};
+
+namespace {
+
+// libtorch reports warnings through c10's handler, which prints to stderr by
+// default. The converter owns its messages, so warnings are dropped here.
+struct QuietWarnings : c10::WarningHandler {
+	void process(const c10::SourceLocation &, const std::string &,
+		     const bool) override
+	{
+	}
+};
+
+const char *keep_str(pts_model *m, const std::string &s)
+{
+	m->strings.push_back(s);
+	return m->strings.back().c_str();
+}
+
+const uint32_t *keep_idx(pts_model *m, std::vector<uint32_t> v)
+{
+	m->idx.push_back(std::move(v));
+	return m->idx.back().data();
+}
+
+const int64_t *keep_i64(pts_model *m, std::vector<int64_t> v)
+{
+	m->i64.push_back(std::move(v));
+	return m->i64.back().data();
+}
+
+const double *keep_f64(pts_model *m, std::vector<double> v)
+{
+	m->f64.push_back(std::move(v));
+	return m->f64.back().data();
+}
+
+int dtype_of(c10::ScalarType t)
+{
+	switch (t) {
+	case c10::ScalarType::Float: return PTS_FLOAT;
+	case c10::ScalarType::Byte: return PTS_UINT8;
+	case c10::ScalarType::Char: return PTS_INT8;
+	case c10::ScalarType::Short: return PTS_INT16;
+	case c10::ScalarType::Int: return PTS_INT32;
+	case c10::ScalarType::Long: return PTS_INT64;
+	case c10::ScalarType::Bool: return PTS_BOOL;
+	case c10::ScalarType::Half: return PTS_FLOAT16;
+	case c10::ScalarType::Double: return PTS_DOUBLE;
+	case c10::ScalarType::ComplexFloat: return PTS_COMPLEX64;
+	case c10::ScalarType::ComplexDouble: return PTS_COMPLEX128;
+	case c10::ScalarType::BFloat16: return PTS_BFLOAT16;
+	default: return PTS_UNDEFINED;
+	}
+}
+
+int vkind_of(const c10::TypePtr &t)
+{
+	switch (t->kind()) {
+	case c10::TypeKind::TensorType: return PTS_V_TENSOR;
+	case c10::TypeKind::IntType: return PTS_V_INT;
+	case c10::TypeKind::FloatType: return PTS_V_FLOAT;
+	case c10::TypeKind::BoolType: return PTS_V_BOOL;
+	case c10::TypeKind::NoneType: return PTS_V_NONE;
+	case c10::TypeKind::StringType: return PTS_V_STRING;
+	case c10::TypeKind::ListType: return PTS_V_LIST;
+	case c10::TypeKind::TupleType: return PTS_V_TUPLE;
+	case c10::TypeKind::OptionalType: return PTS_V_OPTIONAL;
+	case c10::TypeKind::DeviceObjType: return PTS_V_DEVICE;
+	case c10::TypeKind::ClassType: return PTS_V_OBJECT;
+	case c10::TypeKind::NumberType: return PTS_V_SCALAR;
+	default: return PTS_V_OTHER;
+	}
+}
+
+void fill_tensor(pts_model *m, at::Tensor t, pts_tensor *out)
+{
+	if (!t.defined()) {
+		out->dtype = PTS_UNDEFINED;
+		return;
+	}
+	if (t.is_quantized() || t.is_sparse() || t.is_mkldnn()) {
+		out->dtype = PTS_UNDEFINED;
+		return;
+	}
+	if (!t.device().is_cpu() || !t.is_contiguous()) {
+		// The one copy the format forces: ONNX wants dense host data.
+		t = t.to(at::kCPU).contiguous();
+		m->keep.push_back(t);
+	}
+	out->dtype = dtype_of(t.scalar_type());
+	out->rank = (int)t.dim();
+	out->dims = keep_i64(m, t.sizes().vec());
+	out->data = t.data_ptr();
+	out->nbytes = t.nbytes();
+}
+
+const pts_const *make_const(pts_model *m, const Value *v)
+{
+	m->consts.emplace_back();
+	pts_const *c = &m->consts.back();
+	std::memset(c, 0, sizeof *c);
+	auto iv = torch::jit::toIValue(v);
+	if (!iv) {
+		c->kind = PTS_C_OTHER;
+		return c;
+	}
+	if (iv->isNone()) {
+		c->kind = PTS_C_NONE;
+	} else if (iv->isBool()) {
+		c->kind = PTS_C_BOOL;
+		c->i = iv->toBool();
+	} else if (iv->isInt()) {
+		c->kind = PTS_C_INT;
+		c->i = iv->toInt();
+	} else if (iv->isDouble()) {
+		c->kind = PTS_C_FLOAT;
+		c->f = iv->toDouble();
+	} else if (iv->isString()) {
+		c->kind = PTS_C_STRING;
+		c->s = keep_str(m, iv->toStringRef());
+	} else if (iv->isDevice()) {
+		c->kind = PTS_C_DEVICE;
+		c->s = keep_str(m, iv->toDevice().str());
+	} else if (iv->isIntList()) {
+		c->kind = PTS_C_INTS;
+		auto l = iv->toIntVector();
+		c->n = l.size();
+		c->ints = keep_i64(m, std::move(l));
+	} else if (iv->isDoubleList()) {
+		c->kind = PTS_C_FLOATS;
+		auto l = iv->toDoubleVector();
+		c->n = l.size();
+		c->floats = keep_f64(m, std::move(l));
+	} else if (iv->isBoolList()) {
+		c->kind = PTS_C_BOOLS;
+		std::vector<int64_t> b;
+		for (bool x : iv->toBoolList())
+			b.push_back(x);
+		c->n = b.size();
+		c->ints = keep_i64(m, std::move(b));
+	} else if (iv->isTensor()) {
+		c->kind = PTS_C_TENSOR;
+		fill_tensor(m, iv->toTensor(), &c->t);
+	} else {
+		c->kind = PTS_C_OTHER;
+	}
+	return c;
+}
+
+uint32_t add_value(pts_model *m, const Value *v)
+{
+	auto it = m->index.find(v);
+	if (it != m->index.end())
+		return it->second;
+	pts_value pv{};
+	pv.name = keep_str(m, v->debugName());
+	const auto &t = v->type();
+	pv.kind = vkind_of(t);
+	pv.rank = -1;
+	if (pv.kind == PTS_V_TENSOR) {
+		auto tt = t->expect<c10::TensorType>();
+		if (auto st = tt->scalarType())
+			pv.dtype = dtype_of(*st);
+		if (auto d = tt->dim())
+			pv.rank = (int)*d;
+	} else if (pv.kind == PTS_V_LIST) {
+		pv.elem = vkind_of(t->expect<c10::ListType>()->getElementType());
+	} else if (pv.kind == PTS_V_OPTIONAL) {
+		pv.elem = vkind_of(t->expect<c10::OptionalType>()->getElementType());
+	}
+	if (v->node()->kind() == c10::prim::Constant)
+		pv.konst = make_const(m, v);
+	uint32_t id = (uint32_t)m->values.size();
+	m->values.push_back(pv);
+	m->index.emplace(v, id);
+	return id;
+}
+
+std::vector<uint32_t> value_ids(pts_model *m, at::ArrayRef<const Value *> vs)
+{
+	std::vector<uint32_t> r;
+	r.reserve(vs.size());
+	for (const Value *v : vs)
+		r.push_back(add_value(m, v));
+	return r;
+}
+
+void fill_attrs(pts_model *m, const Node *n, pts_node *pn)
+{
+	auto names = n->attributeNames();
+	if (names.empty())
+		return;
+	std::vector<pts_attr> as;
+	for (auto sym : names) {
+		pts_attr a{};
+		a.name = keep_str(m, sym.toUnqualString());
+		switch (n->kindOf(sym)) {
+		case torch::jit::AttributeKind::i:
+			a.kind = PTS_A_INT;
+			a.i = n->i(sym);
+			break;
+		case torch::jit::AttributeKind::f:
+			a.kind = PTS_A_FLOAT;
+			a.f = n->f(sym);
+			break;
+		case torch::jit::AttributeKind::s:
+			a.kind = PTS_A_STRING;
+			a.s = keep_str(m, n->s(sym));
+			break;
+		case torch::jit::AttributeKind::is:
+			a.kind = PTS_A_INTS;
+			a.n = n->is(sym).size();
+			a.ints = keep_i64(m, n->is(sym));
+			break;
+		case torch::jit::AttributeKind::fs:
+			a.kind = PTS_A_FLOATS;
+			a.n = n->fs(sym).size();
+			a.floats = keep_f64(m, n->fs(sym));
+			break;
+		case torch::jit::AttributeKind::ss: {
+			std::vector<const char *> sv;
+			for (const auto &s : n->ss(sym))
+				sv.push_back(keep_str(m, s));
+			a.kind = PTS_A_STRINGS;
+			a.n = sv.size();
+			m->strv.push_back(std::move(sv));
+			a.strings = m->strv.back().data();
+			break;
+		}
+		case torch::jit::AttributeKind::t:
+			a.kind = PTS_A_TENSOR;
+			fill_tensor(m, n->t(sym), &a.t);
+			break;
+		default:
+			a.kind = PTS_A_OTHER;
+			break;
+		}
+		as.push_back(a);
+	}
+	pn->n_attrs = (uint32_t)as.size();
+	m->attrs.push_back(std::move(as));
+	pn->attrs = m->attrs.back().data();
+}
+
+const char *source_of(pts_model *m, const Node *n)
+{
+	// Prefer the user's Python source over the archive's generated code.
+	torch::jit::SourceRange r = n->sourceRange();
+	if (auto orig = r.findSourceRangeThatGenerated())
+		r = *orig;
+	auto flc = r.file_line_col();
+	if (!flc)
+		return nullptr;
+	const std::string &file = std::get<0>(*flc);
+	if (file.empty())
+		return nullptr;
+	return keep_str(m, file + ":" + std::to_string(std::get<1>(*flc)) +
+				   ":" + std::to_string(std::get<2>(*flc)));
+}
+
+void fill_block(pts_model *m, const Block *b, pts_block *pb);
+
+void fill_node(pts_model *m, const Node *n, pts_node *pn)
+{
+	pn->kind = keep_str(m, n->kind().toQualString());
+	auto in = value_ids(m, n->inputs());
+	auto out = value_ids(m, n->outputs());
+	pn->n_in = (uint32_t)in.size();
+	pn->n_out = (uint32_t)out.size();
+	pn->in = keep_idx(m, std::move(in));
+	pn->out = keep_idx(m, std::move(out));
+	fill_attrs(m, n, pn);
+	pn->source = source_of(m, n);
+	if (!n->blocks().empty()) {
+		std::vector<pts_block> bs(n->blocks().size());
+		for (size_t i = 0; i < bs.size(); i++)
+			fill_block(m, n->blocks()[i], &bs[i]);
+		pn->n_blocks = (uint32_t)bs.size();
+		m->blocks.push_back(std::move(bs));
+		pn->blocks = m->blocks.back().data();
+	}
+}
+
+void fill_block(pts_model *m, const Block *b, pts_block *pb)
+{
+	auto in = value_ids(m, b->inputs());
+	pb->n_in = (uint32_t)in.size();
+	pb->in = keep_idx(m, std::move(in));
+	std::vector<pts_node> ns;
+	for (const Node *n : b->nodes()) {
+		if (n->kind() == c10::prim::Constant) {
+			add_value(m, n->output());
+			continue;
+		}
+		pts_node pn{};
+		fill_node(m, n, &pn);
+		ns.push_back(pn);
+	}
+	pb->n_nodes = (uint32_t)ns.size();
+	m->nodes.push_back(std::move(ns));
+	pb->nodes = m->nodes.back().data();
+	auto out = value_ids(m, b->outputs());
+	pb->n_out = (uint32_t)out.size();
+	pb->out = keep_idx(m, std::move(out));
+}
+
+// The first line of a libtorch message, without its C++ backtrace.
+std::string first_line(const char *what)
+{
+	std::string s(what ? what : "unknown error");
+	auto nl = s.find('\n');
+	if (nl != std::string::npos)
+		s.resize(nl);
+	while (!s.empty() && (s.back() == ' ' || s.back() == '\r'))
+		s.pop_back();
+	return s;
+}
+
+void set_err(char *err, size_t errlen, const std::string &msg)
+{
+	if (err && errlen)
+		std::snprintf(err, errlen, "%s", msg.c_str());
+}
+
+// Runs the canonicalization passes. Order matters: inlining first so that
+// every later pass sees the whole forward(); mutation removal before constant
+// propagation so that folded values are the functional ones.
+void canonicalize(std::shared_ptr<torch::jit::Graph> &g)
+{
+	torch::jit::Inline(*g);
+	try {
+		torch::jit::LowerAllTuples(g);
+	} catch (const std::exception &) {
+		// Tuples inside loops cannot always be lowered; the simple ones can.
+		torch::jit::LowerSimpleTuples(g);
+	}
+	torch::jit::RemoveListMutation(g);
+	torch::jit::RemoveTensorMutation(g);
+	torch::jit::ConstantPropagation(g);
+	// Conv followed by eval-mode batch_norm becomes one conv with folded
+	// weights, as PyTorch's own exporter does in eval mode.
+	torch::jit::FoldFrozenConvBatchnorm(g);
+	torch::jit::ConstantPropagation(g);
+	torch::jit::EliminateDeadCode(g);
+}
+
+} // namespace
+
+extern "C" int pts_load(const char *path, pts_model **out, char *err,
+			size_t errlen)
+{
+	*out = nullptr;
+	static QuietWarnings quiet;
+	c10::Warning::set_warning_handler(&quiet);
+	pts_model *m = nullptr;
+	int stage = PTS_E_ARCHIVE;
+	try {
+		m = new pts_model();
+		torch::jit::Module mod;
+		try {
+			mod = torch::jit::load(path, at::kCPU);
+		} catch (const c10::Error &e) {
+			std::string msg = first_line(e.what_without_backtrace());
+			if (msg.find("constants.pkl") != std::string::npos)
+				msg += " (a torch.save() checkpoint? pt2onnx needs a "
+				       "torch.jit.save() archive)";
+			set_err(err, errlen, "not a TorchScript archive: " + msg);
+			delete m;
+			return PTS_E_ARCHIVE;
+		}
+		stage = PTS_E_MODEL;
+		if (!mod.find_method("forward")) {
+			set_err(err, errlen, "the module has no forward() method");
+			delete m;
+			return PTS_E_MODEL;
+		}
+		mod.eval();
+		// In place: a cloned module would hold a second copy of the weights.
+		torch::jit::freeze_module_inplace(&mod);
+		m->graph = mod.get_method("forward").graph();
+		canonicalize(m->graph);
+		// The graph now holds every constant the conversion needs; the
+		// module (and weights only it still refers to) can go.
+		mod = torch::jit::Module();
+		fill_block(m, m->graph->block(), &m->view.top);
+		m->view.n_values = (uint32_t)m->values.size();
+		m->view.values = m->values.data();
+		m->text = m->graph->toString();
+		*out = m;
+		return PTS_OK;
+	} catch (const std::bad_alloc &) {
+		set_err(err, errlen, "out of memory while loading the model");
+		delete m;
+		return PTS_E_NOMEM;
+	} catch (const c10::Error &e) {
+		set_err(err, errlen, (stage == PTS_E_ARCHIVE ?
+				      "not a TorchScript archive: " :
+				      "cannot freeze the model: ") +
+					     first_line(e.what_without_backtrace()));
+		delete m;
+		return stage;
+	} catch (const std::exception &e) {
+		set_err(err, errlen, (stage == PTS_E_ARCHIVE ?
+				      "not a TorchScript archive: " :
+				      "cannot freeze the model: ") +
+					     first_line(e.what()));
+		delete m;
+		return stage;
+	} catch (...) {
+		set_err(err, errlen, "unknown error from libtorch");
+		delete m;
+		return stage;
+	}
+}
+
+extern "C" const pts_graph *pts_graph_of(const pts_model *m)
+{
+	return &m->view;
+}
+
+extern "C" const char *pts_graph_text(const pts_model *m)
+{
+	return m->text.c_str();
+}
+
+extern "C" void pts_free(pts_model *m)
+{
+	try {
+		delete m;
+	} catch (...) {
+	}
+}
+
+extern "C" const char *pts_torch_version(void)
+{
+	return TORCH_VERSION;
+}

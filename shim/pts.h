@@ -1,0 +1,172 @@
+/*
+ * pts.h — the C view of a frozen TorchScript graph (the only boundary between
+ * libtorch's C++ and the converter's C).
+ *
+ * The shim loads a TorchScript archive, puts it in eval mode, freezes it
+ * (parameters become constants), inlines calls, lowers tuples, replaces
+ * in-place ops by pure ones where alias analysis allows, propagates constants
+ * and removes dead code. It then hands C a flat, read-only description of the
+ * resulting graph. No C++ type crosses this header and no C++ exception
+ * escapes it: every failure becomes a status code plus a message.
+ *
+ * Ownership: everything reachable from a pts_model (strings, arrays, tensor
+ * data) is owned by the shim and lives until pts_free(). Tensor data pointers
+ * point at libtorch's own storage: they are never copied by the shim (a
+ * non-contiguous constant is made contiguous once, and that copy is owned by
+ * the shim too).
+ */
+#ifndef PT2ONNX_PTS_H
+#define PT2ONNX_PTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes returned by pts_load(). */
+enum pts_status {
+	PTS_OK = 0,
+	PTS_E_OPEN = 1,    /* the file cannot be opened or read */
+	PTS_E_ARCHIVE = 2, /* not a TorchScript archive, or a corrupt one */
+	PTS_E_MODEL = 3,   /* loaded, but cannot be frozen/canonicalized */
+	PTS_E_NOMEM = 4,   /* out of memory */
+};
+
+/* What kind of TorchScript value a pts_value is (its static type). */
+enum pts_vkind {
+	PTS_V_OTHER = 0, /* anything not listed (devices, objects, dicts, ...) */
+	PTS_V_TENSOR,
+	PTS_V_INT,
+	PTS_V_FLOAT,
+	PTS_V_BOOL,
+	PTS_V_NONE,
+	PTS_V_STRING,
+	PTS_V_LIST,     /* elem tells the element kind */
+	PTS_V_TUPLE,
+	PTS_V_OPTIONAL, /* Optional[T]; elem tells T */
+	PTS_V_DEVICE,
+	PTS_V_OBJECT,   /* a module or class instance (e.g. `self`) */
+	PTS_V_SCALAR,   /* TorchScript `number` (int or float) */
+};
+
+/* Element types, numbered as ONNX's TensorProto.DataType so that C needs no
+ * second mapping. 0 means unknown or not representable in ONNX. */
+enum pts_dtype {
+	PTS_UNDEFINED = 0, PTS_FLOAT = 1, PTS_UINT8 = 2, PTS_INT8 = 3,
+	PTS_INT16 = 5, PTS_INT32 = 6, PTS_INT64 = 7, PTS_BOOL = 9,
+	PTS_FLOAT16 = 10, PTS_DOUBLE = 11, PTS_COMPLEX64 = 14,
+	PTS_COMPLEX128 = 15, PTS_BFLOAT16 = 16,
+};
+
+/* A constant tensor: contiguous, row-major, host memory. */
+typedef struct pts_tensor {
+	int dtype;            /* enum pts_dtype */
+	int rank;             /* number of dims (0 for a scalar tensor) */
+	const int64_t *dims;  /* rank entries */
+	const void *data;     /* nbytes bytes, owned by the shim */
+	size_t nbytes;        /* element size times element count */
+} pts_tensor;
+
+/* Kinds of constant a prim::Constant can carry. */
+enum pts_ckind {
+	PTS_C_NONE = 0, PTS_C_INT, PTS_C_FLOAT, PTS_C_BOOL, PTS_C_STRING,
+	PTS_C_INTS, PTS_C_FLOATS, PTS_C_BOOLS, PTS_C_TENSOR, PTS_C_DEVICE,
+	PTS_C_OTHER, /* a constant of a kind C has no use for (object, dict) */
+};
+
+/* The value of a prim::Constant. */
+typedef struct pts_const {
+	int kind;             /* enum pts_ckind */
+	int64_t i;            /* INT and BOOL (0/1) */
+	double f;             /* FLOAT */
+	const char *s;        /* STRING and DEVICE (NUL-terminated) */
+	size_t n;             /* element count of INTS, FLOATS, BOOLS */
+	const int64_t *ints;  /* INTS and BOOLS (0/1) */
+	const double *floats; /* FLOATS */
+	pts_tensor t;         /* TENSOR */
+} pts_const;
+
+/* A value of the graph: a graph or block input, or a node output. */
+typedef struct pts_value {
+	const char *name;       /* TorchScript debug name, unique in the graph */
+	int kind;               /* enum pts_vkind */
+	int elem;               /* LIST/OPTIONAL: the element's pts_vkind */
+	int dtype;              /* TENSOR: enum pts_dtype if known, else 0 */
+	int rank;               /* TENSOR: rank if known, else -1 */
+	const pts_const *konst; /* non-NULL when produced by prim::Constant */
+} pts_value;
+
+/* Kinds of node attribute (few nodes have any once the graph is frozen). */
+enum pts_akind {
+	PTS_A_INT = 1, PTS_A_FLOAT, PTS_A_STRING, PTS_A_INTS, PTS_A_FLOATS,
+	PTS_A_STRINGS, PTS_A_TENSOR, PTS_A_OTHER,
+};
+
+typedef struct pts_attr {
+	const char *name;           /* attribute symbol without namespace */
+	int kind;                   /* enum pts_akind */
+	int64_t i;                  /* INT */
+	double f;                   /* FLOAT */
+	const char *s;              /* STRING */
+	size_t n;                   /* count of INTS, FLOATS, STRINGS */
+	const int64_t *ints;        /* INTS */
+	const double *floats;       /* FLOATS */
+	const char *const *strings; /* STRINGS */
+	pts_tensor t;               /* TENSOR */
+} pts_attr;
+
+struct pts_block;
+
+/* One node. Inputs and outputs are indices into pts_graph.values. */
+typedef struct pts_node {
+	const char *kind;              /* qualified op name, "aten::conv2d" */
+	uint32_t n_in, n_out, n_attrs, n_blocks;
+	const uint32_t *in;            /* n_in value indices */
+	const uint32_t *out;           /* n_out value indices */
+	const pts_attr *attrs;         /* n_attrs attributes */
+	const struct pts_block *blocks; /* prim::If / prim::Loop bodies */
+	const char *source;            /* "file.py:LINE:COL", or NULL */
+} pts_node;
+
+/* A block: a straight-line list of nodes (prim::Constant nodes are not
+ * listed; their outputs carry pts_value.konst instead). */
+typedef struct pts_block {
+	uint32_t n_in, n_nodes, n_out;
+	const uint32_t *in;     /* block parameters (graph inputs at top level) */
+	const pts_node *nodes;  /* in execution order */
+	const uint32_t *out;    /* block returns */
+} pts_block;
+
+typedef struct pts_graph {
+	uint32_t n_values;
+	const pts_value *values; /* every value of every block */
+	pts_block top;           /* forward()'s body; top.in[0] is `self` when
+	                            the value kind is PTS_V_OBJECT */
+} pts_graph;
+
+typedef struct pts_model pts_model;
+
+/* Loads, freezes and canonicalizes the archive at path. On success returns
+ * PTS_OK and sets *out (free it with pts_free). On failure returns a status
+ * and writes a one-line NUL-terminated message into err (errlen bytes). */
+int pts_load(const char *path, pts_model **out, char *err, size_t errlen);
+
+/* The flat view; valid until pts_free(m). */
+const pts_graph *pts_graph_of(const pts_model *m);
+
+/* TorchScript's own printout of the canonicalized graph (for --verbose);
+ * owned by m. */
+const char *pts_graph_text(const pts_model *m);
+
+/* Releases the model and everything reachable from it. NULL is allowed. */
+void pts_free(pts_model *m);
+
+/* libtorch's version string, e.g. "1.13.1". Static storage. */
+const char *pts_torch_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
