@@ -155,6 +155,9 @@ static int fail_plain(p2o_cx *cx, int code, const char *fmt, ...)
 	return p2o_diag_add(cx, code, NULL, NULL, buf);
 }
 
+/* Binds forward()'s inputs: each tensor input takes the next
+ * --input-shape; any other input takes its default value (an
+ * Optional[...] = None argument, say). */
 static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 {
 	const pts_block *top = &cx->g->top;
@@ -163,24 +166,47 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 		const pts_value *pv = &cx->g->values[top->in[i]];
 		if (pv->kind == PTS_V_OBJECT)
 			continue; /* `self` */
-		if (pv->kind != PTS_V_TENSOR)
+		if (pv->kind == PTS_V_TENSOR) {
+			n_tensor++;
+			continue;
+		}
+		if (!pv->deflt)
 			return fail_plain(cx, P2O_ERR_INPUTS,
-					  "forward() input '%s' is not a tensor; "
-					  "only tensor inputs are supported",
+					  "forward() input '%s' is not a tensor "
+					  "and has no default; only tensor inputs "
+					  "can be given",
 					  input_base_name(cx, pv->name));
-		n_tensor++;
+		cx->tv[top->in[i]].kind = P2O_TV_CONST;
+		cx->tv[top->in[i]].k = pv->deflt;
 	}
 	if (opt->input_names && opt->n_input_names != n_tensor)
 		return fail_plain(cx, P2O_ERR_USAGE,
 				  "--input-names gives %zu names but forward() "
-				  "takes %u tensor inputs",
-				  opt->n_input_names, n_tensor);
+				  "takes %u tensor input%s",
+				  opt->n_input_names, n_tensor,
+				  n_tensor == 1 ? "" : "s");
+	if (opt->n_inputs > n_tensor) {
+		char names[512] = "";
+		size_t o = 0;
+		for (uint32_t i = 0; i < top->n_in && o < sizeof names; i++) {
+			const pts_value *pv = &cx->g->values[top->in[i]];
+			if (pv->kind == PTS_V_TENSOR)
+				o += (size_t)snprintf(names + o, sizeof names - o,
+						      "%s'%s'", o ? ", " : "",
+						      input_base_name(cx, pv->name));
+		}
+		return fail_plain(cx, P2O_ERR_INPUTS,
+				  "%zu --input-shape given but forward() takes %u "
+				  "tensor input%s%s%s",
+				  opt->n_inputs, n_tensor, n_tensor == 1 ? "" : "s",
+				  n_tensor ? ": " : "", names);
+	}
 	cx->inputs = p2o_alloc(cx, sizeof *cx->inputs * (n_tensor + 1));
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < top->n_in; i++) {
 		uint32_t tid = top->in[i];
 		const pts_value *pv = &cx->g->values[tid];
-		if (pv->kind == PTS_V_OBJECT)
+		if (pv->kind != PTS_V_TENSOR)
 			continue;
 		const char *name = opt->input_names ?
 					   opt->input_names[k] :
@@ -195,9 +221,13 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 				k + 1, name, n_tensor, n_tensor == 1 ? "" : "s");
 		const p2o_input_spec *sp = &opt->inputs[k];
 		uint32_t id = p2o_val_new(cx, name, true);
-		if (opt->input_names && strcmp(p2o_v(cx, id)->name, name) != 0)
-			return fail_plain(cx, P2O_ERR_USAGE,
-					  "input name '%s' is used twice", name);
+		if (strcmp(p2o_v(cx, id)->name, name) != 0) {
+			if (opt->input_names)
+				return fail_plain(cx, P2O_ERR_USAGE,
+						  "input name '%s' is used twice "
+						  "or clashes with an output name",
+						  name);
+		}
 		p2o_dim dims[P2O_MAX_RANK];
 		for (int d = 0; d < sp->rank; d++)
 			dims[d] = (p2o_dim){ sp->dims[d],
@@ -211,11 +241,6 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 		cx->tv[tid].onnx = id;
 		k++;
 	}
-	if (opt->n_inputs > n_tensor)
-		return fail_plain(cx, P2O_ERR_INPUTS,
-				  "%zu --input-shape given but forward() takes %u "
-				  "tensor input%s",
-				  opt->n_inputs, n_tensor, n_tensor == 1 ? "" : "s");
 	return P2O_OK;
 }
 

@@ -760,6 +760,7 @@ static const rule rules[] = {
 	{ "Or", compare },
 	{ "Pad", pad },
 	{ "Pow", elementwise },
+	{ "Reciprocal", same_as_input },
 	{ "ReduceMax", reduce },
 	{ "ReduceMean", reduce },
 	{ "ReduceMin", reduce },

@@ -14,7 +14,7 @@
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/freeze_module.h>
-#include <torch/csrc/jit/passes/frozen_conv_folding.h>
+#include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
@@ -146,12 +146,11 @@ void fill_tensor(pts_model *m, at::Tensor t, pts_tensor *out)
 	out->nbytes = t.nbytes();
 }
 
-const pts_const *make_const(pts_model *m, const Value *v)
+const pts_const *const_of(pts_model *m, const c10::optional<c10::IValue> &iv)
 {
 	m->consts.emplace_back();
 	pts_const *c = &m->consts.back();
 	std::memset(c, 0, sizeof *c);
-	auto iv = torch::jit::toIValue(v);
 	if (!iv) {
 		c->kind = PTS_C_OTHER;
 		return c;
@@ -221,7 +220,7 @@ uint32_t add_value(pts_model *m, const Value *v)
 		pv.elem = vkind_of(t->expect<c10::OptionalType>()->getElementType());
 	}
 	if (v->node()->kind() == c10::prim::Constant)
-		pv.konst = make_const(m, v);
+		pv.konst = const_of(m, torch::jit::toIValue(v));
 	uint32_t id = (uint32_t)m->values.size();
 	m->values.push_back(pv);
 	m->index.emplace(v, id);
@@ -374,6 +373,90 @@ void set_err(char *err, size_t errlen, const std::string &msg)
 		std::snprintf(err, errlen, "%s", msg.c_str());
 }
 
+bool is_conv(const Node *n)
+{
+	auto k = n->kind();
+	if (k == c10::aten::conv1d || k == c10::aten::conv2d ||
+	    k == c10::aten::conv3d)
+		return true;
+	if (k == c10::aten::_convolution || k == c10::aten::convolution) {
+		auto tr = torch::jit::constant_as<bool>(n->input(6));
+		return tr && !*tr; // not transposed
+	}
+	return false;
+}
+
+c10::optional<at::Tensor> const_tensor(const Value *v)
+{
+	auto iv = torch::jit::toIValue(v);
+	if (!iv || !iv->isTensor())
+		return c10::nullopt;
+	return iv->toTensor();
+}
+
+// Folds eval-mode batch_norm into the convolution feeding it, as PyTorch's
+// exporter does: W[o] *= g[o] / sqrt(var[o] + eps), b' = (b - mean) * s + beta.
+// Unlike libtorch's own pass, the weight is scaled in place when nothing
+// else refers to it: no second copy of every convolution weight.
+void fold_conv_bn(torch::jit::Graph &g)
+{
+	std::vector<Node *> bns;
+	for (Node *n : g.nodes())
+		if (n->kind() == c10::aten::batch_norm)
+			bns.push_back(n);
+	for (Node *bn : bns) {
+		Node *conv = bn->input(0)->node();
+		if (!is_conv(conv) || conv->output()->uses().size() != 1)
+			continue;
+		auto training = torch::jit::constant_as<bool>(bn->input(5));
+		auto eps = torch::jit::constant_as<double>(bn->input(7));
+		auto w = const_tensor(conv->input(1));
+		auto mean = const_tensor(bn->input(3));
+		auto var = const_tensor(bn->input(4));
+		if (!training || *training || !eps || !w || !mean || !var ||
+		    !w->is_floating_point() || w->dim() < 3 || !w->device().is_cpu())
+			continue;
+		auto gamma = const_tensor(bn->input(1));
+		auto beta = const_tensor(bn->input(2));
+		auto bias = const_tensor(conv->input(2));
+		bool gamma_none = torch::jit::toIValue(bn->input(1)) &&
+				  torch::jit::toIValue(bn->input(1))->isNone();
+		bool beta_none = torch::jit::toIValue(bn->input(2)) &&
+				 torch::jit::toIValue(bn->input(2))->isNone();
+		bool bias_none = torch::jit::toIValue(conv->input(2)) &&
+				 torch::jit::toIValue(conv->input(2))->isNone();
+		if ((!gamma && !gamma_none) || (!beta && !beta_none) ||
+		    (!bias && !bias_none))
+			continue;
+		auto opts = w->options();
+		at::Tensor scale = var->to(opts).add(*eps).rsqrt();
+		if (gamma)
+			scale.mul_(gamma->to(opts));
+		at::Tensor b = bias ? bias->to(opts) : at::zeros_like(scale);
+		b = (b - mean->to(opts)) * scale;
+		if (beta)
+			b.add_(beta->to(opts));
+		std::vector<int64_t> shape(w->dim(), 1);
+		shape[0] = -1;
+		// In place only when this conv alone reads the weight and the
+		// tensor owns its whole storage; otherwise a new constant.
+		bool own = conv->input(1)->uses().size() == 1 &&
+			   w->is_contiguous() && w->storage_offset() == 0 &&
+			   w->storage().nbytes() == w->nbytes();
+		torch::jit::WithInsertPoint guard(conv);
+		if (own) {
+			w->mul_(scale.view(shape));
+		} else {
+			Value *nw = g.insertConstant(w->mul(scale.view(shape)));
+			conv->replaceInput(1, nw);
+		}
+		Value *nb = g.insertConstant(b);
+		conv->replaceInput(2, nb);
+		bn->output()->replaceAllUsesWith(conv->output());
+		bn->destroy();
+	}
+}
+
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
@@ -389,10 +472,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g)
 	torch::jit::RemoveListMutation(g);
 	torch::jit::RemoveTensorMutation(g);
 	torch::jit::ConstantPropagation(g);
-	// Conv followed by eval-mode batch_norm becomes one conv with folded
-	// weights, as PyTorch's own exporter does in eval mode.
-	torch::jit::FoldFrozenConvBatchnorm(g);
-	torch::jit::ConstantPropagation(g);
+	fold_conv_bn(*g);
 	torch::jit::EliminateDeadCode(g);
 }
 
@@ -429,12 +509,22 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		mod.eval();
 		// In place: a cloned module would hold a second copy of the weights.
 		torch::jit::freeze_module_inplace(&mod);
-		m->graph = mod.get_method("forward").graph();
+		auto forward = mod.get_method("forward");
+		m->graph = forward.graph();
+		// forward()'s default arguments, for inputs given no shape.
+		std::vector<c10::optional<c10::IValue>> defaults;
+		for (const auto &arg : forward.function().getSchema().arguments())
+			defaults.push_back(arg.default_value());
 		canonicalize(m->graph);
 		// The graph now holds every constant the conversion needs; the
 		// module (and weights only it still refers to) can go.
 		mod = torch::jit::Module();
 		fill_block(m, m->graph->block(), &m->view.top);
+		for (size_t i = 0; defaults.size() == m->view.top.n_in &&
+				   i < defaults.size(); i++)
+			if (defaults[i])
+				m->values[m->view.top.in[i]].deflt =
+					const_of(m, defaults[i]);
 		m->view.n_values = (uint32_t)m->values.size();
 		m->view.values = m->values.data();
 		m->text = m->graph->toString();

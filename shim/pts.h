@@ -96,6 +96,7 @@ typedef struct pts_value {
 	int dtype;              /* TENSOR: enum pts_dtype if known, else 0 */
 	int rank;               /* TENSOR: rank if known, else -1 */
 	const pts_const *konst; /* non-NULL when produced by prim::Constant */
+	const pts_const *deflt; /* forward() inputs: the default, or NULL */
 } pts_value;
 
 /* Kinds of node attribute (few nodes have any once the graph is frozen). */

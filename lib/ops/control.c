@@ -127,3 +127,25 @@ P2O_HANDLER(isnot)
 {
 	return identity_test(cx, n, false);
 }
+
+/* aten::__contains__(list, item) on constants (scripted argument checks
+ * such as `input.dim() in (3, 4)`). */
+P2O_HANDLER(contains)
+{
+	const pts_const *l = p2o_konst(cx, n, 0), *x = p2o_konst(cx, n, 1);
+	if (l && x && l->kind == PTS_C_INTS &&
+	    (x->kind == PTS_C_INT || x->kind == PTS_C_BOOL)) {
+		bool found = false;
+		for (size_t i = 0; i < l->n; i++)
+			found = found || l->ints[i] == x->i;
+		return set_bool(cx, n, found);
+	}
+	if (l && x && l->kind == PTS_C_FLOATS && x->kind == PTS_C_FLOAT) {
+		bool found = false;
+		for (size_t i = 0; i < l->n; i++)
+			found = found || l->floats[i] == x->f;
+		return set_bool(cx, n, found);
+	}
+	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+			"membership test of values known only at run time");
+}

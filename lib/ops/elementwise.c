@@ -303,3 +303,28 @@ P2O_HANDLER(ge) { return compare(cx, n, "ge"); }
 P2O_HANDLER(le) { return compare(cx, n, "le"); }
 P2O_HANDLER(eq) { return compare(cx, n, "eq"); }
 P2O_HANDLER(ne) { return compare(cx, n, "ne"); }
+
+/* aten::neg: constant numbers fold; tensors become Neg. */
+P2O_HANDLER(neg)
+{
+	const pts_const *k = p2o_konst(cx, n, 0);
+	if (k && (k->kind == PTS_C_INT || k->kind == PTS_C_FLOAT)) {
+		pts_const *c = p2o_new_const(cx, k->kind);
+		c->i = -k->i;
+		c->f = -k->f;
+		p2o_set_const(cx, n, 0, c);
+		return P2O_OK;
+	}
+	return p2o_set_result(cx, n, p2o_op1(cx, "Neg", p2o_arg_tensor(cx, n, 0)));
+}
+
+/* aten::reciprocal: 1 / x, in float for integer inputs (as PyTorch). */
+P2O_HANDLER(reciprocal)
+{
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype))
+		x = p2o_cast(cx, x, P2O_FLOAT);
+	return p2o_set_result(cx, n, p2o_op1(cx, "Reciprocal", x));
+}

@@ -26,6 +26,8 @@ P2O_HANDLER(floordiv);
 P2O_HANDLER(relu);
 P2O_HANDLER(hardtanh);
 P2O_HANDLER(relu6);
+P2O_HANDLER(neg);
+P2O_HANDLER(reciprocal);
 P2O_HANDLER(gt);
 P2O_HANDLER(lt);
 P2O_HANDLER(ge);
@@ -67,5 +69,6 @@ P2O_HANDLER(len);
 P2O_HANDLER(not);
 P2O_HANDLER(is);
 P2O_HANDLER(isnot);
+P2O_HANDLER(contains);
 
 #endif
