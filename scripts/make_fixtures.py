@@ -1,0 +1,660 @@
+#!/usr/bin/python3
+"""Writes the per-op TorchScript fixtures of testdata/ (run with Debian's
+/usr/bin/python3, which has torch).
+
+    /usr/bin/python3 scripts/make_fixtures.py testdata [NAME...]
+
+For every case: OUT/ops/NAME.pt (torch.jit.script or torch.jit.trace of a
+small module, saved with torch.jit.save) and OUT/ops/NAME.json: the -s
+arguments ("shapes"), the lowest opset the case converts at ("min_opset"),
+tolerances, fixed-seed inputs and the outputs of the *saved and reloaded*
+archive, as base64 of little-endian raw bytes. The demo model goes to
+OUT/demo/tinynet.{pt,json}.
+
+Each case is one op (or one argument variant of it); tests/ops.bats names
+every case. Adding an op: add its case here, its test there.
+"""
+import base64
+import json
+import os
+import sys
+import zlib
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DTYPES = {
+    torch.float32: "float32", torch.float16: "float16", torch.float64: "float64",
+    torch.bfloat16: "bfloat16", torch.int64: "int64", torch.int32: "int32",
+    torch.int16: "int16", torch.int8: "int8", torch.uint8: "uint8",
+    torch.bool: "bool",
+}
+
+CASES = []
+
+
+def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
+         atol=1e-5):
+    """Registers the decorated module factory as fixture NAME."""
+    def register(factory):
+        CASES.append(dict(name=name, factory=factory, inputs=inputs, mode=mode,
+                          shapes=shapes, min_opset=min_opset, rtol=rtol,
+                          atol=atol))
+        return factory
+    return register
+
+
+def randn(*dims):
+    return ("randn", dims, torch.float32)
+
+
+def rand_as(dtype, *dims):
+    return ("randn", dims, dtype)
+
+
+def randint(lo, hi, *dims, dtype=torch.int64):
+    return ("randint", dims, dtype, lo, hi)
+
+
+class Fn(nn.Module):
+    """A module whose forward is a function of its inputs (scriptable
+    because each subclass defines forward itself)."""
+
+
+def fn_module(f):
+    """Makes a scriptable module class from a plain forward function."""
+    cls = type(f.__name__, (nn.Module,), {"forward": f})
+    return cls
+
+
+def with_stats(bn):
+    """Gives a batch norm non-trivial running statistics and affine."""
+    with torch.no_grad():
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        if bn.weight is not None:
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.5, 0.5)
+    return bn
+
+
+# ---- convolution ---------------------------------------------------------------
+
+@case("conv2d_basic", [randn(1, 3, 8, 8)])
+def _():
+    return nn.Conv2d(3, 4, 3)
+
+
+@case("conv2d_args", [randn(2, 4, 11, 9)])
+def _():
+    return nn.Conv2d(4, 8, 3, stride=2, padding=2, dilation=2, groups=2,
+                     bias=False)
+
+
+@case("conv2d_rect", [randn(1, 2, 9, 10)])
+def _():
+    return nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 0))
+
+
+@case("conv2d_same", [randn(1, 3, 7, 8)])
+def _():
+    # Even kernel and dilation: PyTorch pads the odd pixel at the end.
+    return nn.Conv2d(3, 4, (4, 3), padding="same", dilation=(1, 2))
+
+
+@case("conv2d_valid", [randn(1, 3, 7, 8)])
+def _():
+    return nn.Conv2d(3, 2, 3, padding="valid")
+
+
+@case("conv2d_depthwise", [randn(1, 6, 8, 8)])
+def _():
+    return nn.Conv2d(6, 6, 3, padding=1, groups=6)
+
+
+@case("conv2d_unbatched", [randn(3, 8, 8)])
+def _():
+    return nn.Conv2d(3, 4, 3, padding=1)
+
+
+@case("conv2d_traced", [randn(1, 3, 8, 8)], mode="trace")
+def _():
+    return nn.Conv2d(3, 4, 3, stride=2, padding=1)
+
+
+@case("conv1d", [randn(2, 3, 10)])
+def _():
+    return nn.Conv1d(3, 5, 3, stride=2, padding=1)
+
+
+@case("conv1d_traced", [randn(2, 3, 10)], mode="trace")
+def _():
+    return nn.Conv1d(3, 5, 2, dilation=2)
+
+
+@case("conv3d", [randn(1, 2, 4, 5, 6)])
+def _():
+    return nn.Conv3d(2, 3, (2, 3, 3), padding=(1, 0, 1))
+
+
+@case("conv_transpose2d", [randn(1, 4, 5, 5)])
+def _():
+    return nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+
+
+@case("conv_bn_relu", [randn(2, 3, 8, 8)])
+def _():
+    # Conv followed by eval batch_norm: the shim folds them into one Conv.
+    return nn.Sequential(nn.Conv2d(3, 4, 3), with_stats(nn.BatchNorm2d(4)),
+                         nn.ReLU(inplace=True))
+
+
+# ---- normalization ---------------------------------------------------------------
+
+@case("batch_norm2d", [randn(2, 4, 5, 5)])
+def _():
+    return with_stats(nn.BatchNorm2d(4, eps=1e-3))
+
+
+@case("batch_norm1d_rank2", [randn(3, 6)])
+def _():
+    return with_stats(nn.BatchNorm1d(6))
+
+
+@case("batch_norm1d_rank3", [randn(3, 6, 7)], mode="trace")
+def _():
+    return with_stats(nn.BatchNorm1d(6))
+
+
+@case("batch_norm2d_noaffine", [randn(2, 4, 5, 5)])
+def _():
+    return with_stats(nn.BatchNorm2d(4, affine=False))
+
+
+# ---- activations ---------------------------------------------------------------
+
+@case("relu", [randn(2, 3, 4)])
+def _():
+    return nn.ReLU()
+
+
+@case("relu_inplace", [randn(2, 3, 4)])
+def _():
+    def forward(self, x):
+        y = x * 2.0
+        y.relu_()
+        return y + 1.0
+    return fn_module(forward)()
+
+
+@case("hardtanh", [randn(2, 3, 4)])
+def _():
+    return nn.Hardtanh(-0.5, 0.7)
+
+
+@case("relu6", [rand_as(torch.float32, 2, 3, 4)])
+def _():
+    def forward(self, x):
+        return F.relu6(x * 5.0)
+    return fn_module(forward)()
+
+
+@case("relu6_traced", [randn(2, 3, 4)], mode="trace")
+def _():
+    def forward(self, x):
+        return F.relu6(x * 5.0)
+    return fn_module(forward)()
+
+
+# ---- pooling -------------------------------------------------------------------------
+
+@case("max_pool2d", [randn(1, 3, 9, 9)])
+def _():
+    return nn.MaxPool2d(3, stride=2, padding=1)
+
+
+@case("max_pool2d_ceil", [randn(1, 2, 10, 10)], min_opset=10)
+def _():
+    return nn.MaxPool2d(3, 2, ceil_mode=True)
+
+
+@case("max_pool2d_dilation", [randn(1, 2, 9, 9)], min_opset=10)
+def _():
+    return nn.MaxPool2d(2, stride=1, dilation=2)
+
+
+@case("max_pool2d_rect", [randn(2, 2, 9, 8)])
+def _():
+    return nn.MaxPool2d((3, 2), stride=(1, 2), padding=(1, 0))
+
+
+@case("max_pool2d_unbatched", [randn(2, 8, 8)])
+def _():
+    return nn.MaxPool2d(2)
+
+
+@case("max_pool1d", [randn(2, 3, 11)])
+def _():
+    return nn.MaxPool1d(3, stride=2, padding=1)
+
+
+@case("max_pool3d", [randn(1, 2, 5, 6, 7)])
+def _():
+    return nn.MaxPool3d(2, stride=(1, 2, 2))
+
+
+@case("avg_pool2d", [randn(1, 3, 9, 9)])
+def _():
+    return nn.AvgPool2d(3, 2, padding=1)
+
+
+@case("avg_pool2d_exclude_pad", [randn(1, 3, 9, 9)])
+def _():
+    return nn.AvgPool2d(3, 2, padding=1, count_include_pad=False)
+
+
+@case("avg_pool2d_ceil", [randn(1, 2, 10, 10)], min_opset=10)
+def _():
+    return nn.AvgPool2d(3, 2, ceil_mode=True)
+
+
+@case("avg_pool2d_ceil_pad", [randn(1, 2, 10, 10)], min_opset=10)
+def _():
+    return nn.AvgPool2d(3, 2, padding=1, ceil_mode=True,
+                        count_include_pad=False)
+
+
+@case("avg_pool1d", [randn(2, 3, 11)])
+def _():
+    return nn.AvgPool1d(3, stride=2)
+
+
+@case("avg_pool3d", [randn(1, 2, 4, 6, 6)])
+def _():
+    return nn.AvgPool3d(2)
+
+
+@case("adaptive_avg_pool2d_global", [randn(2, 3, 7, 5)])
+def _():
+    return nn.AdaptiveAvgPool2d(1)
+
+
+@case("adaptive_avg_pool2d_divisible", [randn(1, 3, 8, 9)])
+def _():
+    return nn.AdaptiveAvgPool2d((2, 3))
+
+
+@case("adaptive_avg_pool2d_identity", [randn(1, 3, 4, 4)], mode="trace")
+def _():
+    return nn.AdaptiveAvgPool2d(4)
+
+
+@case("adaptive_avg_pool1d", [randn(2, 3, 8)])
+def _():
+    return nn.AdaptiveAvgPool1d(4)
+
+
+# ---- arithmetic -------------------------------------------------------------------------
+
+@case("add_broadcast", [randn(2, 3, 4), randn(3, 1)])
+def _():
+    def forward(self, x, y):
+        return x + y
+    return fn_module(forward)()
+
+
+@case("add_alpha", [randn(2, 3), randn(2, 3)])
+def _():
+    def forward(self, x, y):
+        return torch.add(x, y, alpha=2.5)
+    return fn_module(forward)()
+
+
+@case("sub_alpha", [randn(2, 3), randn(3)])
+def _():
+    def forward(self, x, y):
+        return torch.sub(x, y, alpha=2)
+    return fn_module(forward)()
+
+
+@case("scalar_arith", [randn(2, 3)])
+def _():
+    def forward(self, x):
+        return (x + 2) * 3.5 - 1.25, 1 - x, x / 4, 2.0 / (x * x + 1)
+    return fn_module(forward)()
+
+
+@case("mul_div_tensors", [randn(2, 3, 4), randn(4)])
+def _():
+    def forward(self, x, y):
+        return x * y, x / (y * y + 0.5)
+    return fn_module(forward)()
+
+
+@case("div_int_true", [randint(-20, 20, 2, 5), randint(1, 6, 5)])
+def _():
+    def forward(self, x, y):
+        return x / y
+    return fn_module(forward)()
+
+
+@case("div_rounding_float", [randn(3, 4), randn(4)], min_opset=9)
+def _():
+    def forward(self, x, y):
+        return (torch.div(x * 4, y, rounding_mode="floor"),
+                torch.div(x * 4, y, rounding_mode="trunc"))
+    return fn_module(forward)()
+
+
+@case("div_rounding_int", [randint(-30, 30, 3, 4), randint(1, 7, 4)],
+      min_opset=10)
+def _():
+    def forward(self, x, y):
+        return (torch.div(x, y, rounding_mode="floor"),
+                torch.div(x, -y, rounding_mode="floor"),
+                torch.div(x, y, rounding_mode="trunc"))
+    return fn_module(forward)()
+
+
+@case("promote_int_float", [randint(-5, 5, 2, 3), randn(2, 3)])
+def _():
+    def forward(self, x, y):
+        # int64 tensor with a float tensor, and with a float number
+        return x + y, x * 0.5, x + 3
+    return fn_module(forward)()
+
+
+@case("promote_int32_int64", [randint(-5, 5, 2, 3, dtype=torch.int32),
+                              randint(-5, 5, 3)])
+def _():
+    def forward(self, x, y):
+        return x * y, x + 7
+    return fn_module(forward)()
+
+
+@case("promote_zero_dim", [randn(2, 3), rand_as(torch.float64)])
+def _():
+    def forward(self, x, s):
+        # A 0-dim float64 tensor does not widen a float32 tensor.
+        return x * s + x
+    return fn_module(forward)()
+
+
+@case("half_scalar", [rand_as(torch.float16, 2, 3)], rtol=1e-3, atol=1e-3)
+def _():
+    def forward(self, x):
+        return x * 1.5 + 0.25
+    return fn_module(forward)()
+
+
+# ---- linear algebra -------------------------------------------------------------------
+
+@case("linear", [randn(3, 5)])
+def _():
+    return nn.Linear(5, 4)
+
+
+@case("linear_nobias", [randn(3, 5)])
+def _():
+    return nn.Linear(5, 4, bias=False)
+
+
+@case("linear_rank3", [randn(2, 3, 5)])
+def _():
+    return nn.Linear(5, 4)
+
+
+@case("linear_rank1", [randn(5)])
+def _():
+    return nn.Linear(5, 2)
+
+
+@case("linear_traced", [randn(3, 5)], mode="trace")
+def _():
+    return nn.Linear(5, 4)
+
+
+@case("addmm", [randn(3, 4), randn(3, 5), randn(5, 4), randn(4)])
+def _():
+    def forward(self, c, a, b, bias):
+        return (torch.addmm(c, a, b, beta=0.5, alpha=2.0),
+                torch.addmm(bias, a, b), torch.addmm(c, a, b, beta=0))
+    return fn_module(forward)()
+
+
+@case("matmul", [randn(2, 3, 4), randn(4, 5), randn(4), randn(1, 5, 2)])
+def _():
+    def forward(self, a, b, v, c):
+        return a @ b, a @ v, v @ b, torch.matmul(a @ b, c)
+    return fn_module(forward)()
+
+
+@case("mm_bmm", [randn(3, 4), randn(4, 2), randn(2, 3, 4), randn(2, 4, 5)])
+def _():
+    def forward(self, a, b, x, y):
+        return torch.mm(a, b), torch.bmm(x, y)
+    return fn_module(forward)()
+
+
+# ---- shapes ---------------------------------------------------------------------------------
+
+@case("flatten", [randn(2, 3, 4, 5)])
+def _():
+    def forward(self, x):
+        return (torch.flatten(x, 1), torch.flatten(x), torch.flatten(x, 1, 2),
+                torch.flatten(x, -3, -2), torch.flatten(x, 2), x.flatten(3))
+    return fn_module(forward)()
+
+
+@case("flatten_symbolic", [randn(3, 2, 4, 5)], shapes=["batchx2x4x5"])
+def _():
+    def forward(self, x):
+        return torch.flatten(x, 1), torch.flatten(x, 2)
+    return fn_module(forward)()
+
+
+@case("view_reshape", [randn(2, 3, 4)])
+def _():
+    def forward(self, x):
+        return x.view(2, -1), x.reshape(-1, 4, 3), x.view(x.size(0), -1)
+    return fn_module(forward)()
+
+
+@case("view_sizes", [randn(2, 3, 4)], mode="trace")
+def _():
+    def forward(self, x):
+        return x.view(x.size(0) * x.size(1), x.size(2)).reshape(-1)
+    return fn_module(forward)()
+
+
+@case("view_symbolic", [randn(3, 4, 5)], shapes=["Nx4x5"])
+def _():
+    def forward(self, x):
+        return x.view(x.size(0), -1), x.reshape(x.size(0), 2, 10)
+    return fn_module(forward)()
+
+
+@case("size_dim", [randn(2, 3, 4)])
+def _():
+    def forward(self, x):
+        return x.size(-1) + x.dim(), x.size(1)
+    return fn_module(forward)()
+
+
+@case("cat", [randn(2, 3), randn(2, 4), randn(5, 3)])
+def _():
+    def forward(self, a, b, c):
+        return torch.cat([a, b], 1), torch.cat((a, c), dim=0), torch.cat([a, b, a], -1)
+    return fn_module(forward)()
+
+
+@case("cat_promote", [randn(2, 3), randint(-3, 3, 2, 2)])
+def _():
+    def forward(self, a, b):
+        return torch.cat([a, b], 1)
+    return fn_module(forward)()
+
+
+@case("mean", [randn(2, 3, 4, 5)])
+def _():
+    def forward(self, x):
+        return (x.mean([2, 3], keepdim=True), x.mean(-1), x.mean(),
+                torch.mean(x, (0, -1)), x.mean(1, dtype=torch.float64))
+    return fn_module(forward)()
+
+
+@case("sum", [randn(2, 3, 4), randint(-4, 4, 2, 3)])
+def _():
+    def forward(self, x, i):
+        return x.sum(1), x.sum([0, 2], keepdim=True), x.sum(), i.sum(1), i.sum()
+    return fn_module(forward)()
+
+
+@case("dropout_eval", [randn(2, 4, 3, 3)])
+def _():
+    return nn.Sequential(nn.Dropout(0.5), nn.Dropout2d(0.3), nn.AlphaDropout(0.2),
+                         nn.Conv2d(4, 2, 1))
+
+
+@case("contiguous_detach", [randn(2, 3)])
+def _():
+    def forward(self, x):
+        return x.contiguous().detach() * 2
+    return fn_module(forward)()
+
+
+@case("scripted_checks", [randn(1, 3, 6, 6)])
+def _():
+    class Checks(nn.Module):
+        def forward(self, x):
+            if x.dim() != 4:
+                raise ValueError("expected 4-D input")
+            if x.size(1) == 3 and len(x.shape) > 2:
+                y = x * 2
+            else:
+                y = x - 1
+            return F.adaptive_avg_pool2d(y, (2, 3))
+    return Checks()
+
+
+# ---- the demo model -------------------------------------------------------------------------
+
+class TinyNet(nn.Module):
+    """A small image classifier: what `make demo` converts."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU6(inplace=True),
+            nn.AvgPool2d(2),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(16, 10))
+
+    def forward(self, x):
+        x = self.features(x)
+        x = torch.flatten(self.pool(x), 1)
+        return self.classifier(x)
+
+
+# ---- writing -------------------------------------------------------------------------------
+
+def make_input(spec, gen):
+    if spec[0] == "randn":
+        _, dims, dtype = spec
+        return torch.randn(tuple(dims), generator=gen).to(dtype)
+    _, dims, dtype, lo, hi = spec
+    return torch.randint(lo, hi, dims, generator=gen).to(dtype)
+
+
+def encode(t):
+    if not isinstance(t, torch.Tensor):
+        t = torch.tensor(t)  # an int/float/bool output of forward()
+    t = t.detach().contiguous()
+    if t.dtype == torch.bfloat16:
+        raw = t.view(torch.int16).numpy().tobytes()
+    else:
+        raw = t.numpy().tobytes()
+    return {"dims": list(t.shape), "dtype": DTYPES[t.dtype],
+            "data": base64.b64encode(raw).decode("ascii")}
+
+
+def flatten_outputs(out):
+    if isinstance(out, (tuple, list)):
+        res = []
+        for o in out:
+            res.extend(flatten_outputs(o))
+        return res
+    return [out]
+
+
+def write_case(folder, name, module, inputs, mode, shapes, min_opset, rtol,
+               atol):
+    module.eval()
+    pt = os.path.join(folder, name + ".pt")
+    with torch.no_grad():
+        if mode == "trace":
+            saved = torch.jit.trace(module, tuple(inputs))
+        else:
+            saved = torch.jit.script(module)
+        torch.jit.save(saved, pt)
+        # Outputs of the archive as saved: what pt2onnx converts.
+        out = torch.jit.load(pt)(*inputs)
+    if shapes is None:
+        shapes = []
+        for t in inputs:
+            dims = "x".join(str(d) for d in t.shape)
+            shapes.append(dims + ("" if t.dtype == torch.float32
+                                  else ":" + DTYPES[t.dtype]))
+    doc = {
+        "name": name, "shapes": shapes, "min_opset": min_opset,
+        "rtol": rtol, "atol": atol, "mode": mode,
+        "inputs": [encode(t) for t in inputs],
+        "outputs": [encode(o) for o in flatten_outputs(out)],
+    }
+    with open(os.path.join(folder, name + ".json"), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit("usage: make_fixtures.py OUTDIR [NAME...]")
+    out = sys.argv[1]
+    only = set(sys.argv[2:])
+    torch.set_num_threads(1)
+    ops = os.path.join(out, "ops")
+    os.makedirs(ops, exist_ok=True)
+    names = set()
+    for c in CASES:
+        assert c["name"] not in names, "duplicate case " + c["name"]
+        names.add(c["name"])
+        if only and c["name"] not in only:
+            continue
+        seed = zlib.crc32(c["name"].encode())
+        torch.manual_seed(seed)
+        module = c["factory"]()
+        gen = torch.Generator().manual_seed(seed)
+        inputs = [make_input(s, gen) for s in c["inputs"]]
+        write_case(ops, c["name"], module, inputs, c["mode"], c["shapes"],
+                   c["min_opset"], c["rtol"], c["atol"])
+        print("make_fixtures: " + c["name"])
+    if not only or "tinynet" in only:
+        demo = os.path.join(out, "demo")
+        os.makedirs(demo, exist_ok=True)
+        torch.manual_seed(7)
+        net = TinyNet()
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                with_stats(m)
+        gen = torch.Generator().manual_seed(7)
+        write_case(demo, "tinynet", net, [torch.randn(1, 3, 32, 32, generator=gen)],
+                   "script", None, 7, 1e-4, 1e-5)
+        print("make_fixtures: tinynet")
+
+
+if __name__ == "__main__":
+    main()
