@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Compare pt2onnx with torch.onnx.export on torchvision's resnet50 (random
+# weights, made by scripts/make_models.py): whole-process wall time and peak
+# resident memory, median wall / max RSS over BENCH_RUNS runs (default 3).
+# Exits 1 when pt2onnx misses a target: wall <= 0.25x and RSS <= 0.50x of
+# torch.onnx.export's.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+PT2ONNX=${PT2ONNX:-$ROOT/build/pt2onnx}
+PYTHON=/usr/bin/python3
+RUNS=${BENCH_RUNS:-3}
+WALL_TARGET=0.25
+RSS_TARGET=0.50
+MODEL=build/models/resnet50.pt
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ -x "$PT2ONNX" ] || die "$PT2ONNX not found: run 'make all' first"
+[ -x /usr/bin/time ] || die "/usr/bin/time not found: run scripts/deps.sh"
+"$PYTHON" scripts/make_models.py build/models resnet50
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# measure NAME CMD...: run CMD $RUNS times; set $wall (median, s) and
+# $rss (max, KiB).
+measure() {
+    local name=$1 i
+    shift
+    : > "$tmp/$name.times"
+    for ((i = 0; i < RUNS; i++)); do
+        if ! /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" > "$tmp/out" 2>&1; then
+            cat "$tmp/out" >&2
+            die "$name failed: $*"
+        fi
+        tail -n 1 "$tmp/time" >> "$tmp/$name.times"
+    done
+    read -r wall rss < <(sort -n -k1,1 "$tmp/$name.times" |
+        awk '{ w[NR] = $1; if ($2 > m) m = $2 }
+             END { print w[int((NR + 1) / 2)], m }')
+}
+
+measure pt2onnx "$PT2ONNX" "$MODEL" -o "$tmp/a.onnx" --opset 17 -s 1x3x224x224 -q
+a_wall=$wall a_rss=$rss
+measure torch.onnx "$PYTHON" scripts/bench_export.py "$MODEL" "$tmp/b.onnx"
+b_wall=$wall b_rss=$rss
+
+# A fast converter that gives wrong answers is not faster: check the output.
+if ! node scripts/ortcheck.js "$tmp/a.onnx" build/models/resnet50.json > "$tmp/check" 2>&1; then
+    cat "$tmp/check" >&2
+    die "pt2onnx's resnet50.onnx does not match PyTorch"
+fi
+
+awk -v aw="$a_wall" -v ar="$a_rss" -v bw="$b_wall" -v br="$b_rss" \
+    -v wt="$WALL_TARGET" -v rt="$RSS_TARGET" -v runs="$RUNS" '
+BEGIN {
+    fmt = "%-18s %-16s %-8s %s\n"
+    printf fmt, "benchmark", "tool", "wall_s", "peak_rss_MiB"
+    printf fmt, "resnet50 opset17", "pt2onnx", sprintf("%.2f", aw), sprintf("%.0f", ar / 1024)
+    printf fmt, "resnet50 opset17", "torch.onnx", sprintf("%.2f", bw), sprintf("%.0f", br / 1024)
+    # /usr/bin/time reports wall in 10 ms steps; never divide by zero.
+    wr = aw / (bw > 0 ? bw : 0.01)
+    rr = ar / (br > 0 ? br : 1)
+    printf "ratio (pt2onnx / torch.onnx): wall %.2f (target <= %.2f)  rss %.2f (target <= %.2f)\n", wr, wt, rr, rt
+    printf "(median wall and max RSS of %d runs each)\n", runs
+    bad = 0
+    if (wr > wt) { printf "bench: wall-time target missed: %.2f > %.2f\n", wr, wt; bad = 1 }
+    if (rr > rt) { printf "bench: memory target missed: %.2f > %.2f\n", rr, rt; bad = 1 }
+    exit bad
+}'

@@ -1,0 +1,114 @@
+# shellcheck shell=bash disable=SC2034
+# Shared by the bats suites: `load helpers` at the top of a .bats file.
+#
+#   ROOT            the project folder
+#   PT2ONNX         the binary under test (build/pt2onnx unless set)
+#   PYTHON          the interpreter that has torch and onnx (Debian's)
+#   TINYNET         the small convnet of testdata/demo/
+#   MODELS_DIR      where scripts/make_models.py puts torchvision models
+#
+# Every test gets its own scratch folder, $BATS_TEST_TMPDIR, which bats
+# removes afterwards. The per-op suite calls convert_and_check hundreds of
+# times, so the helpers avoid starting processes they do not need.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PT2ONNX=${PT2ONNX:-$ROOT/build/pt2onnx}
+PYTHON=/usr/bin/python3
+TINYNET=${TINYNET:-$ROOT/testdata/demo/tinynet.pt}
+MODELS_DIR=${MODELS_DIR:-$ROOT/build/models}
+ORTCHECK=$ROOT/scripts/ortcheck.js
+ONNXCHECK=$ROOT/scripts/onnxcheck.py
+# The newest opset python3-onnx's checker knows.
+CHECKER_MAX_OPSET=17
+
+bats_require_minimum_version 1.5.0
+
+# fail MESSAGE...: print each argument on a line to stderr and fail the test.
+fail() {
+    printf '%s\n' "$@" >&2
+    return 1
+}
+
+# require_pt2onnx: fail (not skip: a missing binary is a broken build) when
+# the binary has not been built.
+require_pt2onnx() {
+    [ -x "$PT2ONNX" ] || fail "$PT2ONNX is missing: run 'make all' first"
+}
+
+# shapes_args FIXTURE.json: print the fixture's "shapes" (the -s arguments),
+# one per line. Fixtures are written with "shapes" near the top, so the first
+# 64 KiB are matched in bash; anything unusual falls back to node.
+shapes_args() {
+    local json=$1 head='' list item
+    local re_list='"shapes"[[:space:]]*:[[:space:]]*\[([^]]*)\]'
+    local re_item='^[[:space:],]*"([^"\\]*)"'
+    [ -r "$json" ] || fail "shapes_args: cannot read $json" || return
+    IFS= read -r -d '' -N 65536 head < "$json" || true
+    if [[ $head =~ $re_list ]]; then
+        list=${BASH_REMATCH[1]}
+        while [[ $list =~ $re_item ]]; do
+            item=${BASH_REMATCH[1]}
+            list=${list:${#BASH_REMATCH[0]}}
+            printf '%s\n' "$item"
+        done
+        # Whatever is left must be blank, or the list held something odd
+        # (escapes, non-strings): let a real JSON parser decide.
+        [[ $list =~ ^[[:space:]]*$ ]] && return 0
+    fi
+    node -e '
+        const f = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        if (!Array.isArray(f.shapes)) { console.error(process.argv[1] + ": no shapes"); process.exit(1); }
+        for (const s of f.shapes) console.log(s);' "$json"
+}
+
+# convert_and_check FIXTURE.json OPSET [PT2ONNX ARGS...]
+#
+# Converts FIXTURE.pt at OPSET with the fixture's shapes (plus any extra
+# arguments) into $BATS_TEST_TMPDIR, then checks the result numerically with
+# ONNX Runtime (scripts/ortcheck.js) and, for OPSET <= 17, structurally with
+# the ONNX checker; both checks run at the same time. On failure prints the
+# command, its exit status and every tool's output, and returns 1.
+convert_and_check() {
+    local json=$1 opset=$2
+    shift 2
+    local pt=${json%.json}.pt name=${json##*/}
+    name=${name%.json}
+    local out=$BATS_TEST_TMPDIR/$name.opset$opset.onnx
+    local -a cmd=("$PT2ONNX" "$pt" -o "$out" --opset "$opset")
+    local s rc=0 orc=0 crc=0 cpid=''
+
+    require_pt2onnx || return
+    [ -f "$pt" ] || fail "convert_and_check: $pt is missing" || return
+    while IFS= read -r s; do
+        cmd+=(-s "$s")
+    done < <(shapes_args "$json")
+    cmd+=("$@" -q)
+
+    "${cmd[@]}" > "$out.stdout" 2> "$out.stderr" || rc=$?
+    if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
+        fail "convert_and_check: $name at opset $opset: pt2onnx exited $rc" \
+            "  \$ ${cmd[*]}" "$(cat "$out.stderr" "$out.stdout")"
+        return
+    fi
+
+    if [ "$opset" -le "$CHECKER_MAX_OPSET" ]; then
+        "$PYTHON" "$ONNXCHECK" "$out" > "$out.checker" 2>&1 &
+        cpid=$!
+    fi
+    node "$ORTCHECK" "$out" "$json" > "$out.ort" 2>&1 || orc=$?
+    if [ -n "$cpid" ]; then
+        wait "$cpid" || crc=$?
+    fi
+    if [ "$orc" -ne 0 ] || [ "$crc" -ne 0 ]; then
+        local -a msg=("convert_and_check: $name at opset $opset" "  \$ ${cmd[*]}")
+        [ "$orc" -eq 0 ] || msg+=("ONNX Runtime check failed ($orc):" "$(cat "$out.ort")")
+        [ "$crc" -eq 0 ] || msg+=("ONNX checker failed ($crc):" "$(cat "$out.checker")")
+        fail "${msg[@]}"
+        return
+    fi
+}
+
+# file_sum FILE: print a checksum of FILE's bytes (to compare before/after).
+file_sum() {
+    cksum < "$1"
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# The checking tools themselves: a checker that passes everything would make
+# every other suite meaningless. Cases are small ONNX models written with
+# onnx.helper by tests/make_check_cases.py (no pt2onnx involved).
+
+load helpers
+
+setup_file() {
+    export CASES="$BATS_FILE_TMPDIR/cases"
+    /usr/bin/python3 "$BATS_TEST_DIRNAME/make_check_cases.py" "$CASES"
+}
+
+ortcheck() {
+    run node "$ORTCHECK" "$CASES/$1.onnx" "$CASES/$1.json" "${@:2}"
+}
+
+@test "ortcheck: identical outputs pass for every dtype" {
+    local dt
+    for dt in float32 float64 float16 int64 int32 int16 int8 uint8 bool; do
+        ortcheck "ident_$dt"
+        [ "$status" -eq 0 ] || fail "ident_$dt: status $status" "$output"
+        [[ $output == "output 0 (y): dims [2,3] max_abs=0 max_rel=0 ok" ]] || fail "$output"
+    done
+}
+
+@test "ortcheck: NaN equals NaN, 0-d and empty outputs, two inputs and outputs" {
+    local c
+    for c in nan scalar empty two_io; do
+        ortcheck "$c"
+        [ "$status" -eq 0 ] || fail "$c: status $status" "$output"
+    done
+    ortcheck two_io
+    [ "${#lines[@]}" -eq 2 ]
+    [[ ${lines[0]} == "output 0 (y): dims [2,2] "*" ok" ]]
+    [[ ${lines[1]} == "output 1 (z): dims [2,2] "*" ok" ]]
+}
+
+@test "ortcheck: tolerance comes from the fixture and flags override it" {
+    ortcheck near
+    [ "$status" -eq 0 ]
+    ortcheck near --atol 0 --rtol 0
+    [ "$status" -eq 1 ]
+    [[ $output == *MISMATCH* ]]
+}
+
+@test "ortcheck: float16 outputs are decoded before comparing" {
+    ortcheck add_float16
+    [ "$status" -eq 0 ]
+    ortcheck ulp_float16
+    [ "$status" -eq 1 ]
+    [[ $output == *"max_abs=0.00195 "* ]] || fail "$output"
+    ortcheck ulp_float16 --rtol 1e-3
+    [ "$status" -eq 0 ]
+}
+
+@test "ortcheck: wrong values, NaN, shape, dtype, int64 and output count are mismatches" {
+    local c
+    for c in bad_value bad_nan bad_shape bad_dtype bad_int64 bad_outputs; do
+        ortcheck "$c"
+        [ "$status" -eq 1 ] || fail "$c: status $status, want 1" "$output"
+        [[ $output == *MISMATCH* ]] || fail "$c: $output"
+    done
+}
+
+@test "ortcheck: errors exit 2 with a message" {
+    ortcheck bad_inputs
+    [ "$status" -eq 2 ]
+    [[ $output == "ortcheck: error: "*"has 2 input(s)"* ]] || fail "$output"
+    ortcheck bad_data
+    [ "$status" -eq 2 ]
+    [[ $output == *"8 bytes of data"* ]] || fail "$output"
+    run node "$ORTCHECK" "$CASES/bad_garbage.onnx" "$CASES/ident_float32.json"
+    [ "$status" -eq 2 ]
+    run node "$ORTCHECK" "$CASES/missing.onnx" "$CASES/ident_float32.json"
+    [ "$status" -eq 2 ]
+    run node "$ORTCHECK" "$CASES/ident_float32.onnx"
+    [ "$status" -eq 2 ]
+    ortcheck ident_float32 --rtol abc
+    [ "$status" -eq 2 ]
+}
+
+@test "onnxcheck: accepts a valid model, rejects broken ones" {
+    run "$PYTHON" "$ONNXCHECK" "$CASES/two_io.onnx"
+    [ "$status" -eq 0 ]
+    [ "$output" = ok ]
+    run "$PYTHON" "$ONNXCHECK" "$CASES/bad_checker.onnx"
+    [ "$status" -eq 1 ]
+    [[ $output == *"differs from existing elem type"* ]] || fail "$output"
+    run "$PYTHON" "$ONNXCHECK" "$CASES/bad_garbage.onnx"
+    [ "$status" -eq 1 ]
+}
+
+@test "shapes_args: reads the -s arguments of a fixture" {
+    printf '{"name": "t", "shapes": ["1x3x8x8:float32", "batchx4:int64"], "inputs": []}' \
+        > "$BATS_TEST_TMPDIR/a.json"
+    run shapes_args "$BATS_TEST_TMPDIR/a.json"
+    [ "$status" -eq 0 ]
+    [ "$output" = $'1x3x8x8:float32\nbatchx4:int64' ]
+    # Pretty-printed, shapes last, after a long field: still found.
+    /usr/bin/python3 -c 'import json,sys; json.dump({"data": "A" * 100000, "shapes": ["2x2", "3"]}, sys.stdout, indent=2)' \
+        > "$BATS_TEST_TMPDIR/b.json"
+    run shapes_args "$BATS_TEST_TMPDIR/b.json"
+    [ "$status" -eq 0 ]
+    [ "$output" = $'2x2\n3' ]
+    printf '{"shapes": []}' > "$BATS_TEST_TMPDIR/c.json"
+    run shapes_args "$BATS_TEST_TMPDIR/c.json"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}
+
+@test "deps.sh: nothing to do prints nothing" {
+    run "$ROOT/scripts/deps.sh"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ] || fail "$output"
+}
