@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,6 +26,19 @@ enum {
 
 static const char *prog = "pt2onnx";
 static int quiet;
+static p2o_ctx *volatile active; /* for the signal handler */
+
+/* Interrupted while writing: remove the temporary file, then die of the
+ * same signal. */
+static void on_signal(int sig)
+{
+	p2o_ctx *cx = active;
+	const char *tmp = cx ? p2o_pending_path(cx) : NULL;
+	if (tmp)
+		unlink(tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 static void help(void)
 {
@@ -337,6 +351,10 @@ int main(int argc, char **argv)
 	p2o_ctx *cx = p2o_new();
 	if (!cx)
 		return error(EXIT_INTERNAL, "out of memory");
+	active = cx;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	int code = p2o_load(cx, model, &opt);
 	if (code == P2O_OK && verbose)
 		fprintf(stderr, "TorchScript graph (frozen, canonicalized):\n%s\n",
@@ -371,6 +389,7 @@ int main(int argc, char **argv)
 				(double)st.file_bytes / (1024.0 * 1024.0));
 		}
 	}
+	active = NULL;
 	p2o_free(cx);
 	free(def_out);
 	free(specs);

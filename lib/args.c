@@ -315,6 +315,30 @@ void p2o_set_const(p2o_cx *cx, const pts_node *n, uint32_t k,
 	tv->onnx = P2O_NOVAL;
 }
 
+int p2o_set_int(p2o_cx *cx, const pts_node *n, uint32_t k, int64_t v)
+{
+	pts_const *c = p2o_new_const(cx, PTS_C_INT);
+	c->i = v;
+	p2o_set_const(cx, n, k, c);
+	return P2O_OK;
+}
+
+int p2o_set_float(p2o_cx *cx, const pts_node *n, uint32_t k, double v)
+{
+	pts_const *c = p2o_new_const(cx, PTS_C_FLOAT);
+	c->f = v;
+	p2o_set_const(cx, n, k, c);
+	return P2O_OK;
+}
+
+int p2o_set_bool(p2o_cx *cx, const pts_node *n, uint32_t k, bool v)
+{
+	pts_const *c = p2o_new_const(cx, PTS_C_BOOL);
+	c->i = v;
+	p2o_set_const(cx, n, k, c);
+	return P2O_OK;
+}
+
 int p2o_set_result(p2o_cx *cx, const pts_node *n, uint32_t y)
 {
 	if (y == P2O_NOVAL)

@@ -37,7 +37,7 @@ const char *p2o_torch_version(void)
 	return pts_torch_version();
 }
 
-const char *p2o_torch_text(const p2o_ctx *cx)
+const char *p2o_torch_text(p2o_ctx *cx)
 {
 	return cx->model ? pts_graph_text(cx->model) : "";
 }
@@ -158,57 +158,76 @@ static int fail_plain(p2o_cx *cx, int code, const char *fmt, ...)
 /* Binds forward()'s inputs: each tensor input takes the next
  * --input-shape; any other input takes its default value (an
  * Optional[...] = None argument, say). */
+/* Whether a forward() input can take a --input-shape: a tensor, or an
+ * Optional[Tensor] (which takes one only if one is left). */
+static bool takes_shape(const pts_value *pv, bool *optional)
+{
+	*optional = pv->kind == PTS_V_OPTIONAL && pv->elem == PTS_V_TENSOR;
+	return pv->kind == PTS_V_TENSOR || *optional;
+}
+
+static int too_many_shapes(p2o_cx *cx, const p2o_options *opt, uint32_t n)
+{
+	const pts_block *top = &cx->g->top;
+	char names[512] = "";
+	size_t o = 0;
+	bool optional;
+	for (uint32_t i = 0; i < top->n_in && o < sizeof names; i++) {
+		const pts_value *pv = &cx->g->values[top->in[i]];
+		if (takes_shape(pv, &optional))
+			o += (size_t)snprintf(names + o, sizeof names - o, "%s'%s'",
+					      o ? ", " : "",
+					      input_base_name(cx, pv->name));
+	}
+	return fail_plain(cx, P2O_ERR_INPUTS,
+			  "%zu --input-shape given but forward() takes %u tensor "
+			  "input%s%s%s",
+			  opt->n_inputs, n, n == 1 ? "" : "s", n ? ": " : "", names);
+}
+
+/* Binds forward()'s inputs in order: a tensor input takes the next
+ * --input-shape, an Optional[Tensor] one takes it if one is left, and any
+ * other input takes its default value. */
 static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 {
 	const pts_block *top = &cx->g->top;
-	uint32_t n_tensor = 0;
+	uint32_t n_shaped = 0, n_required = 0;
+	bool optional;
 	for (uint32_t i = 0; i < top->n_in; i++) {
 		const pts_value *pv = &cx->g->values[top->in[i]];
-		if (pv->kind == PTS_V_OBJECT)
-			continue; /* `self` */
-		if (pv->kind == PTS_V_TENSOR) {
-			n_tensor++;
-			continue;
-		}
-		if (!pv->deflt)
+		if (takes_shape(pv, &optional)) {
+			n_shaped++;
+			n_required += !optional;
+		} else if (pv->kind != PTS_V_OBJECT && !pv->deflt) {
 			return fail_plain(cx, P2O_ERR_INPUTS,
 					  "forward() input '%s' is not a tensor "
 					  "and has no default; only tensor inputs "
 					  "can be given",
 					  input_base_name(cx, pv->name));
-		cx->tv[top->in[i]].kind = P2O_TV_CONST;
-		cx->tv[top->in[i]].k = pv->deflt;
-	}
-	if (opt->input_names && opt->n_input_names != n_tensor)
-		return fail_plain(cx, P2O_ERR_USAGE,
-				  "--input-names gives %zu names but forward() "
-				  "takes %u tensor input%s",
-				  opt->n_input_names, n_tensor,
-				  n_tensor == 1 ? "" : "s");
-	if (opt->n_inputs > n_tensor) {
-		char names[512] = "";
-		size_t o = 0;
-		for (uint32_t i = 0; i < top->n_in && o < sizeof names; i++) {
-			const pts_value *pv = &cx->g->values[top->in[i]];
-			if (pv->kind == PTS_V_TENSOR)
-				o += (size_t)snprintf(names + o, sizeof names - o,
-						      "%s'%s'", o ? ", " : "",
-						      input_base_name(cx, pv->name));
 		}
-		return fail_plain(cx, P2O_ERR_INPUTS,
-				  "%zu --input-shape given but forward() takes %u "
-				  "tensor input%s%s%s",
-				  opt->n_inputs, n_tensor, n_tensor == 1 ? "" : "s",
-				  n_tensor ? ": " : "", names);
 	}
-	cx->inputs = p2o_alloc(cx, sizeof *cx->inputs * (n_tensor + 1));
+	if (opt->n_inputs > n_shaped)
+		return too_many_shapes(cx, opt, n_shaped);
+	uint32_t n_bound = opt->n_inputs > n_required ? (uint32_t)opt->n_inputs :
+							n_required;
+	if (opt->input_names && opt->n_input_names != n_bound)
+		return fail_plain(cx, P2O_ERR_USAGE,
+				  "--input-names gives %zu names for %u inputs",
+				  opt->n_input_names, n_bound);
+	cx->inputs = p2o_alloc(cx, sizeof *cx->inputs * (n_shaped + 1));
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < top->n_in; i++) {
 		uint32_t tid = top->in[i];
 		const pts_value *pv = &cx->g->values[tid];
-		if (pv->kind != PTS_V_TENSOR)
+		if (pv->kind == PTS_V_OBJECT)
+			continue; /* `self` */
+		if (!takes_shape(pv, &optional) ||
+		    (optional && k >= opt->n_inputs && pv->deflt)) {
+			cx->tv[tid].kind = P2O_TV_CONST;
+			cx->tv[tid].k = pv->deflt;
 			continue;
-		const char *name = opt->input_names ?
+		}
+		const char *name = opt->input_names && k < opt->n_input_names ?
 					   opt->input_names[k] :
 					   input_base_name(cx, pv->name);
 		if (k >= opt->n_inputs)
@@ -218,16 +237,14 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 				"--input-shape DIMS[:DTYPE] once per input, in "
 				"order (e.g. --input-shape 1x3x224x224); the model "
 				"takes %u tensor input%s",
-				k + 1, name, n_tensor, n_tensor == 1 ? "" : "s");
+				k + 1, name, n_required, n_required == 1 ? "" : "s");
 		const p2o_input_spec *sp = &opt->inputs[k];
 		uint32_t id = p2o_val_new(cx, name, true);
-		if (strcmp(p2o_v(cx, id)->name, name) != 0) {
-			if (opt->input_names)
-				return fail_plain(cx, P2O_ERR_USAGE,
-						  "input name '%s' is used twice "
-						  "or clashes with an output name",
-						  name);
-		}
+		if (opt->input_names && strcmp(p2o_v(cx, id)->name, name) != 0)
+			return fail_plain(cx, P2O_ERR_USAGE,
+					  "input name '%s' is used twice or clashes "
+					  "with an output name",
+					  name);
 		p2o_dim dims[P2O_MAX_RANK];
 		for (int d = 0; d < sp->rank; d++)
 			dims[d] = (p2o_dim){ sp->dims[d],
@@ -372,16 +389,18 @@ static int bind_outputs(p2o_cx *cx, const p2o_options *opt)
 				  "--output-names gives %zu names but the model "
 				  "has %u outputs",
 				  opt->n_output_names, n);
+	bool *seen = p2o_alloc(cx, sizeof *seen * cx->n_vals);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t id = cx->outputs[i];
 		const char *want = opt->output_names ? opt->output_names[i] :
 				   n == 1 ? "output" :
 					    p2o_fmt(cx, "output_%u", i);
-		bool dup = false;
-		for (uint32_t j = 0; j < i; j++)
-			dup = dup || cx->outputs[j] == id;
 		p2o_val *v = p2o_v(cx, id);
-		if (i >= cx->n_reserved)
+		bool dup = seen[id];
+		seen[id] = true;
+		/* Reserved names fit unless a list output changed the count. */
+		if (i >= cx->n_reserved ||
+		    (!opt->output_names && n != cx->g->top.n_out))
 			want = p2o_unique_name(cx, want);
 		if (!dup && v->producer >= 0) {
 			v->name = want; /* reserved up front: unique */

@@ -32,7 +32,13 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 		 const char *msg)
 {
 	/* Merge repeats so that an op used 50 times is one line with a count.
-	 * Diagnostics are few (one per distinct problem), so a scan is fine. */
+	 * Distinct problems are capped (the last entry counts the rest), so
+	 * this scan stays bounded however large the graph. */
+	if (cx->n_diags == P2O_MAX_DIAGS) {
+		p2o_diag *last = &cx->diags[cx->n_diags - 1];
+		last->count++;
+		return code;
+	}
 	for (size_t i = 0; i < cx->n_diags; i++) {
 		p2o_diag *d = &cx->diags[i];
 		if (d->code == code && same(d->op, op) &&
@@ -47,10 +53,16 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 	cx->cap_diags = cap;
 	p2o_diag *d = &cx->diags[cx->n_diags++];
 	d->code = code;
+	d->count = 1;
+	if (cx->n_diags == P2O_MAX_DIAGS) {
+		d->op = NULL;
+		d->source = NULL;
+		d->message = "more problems, not listed one by one";
+		return code;
+	}
 	d->op = op ? p2o_strdup(cx, op) : NULL;
 	d->source = source ? p2o_strdup(cx, source) : NULL;
 	d->message = p2o_strdup(cx, msg);
-	d->count = 1;
 	return code;
 }
 

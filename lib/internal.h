@@ -22,6 +22,7 @@
 #include "pts.h"
 
 #define P2O_NOVAL UINT32_MAX /* "no value": an omitted optional input */
+#define P2O_MAX_DIAGS 256    /* distinct diagnostics kept one by one */
 
 /* ---- arena (arena.c) ---------------------------------------------------- */
 
@@ -147,6 +148,7 @@ struct p2o_ctx {
 	size_t n_diags, cap_diags;
 
 	const pts_node *cur;      /* the TorchScript node being converted */
+	const char *volatile pending; /* temp file being written, or NULL */
 	char *onnx_text;
 	p2o_stats stats;
 	bool converted;
@@ -288,6 +290,10 @@ void p2o_set_const(p2o_cx *cx, const pts_node *n, uint32_t k,
 /* Binds output 0 to y; P2O_ERR_CONVERT when y is P2O_NOVAL (its
  * diagnostic already recorded). The usual last line of a handler. */
 int p2o_set_result(p2o_cx *cx, const pts_node *n, uint32_t y);
+/* Binds output k to a constant number known at conversion time. */
+int p2o_set_int(p2o_cx *cx, const pts_node *n, uint32_t k, int64_t v);
+int p2o_set_float(p2o_cx *cx, const pts_node *n, uint32_t k, double v);
+int p2o_set_bool(p2o_cx *cx, const pts_node *n, uint32_t k, bool v);
 pts_const *p2o_new_const(p2o_cx *cx, int kind);
 
 /* ---- infer.c ------------------------------------------------------------------------ */

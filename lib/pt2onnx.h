@@ -107,6 +107,11 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt);
  * failure never leaves a partial file or clobbers an existing one. */
 int p2o_write(p2o_ctx *cx, const char *path);
 
+/* While p2o_write writes a file: the temporary file's path (to unlink
+ * from a signal handler on SIGINT/SIGTERM); NULL otherwise. Reading it is
+ * async-signal-safe. */
+const char *p2o_pending_path(const p2o_ctx *cx);
+
 /* Diagnostics recorded so far (owned by cx). */
 size_t p2o_diag_count(const p2o_ctx *cx);
 const p2o_diag *p2o_diag_at(const p2o_ctx *cx, size_t i);
@@ -114,7 +119,7 @@ const p2o_diag *p2o_diag_at(const p2o_ctx *cx, size_t i);
 /* Texts for --verbose, owned by cx and valid until p2o_free: TorchScript's
  * printout of the canonicalized graph (after p2o_load) and a readable
  * listing of the ONNX graph (after p2o_convert). */
-const char *p2o_torch_text(const p2o_ctx *cx);
+const char *p2o_torch_text(p2o_ctx *cx);
 const char *p2o_onnx_text(p2o_ctx *cx);
 
 /* Counts of the converted graph, for the summary line. */

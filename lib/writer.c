@@ -300,6 +300,7 @@ int p2o_write(p2o_ctx *cx, const char *path)
 		unlink(tmp);
 		return out_fail(cx, path, "cannot open", err);
 	}
+	cx->pending = tmp;
 	int err = stream(cx, m, f);
 	if (!err && fsync(fd) != 0)
 		err = errno;
@@ -307,9 +308,13 @@ int p2o_write(p2o_ctx *cx, const char *path)
 		err = errno ? errno : EIO;
 	if (!err && rename(tmp, path) != 0)
 		err = errno;
-	if (err) {
+	if (err)
 		unlink(tmp);
-		return out_fail(cx, path, "write failed", err);
-	}
-	return P2O_OK;
+	cx->pending = NULL;
+	return err ? out_fail(cx, path, "write failed", err) : P2O_OK;
+}
+
+const char *p2o_pending_path(const p2o_ctx *cx)
+{
+	return cx->pending;
 }

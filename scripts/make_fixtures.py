@@ -538,6 +538,32 @@ def _():
     return Checks()
 
 
+# ---- models that must fail (testdata/errors/, tests/errors.bats) ----------------
+
+class Unsupported(nn.Module):
+    """Ops pt2onnx has no converter for (sin twice, cos), and one whose
+    arguments need a newer opset (ceil_mode, from 10): all named at once."""
+
+    def forward(self, x):
+        y = torch.sin(x) + torch.cos(x)
+        return torch.sin(y), F.max_pool2d(x, 2, ceil_mode=True)
+
+
+class ChannelCheck(nn.Module):
+    """A 3-channel convolution: given 4 channels, the error says so."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+ERROR_CASES = [("unsupported", Unsupported, [randn(1, 2, 6, 6)]),
+               ("conv3ch", ChannelCheck, [randn(1, 3, 6, 6)])]
+
+
 # ---- the demo model -------------------------------------------------------------------------
 
 class TinyNet(nn.Module):
@@ -642,6 +668,16 @@ def main():
         write_case(ops, c["name"], module, inputs, c["mode"], c["shapes"],
                    c["min_opset"], c["rtol"], c["atol"])
         print("make_fixtures: " + c["name"])
+    errors = os.path.join(out, "errors")
+    os.makedirs(errors, exist_ok=True)
+    for name, cls, specs in ERROR_CASES:
+        if only and name not in only:
+            continue
+        torch.manual_seed(zlib.crc32(name.encode()))
+        gen = torch.Generator().manual_seed(1)
+        write_case(errors, name, cls(), [make_input(s, gen) for s in specs],
+                   "script", None, 7, 1e-4, 1e-5)
+        print("make_fixtures: errors/" + name)
     if not only or "tinynet" in only:
         demo = os.path.join(out, "demo")
         os.makedirs(demo, exist_ok=True)

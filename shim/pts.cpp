@@ -293,20 +293,54 @@ void fill_attrs(pts_model *m, const Node *n, pts_node *pn)
 	pn->attrs = m->attrs.back().data();
 }
 
+// "file:line:col" of a source range, mapped back to the user's Python
+// where the archive kept it; empty when unknown.
+std::string location(torch::jit::SourceRange r, std::string *file)
+{
+	// The archive's debug records are read lazily, here: a corrupt one
+	// costs the location, not the conversion.
+	try {
+		if (auto orig = r.findSourceRangeThatGenerated())
+			r = *orig;
+	} catch (...) {
+	}
+	auto flc = r.file_line_col();
+	if (!flc || std::get<0>(*flc).empty())
+		return "";
+	*file = std::get<0>(*flc);
+	return *file + ":" + std::to_string(std::get<1>(*flc)) + ":" +
+	       std::to_string(std::get<2>(*flc));
+}
+
+// PyTorch's own Python (torch/nn/functional.py, ...) and generated code
+// are where an op is implemented, not where the model uses it.
+bool library_file(const std::string &f)
+{
+	return f.find("/torch/") != std::string::npos || f == "<string>" ||
+	       f.compare(0, 5, "code/") == 0;
+}
+
+// Where a node comes from: the innermost frame of its inlined call stack
+// that is the model's code rather than PyTorch's.
 const char *source_of(pts_model *m, const Node *n)
 {
-	// Prefer the user's Python source over the archive's generated code.
-	torch::jit::SourceRange r = n->sourceRange();
-	if (auto orig = r.findSourceRangeThatGenerated())
-		r = *orig;
-	auto flc = r.file_line_col();
-	if (!flc)
-		return nullptr;
-	const std::string &file = std::get<0>(*flc);
-	if (file.empty())
-		return nullptr;
-	return keep_str(m, file + ":" + std::to_string(std::get<1>(*flc)) +
-				   ":" + std::to_string(std::get<2>(*flc)));
+	std::vector<torch::jit::SourceRange> frames{ n->sourceRange() };
+	if (auto cs = n->callstack()) {
+		auto v = (*cs)->vec(); // outermost call first
+		for (auto it = v.rbegin(); it != v.rend(); ++it)
+			frames.push_back(std::get<1>(*it));
+	}
+	std::string first;
+	for (const auto &r : frames) {
+		std::string file, loc = location(r, &file);
+		if (loc.empty())
+			continue;
+		if (!library_file(file))
+			return keep_str(m, loc);
+		if (first.empty())
+			first = loc;
+	}
+	return first.empty() ? nullptr : keep_str(m, first);
 }
 
 void fill_block(pts_model *m, const Block *b, pts_block *pb);
@@ -499,6 +533,14 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 			set_err(err, errlen, "not a TorchScript archive: " + msg);
 			delete m;
 			return PTS_E_ARCHIVE;
+		} catch (const std::bad_alloc &) {
+			// A corrupt record size asks for absurd amounts; a model
+			// truly larger than memory reads the same.
+			set_err(err, errlen, "cannot load the archive: it asks for "
+					     "more memory than there is (corrupt, "
+					     "or larger than memory)");
+			delete m;
+			return PTS_E_ARCHIVE;
 		}
 		stage = PTS_E_MODEL;
 		if (!mod.find_method("forward")) {
@@ -527,7 +569,6 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 					const_of(m, defaults[i]);
 		m->view.n_values = (uint32_t)m->values.size();
 		m->view.values = m->values.data();
-		m->text = m->graph->toString();
 		*out = m;
 		return PTS_OK;
 	} catch (const std::bad_alloc &) {
@@ -560,8 +601,17 @@ extern "C" const pts_graph *pts_graph_of(const pts_model *m)
 	return &m->view;
 }
 
-extern "C" const char *pts_graph_text(const pts_model *m)
+extern "C" const char *pts_graph_text(pts_model *m)
 {
+	// Made on demand: printing reads the archive's debug records, which
+	// only --verbose needs (and which may be corrupt).
+	if (m->text.empty()) {
+		try {
+			m->text = m->graph->toString();
+		} catch (...) {
+			m->text = "(the TorchScript graph cannot be printed)\n";
+		}
+	}
 	return m->text.c_str();
 }
 

@@ -157,9 +157,9 @@ int pts_load(const char *path, pts_model **out, char *err, size_t errlen);
 /* The flat view; valid until pts_free(m). */
 const pts_graph *pts_graph_of(const pts_model *m);
 
-/* TorchScript's own printout of the canonicalized graph (for --verbose);
- * owned by m. */
-const char *pts_graph_text(const pts_model *m);
+/* TorchScript's own printout of the canonicalized graph (for --verbose),
+ * made on first call; owned by m. */
+const char *pts_graph_text(pts_model *m);
 
 /* Releases the model and everything reachable from it. NULL is allowed. */
 void pts_free(pts_model *m);

@@ -6,14 +6,6 @@
 
 #include "../internal.h"
 
-static int set_bool(p2o_cx *cx, const pts_node *n, bool v)
-{
-	pts_const *c = p2o_new_const(cx, PTS_C_BOOL);
-	c->i = v;
-	p2o_set_const(cx, n, 0, c);
-	return P2O_OK;
-}
-
 /* prim::If(cond) with two blocks; outputs are the taken block's outputs. */
 P2O_HANDLER(if)
 {
@@ -80,10 +72,7 @@ P2O_HANDLER(len)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"len of a value whose length is only known at "
 				"run time");
-	pts_const *c = p2o_new_const(cx, PTS_C_INT);
-	c->i = len;
-	p2o_set_const(cx, n, 0, c);
-	return P2O_OK;
+	return p2o_set_int(cx, n, 0, len);
 }
 
 /* aten::__not__(bool) */
@@ -91,7 +80,7 @@ P2O_HANDLER(not)
 {
 	const pts_const *k = p2o_konst(cx, n, 0);
 	if (k && (k->kind == PTS_C_BOOL || k->kind == PTS_C_INT))
-		return set_bool(cx, n, !k->i);
+		return p2o_set_bool(cx, n, 0, !k->i);
 	return p2o_set_result(cx, n, p2o_op1(cx, "Not",
 					      p2o_arg_tensor_as(cx, n, 0,
 								P2O_BOOL)));
@@ -113,7 +102,7 @@ static int identity_test(p2o_cx *cx, const pts_node *n, bool is)
 	int a = noneness(cx, n, 0), b = noneness(cx, n, 1);
 	/* `x is None` is all TorchScript asks of `is` once frozen. */
 	if (a >= 0 && b >= 0 && (a == 1 || b == 1))
-		return set_bool(cx, n, (a == b) == is);
+		return p2o_set_bool(cx, n, 0, (a == b) == is);
 	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			"identity test of values that are not None");
 }
@@ -138,13 +127,13 @@ P2O_HANDLER(contains)
 		bool found = false;
 		for (size_t i = 0; i < l->n; i++)
 			found = found || l->ints[i] == x->i;
-		return set_bool(cx, n, found);
+		return p2o_set_bool(cx, n, 0, found);
 	}
 	if (l && x && l->kind == PTS_C_FLOATS && x->kind == PTS_C_FLOAT) {
 		bool found = false;
 		for (size_t i = 0; i < l->n; i++)
 			found = found || l->floats[i] == x->f;
-		return set_bool(cx, n, found);
+		return p2o_set_bool(cx, n, 0, found);
 	}
 	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			"membership test of values known only at run time");

@@ -75,12 +75,10 @@ static bool fold(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
 			ints = false; /* true division */
 		break;
 	}
-	pts_const *c = p2o_new_const(cx, ints ? PTS_C_INT : PTS_C_FLOAT);
 	if (ints)
-		c->i = (int64_t)r;
+		p2o_set_int(cx, n, 0, (int64_t)r);
 	else
-		c->f = r;
-	p2o_set_const(cx, n, 0, c);
+		p2o_set_float(cx, n, 0, r);
 	return true;
 }
 
@@ -248,10 +246,8 @@ static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
 	bool num = p2o_arg_is_number(cx, n, 0) && p2o_arg_is_number(cx, n, 1);
 	if (a && b && a->kind == PTS_C_STRING && b->kind == PTS_C_STRING &&
 	    rel[0] != 'g' && rel[0] != 'l') {
-		pts_const *c = p2o_new_const(cx, PTS_C_BOOL);
-		c->i = (strcmp(a->s, b->s) == 0) == (rel[0] == 'e');
-		p2o_set_const(cx, n, 0, c);
-		return P2O_OK;
+		return p2o_set_bool(cx, n, 0,
+				    (strcmp(a->s, b->s) == 0) == (rel[0] == 'e'));
 	}
 	if (a && b && num && a->kind != PTS_C_TENSOR && b->kind != PTS_C_TENSOR) {
 		double x = a->kind == PTS_C_FLOAT ? a->f : (double)a->i;
@@ -261,10 +257,7 @@ static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
 			 strcmp(rel, "ge") == 0 ? x >= y :
 			 strcmp(rel, "le") == 0 ? x <= y :
 			 strcmp(rel, "eq") == 0 ? x == y : x != y;
-		pts_const *c = p2o_new_const(cx, PTS_C_BOOL);
-		c->i = r;
-		p2o_set_const(cx, n, 0, c);
-		return P2O_OK;
+		return p2o_set_bool(cx, n, 0, r);
 	}
 	int dt = result_dtype(cx, n, 0, 1);
 	if (!dt)
@@ -308,13 +301,10 @@ P2O_HANDLER(ne) { return compare(cx, n, "ne"); }
 P2O_HANDLER(neg)
 {
 	const pts_const *k = p2o_konst(cx, n, 0);
-	if (k && (k->kind == PTS_C_INT || k->kind == PTS_C_FLOAT)) {
-		pts_const *c = p2o_new_const(cx, k->kind);
-		c->i = -k->i;
-		c->f = -k->f;
-		p2o_set_const(cx, n, 0, c);
-		return P2O_OK;
-	}
+	if (k && k->kind == PTS_C_INT)
+		return p2o_set_int(cx, n, 0, -k->i);
+	if (k && k->kind == PTS_C_FLOAT)
+		return p2o_set_float(cx, n, 0, -k->f);
 	return p2o_set_result(cx, n, p2o_op1(cx, "Neg", p2o_arg_tensor(cx, n, 0)));
 }
 

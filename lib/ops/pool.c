@@ -63,12 +63,21 @@ static int pool_output(p2o_cx *cx, const pts_node *n, uint32_t y,
 	return p2o_set_result(cx, n, y);
 }
 
-static void pads_attr(p2o_cx *cx, uint32_t nd, const int64_t *pad, int sp)
+/* A MaxPool/AveragePool node over x with its window attributes; the
+ * caller adds the op's own. */
+static uint32_t window_node(p2o_cx *cx, const char *op, uint32_t x,
+			    const int64_t *k, const int64_t *s,
+			    const int64_t *pad, int sp)
 {
 	int64_t pads[2 * P2O_MAX_RANK];
 	for (int i = 0; i < sp; i++)
-		pads[i] = pads[sp + i] = pad[i];
-	p2o_attr_ints(cx, nd, "pads", pads, 2 * (size_t)sp);
+		pads[i] = pads[sp + i] = pad ? pad[i] : 0;
+	uint32_t nd = p2o_node_new(cx, op, 1, &x, 1);
+	p2o_attr_ints(cx, nd, "kernel_shape", k, (size_t)sp);
+	p2o_attr_ints(cx, nd, "strides", s, (size_t)sp);
+	if (pad)
+		p2o_attr_ints(cx, nd, "pads", pads, 2 * (size_t)sp);
+	return nd;
 }
 
 /* aten::max_pool{1,2,3}d(input, kernel_size, stride, padding, dilation,
@@ -97,10 +106,7 @@ P2O_HANDLER(max_pool)
 	uint32_t x = pool_input(cx, n, sp, &unbatched);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_CONVERT;
-	uint32_t nd = p2o_node_new(cx, "MaxPool", 1, &x, 1);
-	p2o_attr_ints(cx, nd, "kernel_shape", k, (size_t)sp);
-	p2o_attr_ints(cx, nd, "strides", s, (size_t)sp);
-	pads_attr(cx, nd, p, sp);
+	uint32_t nd = window_node(cx, "MaxPool", x, k, s, p, sp);
 	if (dilated)
 		p2o_attr_ints(cx, nd, "dilations", d, (size_t)sp);
 	if (ceil_mode)
@@ -135,10 +141,7 @@ P2O_HANDLER(avg_pool)
 	uint32_t x = pool_input(cx, n, sp, &unbatched);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_CONVERT;
-	uint32_t nd = p2o_node_new(cx, "AveragePool", 1, &x, 1);
-	p2o_attr_ints(cx, nd, "kernel_shape", k, (size_t)sp);
-	p2o_attr_ints(cx, nd, "strides", s, (size_t)sp);
-	pads_attr(cx, nd, p, sp);
+	uint32_t nd = window_node(cx, "AveragePool", x, k, s, p, sp);
 	if (padded && include_pad)
 		p2o_attr_int(cx, nd, "count_include_pad", 1);
 	if (ceil_mode)
@@ -187,8 +190,8 @@ P2O_HANDLER(adaptive_avg_pool)
 	}
 	if (same) /* output size == input size */
 		return pool_output(cx, n, x, unbatched);
-	uint32_t nd = p2o_node_new(cx, "AveragePool", 1, &x, 1);
-	p2o_attr_ints(cx, nd, "kernel_shape", k, (size_t)sp);
-	p2o_attr_ints(cx, nd, "strides", k, (size_t)sp);
-	return pool_output(cx, n, p2o_node_done(cx, nd), unbatched);
+	return pool_output(cx, n,
+			   p2o_node_done(cx, window_node(cx, "AveragePool", x, k,
+							 k, NULL, sp)),
+			   unbatched);
 }

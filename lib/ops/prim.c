@@ -35,10 +35,7 @@ static int take_item(p2o_cx *cx, const pts_node *n, int64_t j, uint32_t k)
 			return p2o_fail(cx, P2O_ERR_CONVERT,
 					"index %lld out of range for a list of %zu",
 					(long long)j, l->k->n);
-		pts_const *c = p2o_new_const(cx, PTS_C_INT);
-		c->i = l->k->ints[j];
-		p2o_set_const(cx, n, k, c);
-		return P2O_OK;
+		return p2o_set_int(cx, n, k, l->k->ints[j]);
 	}
 	if (l->kind == P2O_TV_TENSOR && p2o_t(cx, l->onnx)->rank == 1) {
 		/* A run-time int list (a symbolic shape): one Gather. */
@@ -114,15 +111,9 @@ static int to_number(p2o_cx *cx, const pts_node *n, bool to_int)
 	} else {
 		known = false;
 	}
-	if (known) {
-		pts_const *c = p2o_new_const(cx, to_int ? PTS_C_INT : PTS_C_FLOAT);
-		if (to_int)
-			c->i = (int64_t)v;
-		else
-			c->f = v;
-		p2o_set_const(cx, n, 0, c);
-		return P2O_OK;
-	}
+	if (known)
+		return to_int ? p2o_set_int(cx, n, 0, (int64_t)v) :
+				p2o_set_float(cx, n, 0, v);
 	uint32_t x = p2o_arg_tensor(cx, n, 0);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;

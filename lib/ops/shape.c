@@ -116,12 +116,8 @@ P2O_HANDLER(size)
 	if ((rc = p2o_arg_int(cx, n, 1, &d)) ||
 	    (rc = p2o_norm_dim(cx, d, t->rank, &d)))
 		return rc;
-	if (t->dims[d].v >= 0) {
-		pts_const *c = p2o_new_const(cx, PTS_C_INT);
-		c->i = t->dims[d].v;
-		p2o_set_const(cx, n, 0, c);
-		return P2O_OK;
-	}
+	if (t->dims[d].v >= 0)
+		return p2o_set_int(cx, n, 0, t->dims[d].v);
 	return p2o_set_result(cx, n, p2o_dim_value(cx, x, (int)d));
 }
 
@@ -134,10 +130,7 @@ P2O_HANDLER(dim)
 	if (p2o_t(cx, x)->rank < 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"dim of a tensor of unknown rank");
-	pts_const *c = p2o_new_const(cx, PTS_C_INT);
-	c->i = p2o_t(cx, x)->rank;
-	p2o_set_const(cx, n, 0, c);
-	return P2O_OK;
+	return p2o_set_int(cx, n, 0, p2o_t(cx, x)->rank);
 }
 
 /* aten::cat(tensors, dim=0): one Concat; inputs promoted to one dtype. */

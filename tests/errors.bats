@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# Models that cannot be converted: every problem is reported at once, each
+# with its op, count and the model's source line, exit status 4, and no
+# output file (an existing one is left as it was).
+
+load helpers
+
+ERRORS=$ROOT/testdata/errors
+
+setup() {
+    require_pt2onnx
+    mkdir -p "$BATS_TEST_TMPDIR/out"
+    OUT=$BATS_TEST_TMPDIR/out/out.onnx
+    printf 'existing output\n' > "$OUT"
+}
+
+# convert MODEL ARGS...: run pt2onnx into $OUT, stderr apart.
+convert() {
+    run --separate-stderr "$PT2ONNX" "$ERRORS/$1" -o "$OUT" "${@:2}"
+}
+
+# unchanged: the failed run left $OUT as it was and nothing beside it.
+unchanged() {
+    [ "$(cat "$OUT")" = "existing output" ] || fail "output was changed" || return
+    [ "$(ls -A "$BATS_TEST_TMPDIR/out")" = out.onnx ] ||
+        fail "files left behind: $(ls -A "$BATS_TEST_TMPDIR/out")"
+}
+
+@test "every unsupported op is named at once, with counts and source lines" {
+    convert unsupported.pt -s 1x2x6x6 --opset 9
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [ -z "$output" ] || fail "stdout should be empty" "$output"
+    # A header naming the model and the opset, then one line per problem.
+    [[ ${stderr_lines[0]} == "pt2onnx: error: "*unsupported.pt*"3 problems (4 nodes)"*"opset 9:" ]] ||
+        fail "header: ${stderr_lines[0]}"
+    [ "${#stderr_lines[@]}" -eq 4 ] || fail "want 4 lines" "$stderr"
+    [[ $stderr == *"aten::sin (x2, first at "*"make_fixtures.py:"*"): no converter"* ]] ||
+        fail "sin: count, first source line" "$stderr"
+    [[ $stderr == *"aten::cos (at "*"make_fixtures.py:"*"): no converter"* ]] ||
+        fail "cos: source line" "$stderr"
+    [[ $stderr == *"aten::max_pool2d (at "*"make_fixtures.py:"*"ceil_mode=True needs opset 10 or later (target is 9)"* ]] ||
+        fail "max_pool2d: the opset it needs" "$stderr"
+    unchanged
+}
+
+@test "at opset 10 only the ops without a converter remain" {
+    convert unsupported.pt -s 1x2x6x6 --opset 10
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [[ $stderr == *"2 problems (3 nodes)"* ]] || fail "$stderr"
+    [[ $stderr != *max_pool2d* ]] || fail "max_pool2d converts at 10" "$stderr"
+    unchanged
+}
+
+@test "an input shape the model cannot take: the op, its line, what is wrong" {
+    convert conv3ch.pt -s 1x4x6x6
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [[ $stderr == *"aten::conv2d (at "*"make_fixtures.py:"*"input has 4 channels but the weight expects 3"*"--input-shape"* ]] ||
+        fail "$stderr"
+    unchanged
+    # The right shape converts and matches PyTorch.
+    convert_and_check "$ERRORS/conv3ch.json" 17
+}
