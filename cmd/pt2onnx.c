@@ -64,6 +64,8 @@ static void help(void)
 	       "  -q, --quiet                  print errors only\n"
 	       "  -v, --verbose                also print the TorchScript graph and the\n"
 	       "                               ONNX graph (to stderr)\n"
+	       "      --list-ops               list the TorchScript ops pt2onnx converts,\n"
+	       "                               with their opsets\n"
 	       "      --version                print versions and the opset range\n"
 	       "  -h, --help                   print this help\n"
 	       "\n"
@@ -220,7 +222,17 @@ static void progress_done(void)
 	fprintf(stderr, "\r\033[K");
 }
 
-enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION };
+enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
+       OPT_LIST_OPS };
+
+/* --list-ops: one line per TorchScript op kind and its opsets. */
+static void list_ops(void)
+{
+	const char *kind;
+	int since, until;
+	for (size_t i = 0; p2o_supported_op(i, &kind, &since, &until); i++)
+		printf("%-28s opsets %d-%d\n", kind, since, until);
+}
 
 int main(int argc, char **argv)
 {
@@ -233,6 +245,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "list-ops", no_argument, NULL, OPT_LIST_OPS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -300,6 +313,9 @@ int main(int argc, char **argv)
 			       PT2ONNX_VERSION, p2o_torch_version(),
 			       P2O_OPSET_MIN, P2O_OPSET_MAX);
 			return EXIT_OK;
+		case OPT_LIST_OPS:
+			list_ops();
+			return EXIT_OK;
 		case 'h':
 			help();
 			return EXIT_OK;
@@ -364,8 +380,6 @@ int main(int argc, char **argv)
 	if (code == P2O_OK && verbose)
 		fprintf(stderr, "%s\n", p2o_onnx_text(cx));
 	if (code == P2O_OK) {
-		if (show_progress)
-			progress(NULL, "writing", 0, 0);
 		code = p2o_write(cx, output);
 	}
 	if (show_progress)

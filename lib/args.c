@@ -172,15 +172,20 @@ static uint32_t const_tensor(p2o_cx *cx, uint32_t tvid)
 
 uint32_t p2o_arg_tensor(p2o_cx *cx, const pts_node *n, uint32_t i)
 {
-	uint32_t id = n->in[i];
+	const p2o_tv *tv = &cx->tv[n->in[i]];
+	if (tv->kind == P2O_TV_LIST)
+		return p2o_arg_shape(cx, n, i);
+	return p2o_value_tensor(cx, n->in[i]);
+}
+
+uint32_t p2o_value_tensor(p2o_cx *cx, uint32_t id)
+{
 	const p2o_tv *tv = &cx->tv[id];
 	switch (tv->kind) {
 	case P2O_TV_TENSOR:
 		return tv->onnx;
 	case P2O_TV_CONST:
 		return const_tensor(cx, id);
-	case P2O_TV_LIST:
-		return p2o_arg_shape(cx, n, i);
 	default:
 		p2o_fail(cx, P2O_ERR_INTERNAL, "input '%s' has no value",
 			 cx->g->values[id].name);

@@ -360,12 +360,7 @@ static void collect_outputs(p2o_cx *cx, uint32_t tid, uint32_t **out,
 	if (tv->kind == P2O_TV_TENSOR) {
 		id = tv->onnx;
 	} else if (tv->kind == P2O_TV_CONST) {
-		/* A constant output: ride on a fake node so that the value has
-		 * a name of its own. */
-		pts_node fake = { .kind = "prim::Return", .n_in = 1, .in = &tid };
-		cx->cur = &fake;
-		id = p2o_arg_tensor(cx, &fake, 0);
-		cx->cur = NULL;
+		id = p2o_value_tensor(cx, tid); /* an Identity will name it */
 	}
 	if (id == P2O_NOVAL)
 		return;
@@ -467,6 +462,8 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	cx->oom = &oom;
 	cx->opset = opt->opset;
 	cx->opt = opt;
+	cx->progress = opt->progress;
+	cx->progress_user = opt->progress_user;
 	cx->tv = p2o_alloc(cx, sizeof *cx->tv * (cx->g->n_values + 1));
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
 		cx->tv[i].onnx = P2O_NOVAL;

@@ -66,6 +66,7 @@ typedef struct p2o_val {
 	const p2o_tensor *init;   /* non-NULL: an initializer */
 	int32_t producer;         /* node index; -1 for inputs and initializers */
 	bool graph_input;
+	bool graph_output;        /* set by p2o_finalize */
 	bool named;               /* name came from TorchScript or the user */
 	bool live;                /* set by the dead-code pass */
 } p2o_val;
@@ -127,6 +128,8 @@ struct p2o_ctx {
 
 	int opset;
 	const p2o_options *opt;   /* during p2o_convert */
+	p2o_progress_fn progress; /* from the options, kept for p2o_write */
+	void *progress_user;
 	p2o_tv *tv;               /* one per TorchScript value */
 
 	p2o_val *vals;            /* ONNX values */
@@ -270,6 +273,9 @@ int p2o_arg_ints(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v,
 /* Input i as an ONNX tensor value (constants become initializers, numbers
  * 0-D tensors of their own dtype); P2O_NOVAL with a diagnostic on failure. */
 uint32_t p2o_arg_tensor(p2o_cx *cx, const pts_node *n, uint32_t i);
+/* TorchScript value id as an ONNX tensor value (as p2o_arg_tensor, for
+ * values that are not a node input: list items, graph outputs). */
+uint32_t p2o_value_tensor(p2o_cx *cx, uint32_t tvid);
 /* Input i as a 1-D int64 tensor (an int list, constant or built from
  * dynamic sizes). */
 uint32_t p2o_arg_shape(p2o_cx *cx, const pts_node *n, uint32_t i);

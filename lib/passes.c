@@ -9,11 +9,10 @@ void p2o_finalize(p2o_cx *cx)
 {
 	uint32_t nv = cx->n_vals;
 	uint32_t *alias = p2o_alloc(cx, sizeof *alias * (nv ? nv : 1));
-	bool *is_out = p2o_alloc(cx, sizeof *is_out * (nv ? nv : 1));
 	for (uint32_t v = 0; v < nv; v++)
 		alias[v] = v;
 	for (uint32_t i = 0; i < cx->n_outputs; i++)
-		is_out[cx->outputs[i]] = true;
+		cx->vals[cx->outputs[i]].graph_output = true;
 
 	/* Identity removal: consumers of an Identity read its input instead.
 	 * Every consumer comes after its producer, so one forward sweep sees
@@ -24,14 +23,14 @@ void p2o_finalize(p2o_cx *cx)
 		for (uint32_t j = 0; j < nd->n_in; j++)
 			if (nd->in[j] != P2O_NOVAL)
 				nd->in[j] = alias[nd->in[j]];
-		if (strcmp(nd->op, "Identity") == 0 && !is_out[nd->out[0]])
+		if (strcmp(nd->op, "Identity") == 0 && !cx->vals[nd->out[0]].graph_output)
 			alias[nd->out[0]] = nd->in[0];
 	}
 
 	/* Dead-code removal: a node lives if one of its outputs is read by a
 	 * live node or is a graph output. */
 	for (uint32_t v = 0; v < nv; v++)
-		cx->vals[v].live = is_out[v];
+		cx->vals[v].live = cx->vals[v].graph_output;
 	for (uint32_t i = 0; i < cx->n_inputs; i++)
 		cx->vals[cx->inputs[i]].live = true;
 	for (uint32_t i = cx->n_nodes; i-- > 0;) {

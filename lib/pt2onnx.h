@@ -131,6 +131,11 @@ typedef struct p2o_stats {
 } p2o_stats;
 void p2o_get_stats(const p2o_ctx *cx, p2o_stats *out);
 
+/* The op registry, entry i (i from 0): the TorchScript op kind and the
+ * opsets [*since, *until] over which it converts. Returns 0 past the last
+ * entry. Entries are sorted by kind. */
+int p2o_supported_op(size_t i, const char **kind, int *since, int *until);
+
 /* libtorch's version ("1.13.1"). */
 const char *p2o_torch_version(void);
 

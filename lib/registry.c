@@ -142,6 +142,25 @@ p2o_handler p2o_lookup(const char *kind, int opset, bool *known)
 	return fn;
 }
 
+int p2o_supported_op(size_t i, const char **kind, int *since, int *until)
+{
+	/* Skip blocking entries: they say where an op does not convert. */
+	size_t k = 0;
+	for (size_t j = 0; j < N_TABLE; j++) {
+		if (!table[j].fn)
+			continue;
+		if (k++ != i)
+			continue;
+		*kind = table[j].kind;
+		*since = table[j].since;
+		*until = P2O_OPSET_MAX;
+		if (j + 1 < N_TABLE && strcmp(table[j + 1].kind, table[j].kind) == 0)
+			*until = table[j + 1].since - 1;
+		return 1;
+	}
+	return 0;
+}
+
 const char *p2o_where(p2o_cx *cx, const char *kind)
 {
 	size_t i = first_of(kind);

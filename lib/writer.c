@@ -154,16 +154,13 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 
 	size_t n_init = 0, n_vi = 0;
 	uint64_t weight_bytes = 0;
-	bool *is_out = ALLOCN(cx, bool, cx->n_vals);
-	for (uint32_t i = 0; i < cx->n_outputs; i++)
-		is_out[cx->outputs[i]] = true;
 	for (uint32_t v = 0; v < cx->n_vals; v++) {
 		const p2o_val *val = &cx->vals[v];
 		if (!val->live)
 			continue;
 		if (val->init)
 			n_init++;
-		else if (!val->graph_input && !is_out[v] && val->t.dtype)
+		else if (!val->graph_input && !val->graph_output && val->t.dtype)
 			n_vi++;
 	}
 	/* IR version 3 wants every initializer listed as an input too. */
@@ -184,7 +181,7 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 			weight_bytes += val->init->nbytes;
 			if (init_inputs)
 				g->input[g->n_input++] = value_info(cx, val);
-		} else if (!val->graph_input && !is_out[v] && val->t.dtype) {
+		} else if (!val->graph_input && !val->graph_output && val->t.dtype) {
 			g->value_info[g->n_value_info++] = value_info(cx, val);
 		}
 	}
@@ -225,8 +222,11 @@ typedef struct file_buffer {
 	ProtobufCBuffer base;
 	FILE *f;
 	bool failed;
-	uint64_t written;
+	uint64_t written, total, next_report;
+	p2o_cx *cx;
 } file_buffer;
+
+#define REPORT_EVERY ((uint64_t)32 << 20) /* progress every 32 MiB */
 
 static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
@@ -236,6 +236,11 @@ static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 	if (fwrite(data, 1, len, fb->f) != len)
 		fb->failed = true;
 	fb->written += len;
+	if (fb->cx->progress && fb->written >= fb->next_report) {
+		fb->cx->progress(fb->cx->progress_user, "writing MiB",
+				 fb->written >> 20, fb->total >> 20);
+		fb->next_report = fb->written + REPORT_EVERY;
+	}
 }
 
 static int out_fail(p2o_cx *cx, const char *path, const char *what, int err)
@@ -246,9 +251,10 @@ static int out_fail(p2o_cx *cx, const char *path, const char *what, int err)
 	return p2o_diag_add(cx, P2O_ERR_OUTPUT, NULL, NULL, msg);
 }
 
-static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f)
+static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f, size_t size)
 {
-	file_buffer fb = { .base = { .append = file_append }, .f = f };
+	file_buffer fb = { .base = { .append = file_append }, .f = f,
+			   .total = size, .next_report = REPORT_EVERY, .cx = cx };
 	protobuf_c_message_pack_to_buffer(&m->base, &fb.base);
 	cx->stats.file_bytes = fb.written;
 	if (fb.failed || fflush(f) != 0)
@@ -276,7 +282,7 @@ int p2o_write(p2o_ctx *cx, const char *path)
 				"ONNX protobuf file cannot hold", 0);
 
 	if (strcmp(path, "-") == 0) {
-		int err = stream(cx, m, stdout);
+		int err = stream(cx, m, stdout, size);
 		return err ? out_fail(cx, "-", "write failed", err) : P2O_OK;
 	}
 
@@ -301,7 +307,7 @@ int p2o_write(p2o_ctx *cx, const char *path)
 		return out_fail(cx, path, "cannot open", err);
 	}
 	cx->pending = tmp;
-	int err = stream(cx, m, f);
+	int err = stream(cx, m, f, size);
 	if (!err && fsync(fd) != 0)
 		err = errno;
 	if (fclose(f) != 0 && !err)

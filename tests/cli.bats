@@ -109,7 +109,7 @@ expect_error() {
         [ "$status" -eq 0 ]
         [ -z "$stderr" ]
         for opt in -o --opset -s --input-shape --input-names --output-names \
-            -q --quiet -v --verbose --version -h --help MODEL; do
+            -q --quiet -v --verbose --list-ops --version -h --help MODEL; do
             [[ $output == *"$opt"* ]] || fail "$h does not mention $opt" "$output"
         done
     done
@@ -343,4 +343,18 @@ print([i.name for i in g.input], [o.name for o in g.output])' "$out"
     run node "$ORTCHECK" "$out" "$TINY_JSON"
     [ "$status" -eq 0 ] || fail "$output"
     [[ $output == "output 0 (logits): "* ]]
+}
+
+@test "--list-ops: every op it converts is documented in the README" {
+    run_cli --list-ops
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -ge 50 ] || fail "too few ops listed" "$output"
+    local line kind missing=()
+    for line in "${lines[@]}"; do
+        [[ $line =~ ^([a-z]+::[A-Za-z_0-9]+)\ +opsets\ ([0-9]+)-([0-9]+)$ ]] ||
+            fail "malformed line: $line" || return
+        kind=${BASH_REMATCH[1]}
+        grep -qF "\`$kind\`" "$ROOT/README.md" || missing+=("$kind")
+    done
+    [ ${#missing[@]} -eq 0 ] || fail "not in README.md: ${missing[*]}"
 }

@@ -147,9 +147,7 @@ P2O_HANDLER(cat)
 	uint32_t *in = p2o_alloc(cx, sizeof *in * list->n);
 	int dt = 0, rank = -1;
 	for (uint32_t i = 0; i < list->n; i++) {
-		pts_node one = { .kind = n->kind, .n_in = 1,
-				 .in = &list->items[i] };
-		in[i] = p2o_arg_tensor(cx, &one, 0);
+		in[i] = p2o_value_tensor(cx, list->items[i]);
 		if (in[i] == P2O_NOVAL)
 			return P2O_ERR_UNSUPPORTED;
 		const p2o_type *t = p2o_t(cx, in[i]);
