@@ -13,7 +13,6 @@
 #include <torch/csrc/api/include/torch/version.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
-#include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
@@ -407,6 +406,77 @@ void set_err(char *err, size_t errlen, const std::string &msg)
 		std::snprintf(err, errlen, "%s", msg.c_str());
 }
 
+// Freezing: every prim::GetAttr chain rooted at `self` becomes the
+// attribute's current value, as a constant (tensors detached, never
+// copied). libtorch's freeze_module does this and then runs the whole
+// graph-executor optimization pipeline, whose constant pooling compares
+// every pair of same-shaped weights: quadratic, minutes on a deep MLP.
+// What the converter needs of it is this substitution; the passes of
+// canonicalize() do the rest.
+void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod)
+{
+	struct owner {
+		c10::intrusive_ptr<c10::ivalue::Object> obj;
+		std::string path; // "self.layer1.0.conv1", for constant names
+	};
+	std::unordered_map<const Value *, owner> objects;
+	objects.emplace(g.inputs()[0], owner{ mod._ivalue(), "self" });
+	std::vector<Block *> todo{ g.block() };
+	while (!todo.empty()) {
+		Block *b = todo.back();
+		todo.pop_back();
+		for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+			Node *n = *it++;
+			for (Block *sub : n->blocks())
+				todo.push_back(sub);
+			if (n->kind() != c10::prim::GetAttr)
+				continue;
+			auto found = objects.find(n->input(0));
+			if (found == objects.end())
+				continue;
+			const std::string &name = n->s(c10::attr::name);
+			const owner &o = found->second;
+			if (!o.obj->type()->hasAttribute(name))
+				continue;
+			c10::IValue v = o.obj->getAttr(name);
+			std::string path = o.path + "." + name;
+			if (v.isObject()) {
+				objects.emplace(n->output(),
+						owner{ v.toObject(), path });
+				continue;
+			}
+			if (v.isTensor() && v.toTensor().requires_grad())
+				v = v.toTensor().detach();
+			torch::jit::WithInsertPoint guard(n);
+			auto c = torch::jit::tryInsertConstant(g, v);
+			if (!c)
+				continue; // left as it is: reported if it is used
+			if (v.isTensor())
+				(*c)->setDebugName(path);
+			n->output()->replaceAllUsesWith(*c);
+			n->destroy();
+		}
+	}
+}
+
+// After constant propagation, what freezing could not settle: forward()
+// assigning a module attribute, or calling what was not inlined.
+std::string unfrozen(const torch::jit::Block *b)
+{
+	for (const Node *n : b->nodes()) {
+		if (n->kind() == c10::prim::SetAttr)
+			return "forward() assigns the module attribute '" +
+			       n->s(c10::attr::name) + "'; pt2onnx exports a "
+			       "fixed snapshot of the module";
+		for (const Block *sub : n->blocks()) {
+			std::string why = unfrozen(sub);
+			if (!why.empty())
+				return why;
+		}
+	}
+	return "";
+}
+
 bool is_conv(const Node *n)
 {
 	auto k = n->kind();
@@ -485,6 +555,10 @@ void fold_conv_bn(torch::jit::Graph &g)
 			conv->replaceInput(1, nw);
 		}
 		Value *nb = g.insertConstant(b);
+		// Name the folded bias after the weight: "x.weight" -> "x.bias".
+		std::string wn = conv->input(1)->debugName();
+		if (wn.size() > 7 && wn.compare(wn.size() - 7, 7, ".weight") == 0)
+			nb->setDebugName(wn.substr(0, wn.size() - 7) + ".bias");
 		conv->replaceInput(2, nb);
 		bn->output()->replaceAllUsesWith(conv->output());
 		bn->destroy();
@@ -494,9 +568,11 @@ void fold_conv_bn(torch::jit::Graph &g)
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
-void canonicalize(std::shared_ptr<torch::jit::Graph> &g)
+void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
+		  const torch::jit::Module &mod)
 {
 	torch::jit::Inline(*g);
+	freeze_attributes(*g, mod);
 	try {
 		torch::jit::LowerAllTuples(g);
 	} catch (const std::exception &) {
@@ -508,6 +584,9 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g)
 	torch::jit::ConstantPropagation(g);
 	fold_conv_bn(*g);
 	torch::jit::EliminateDeadCode(g);
+	std::string why = unfrozen(g->block());
+	if (!why.empty())
+		throw std::runtime_error(why);
 }
 
 } // namespace
@@ -549,15 +628,13 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 			return PTS_E_MODEL;
 		}
 		mod.eval();
-		// In place: a cloned module would hold a second copy of the weights.
-		torch::jit::freeze_module_inplace(&mod);
 		auto forward = mod.get_method("forward");
 		m->graph = forward.graph();
 		// forward()'s default arguments, for inputs given no shape.
 		std::vector<c10::optional<c10::IValue>> defaults;
 		for (const auto &arg : forward.function().getSchema().arguments())
 			defaults.push_back(arg.default_value());
-		canonicalize(m->graph);
+		canonicalize(m->graph, mod);
 		// The graph now holds every constant the conversion needs; the
 		// module (and weights only it still refers to) can go.
 		mod = torch::jit::Module();
