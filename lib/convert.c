@@ -116,9 +116,10 @@ int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
 		if (st != PTS_OK) {
 			char msg[1200];
 			snprintf(msg, sizeof msg, "model '%s': %s", path, err);
-			rc = st == PTS_E_NOMEM ? P2O_ERR_NOMEM :
-			     st == PTS_E_OPEN  ? P2O_ERR_OPEN :
-						 P2O_ERR_MODEL;
+			rc = st == PTS_E_NOMEM	     ? P2O_ERR_NOMEM :
+			     st == PTS_E_OPEN	     ? P2O_ERR_OPEN :
+			     st == PTS_E_UNSUPPORTED ? P2O_ERR_UNSUPPORTED :
+						       P2O_ERR_MODEL;
 			p2o_diag_add(cx, rc, NULL, NULL, msg);
 		} else {
 			cx->g = pts_graph_of(cx->model);

@@ -560,8 +560,21 @@ class ChannelCheck(nn.Module):
         return self.conv(x)
 
 
+class Counter(nn.Module):
+    """forward() assigns a module attribute: no fixed graph to export."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x * 2
+
+
 ERROR_CASES = [("unsupported", Unsupported, [randn(1, 2, 6, 6)]),
-               ("conv3ch", ChannelCheck, [randn(1, 3, 6, 6)])]
+               ("conv3ch", ChannelCheck, [randn(1, 3, 6, 6)]),
+               ("setattr", Counter, [randn(2, 3)])]
 
 
 # ---- the demo model -------------------------------------------------------------------------

@@ -459,6 +459,11 @@ void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod)
 	}
 }
 
+// A valid model that does what an exported graph cannot (not a load error).
+struct unsupported_model : std::runtime_error {
+	using std::runtime_error::runtime_error;
+};
+
 // After constant propagation, what freezing could not settle: forward()
 // assigning a module attribute, or calling what was not inlined.
 std::string unfrozen(const torch::jit::Block *b)
@@ -586,7 +591,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	torch::jit::EliminateDeadCode(g);
 	std::string why = unfrozen(g->block());
 	if (!why.empty())
-		throw std::runtime_error(why);
+		throw unsupported_model(why);
 }
 
 } // namespace
@@ -648,6 +653,10 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		m->view.values = m->values.data();
 		*out = m;
 		return PTS_OK;
+	} catch (const unsupported_model &e) {
+		set_err(err, errlen, e.what());
+		delete m;
+		return PTS_E_UNSUPPORTED;
 	} catch (const std::bad_alloc &) {
 		set_err(err, errlen, "out of memory while loading the model");
 		delete m;

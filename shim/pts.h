@@ -32,6 +32,7 @@ enum pts_status {
 	PTS_E_ARCHIVE = 2, /* not a TorchScript archive, or a corrupt one */
 	PTS_E_MODEL = 3,   /* loaded, but cannot be frozen/canonicalized */
 	PTS_E_NOMEM = 4,   /* out of memory */
+	PTS_E_UNSUPPORTED = 5, /* a valid model doing what cannot be exported */
 };
 
 /* What kind of TorchScript value a pts_value is (its static type). */

@@ -60,3 +60,12 @@ unchanged() {
     # The right shape converts and matches PyTorch.
     convert_and_check "$ERRORS/conv3ch.json" 17
 }
+
+@test "forward() that assigns a module attribute: exit 4, names the attribute" {
+    convert setattr.pt -s 2x3
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "want one line" "$stderr"
+    [[ $stderr == "pt2onnx: error: "*setattr.pt*"assigns the module attribute 'calls'"* ]] ||
+        fail "$stderr"
+    unchanged
+}
