@@ -206,6 +206,20 @@ static int check_output(const char *path)
 	return rc;
 }
 
+/* "812 B", "3.4 KiB", "97.4 MiB", "1.2 GiB". */
+static const char *human_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
+}
+
 static void progress(void *user, const char *stage, uint64_t done,
 		     uint64_t total)
 {
@@ -391,16 +405,16 @@ int main(int argc, char **argv)
 		if (!quiet) {
 			p2o_stats st;
 			p2o_get_stats(cx, &st);
+			char wsz[32], fsz[32];
 			fprintf(stderr,
 				"%s: wrote %s (opset %d, IR %d): %zu nodes, %zu "
-				"weights (%.1f MiB), %zu input%s, %zu output%s, "
-				"%.1f MiB\n",
+				"initializers (%s), %zu input%s, %zu output%s, %s\n",
 				prog, strcmp(output, "-") ? output : "<stdout>",
 				st.opset, st.ir_version, st.nodes, st.initializers,
-				(double)st.weight_bytes / (1024.0 * 1024.0),
+				human_size(st.weight_bytes, wsz, sizeof wsz),
 				st.inputs, st.inputs == 1 ? "" : "s", st.outputs,
 				st.outputs == 1 ? "" : "s",
-				(double)st.file_bytes / (1024.0 * 1024.0));
+				human_size(st.file_bytes, fsz, sizeof fsz));
 		}
 	}
 	active = NULL;

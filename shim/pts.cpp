@@ -661,18 +661,15 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		set_err(err, errlen, "out of memory while loading the model");
 		delete m;
 		return PTS_E_NOMEM;
-	} catch (const c10::Error &e) {
-		set_err(err, errlen, (stage == PTS_E_ARCHIVE ?
-				      "not a TorchScript archive: " :
-				      "cannot freeze the model: ") +
-					     first_line(e.what_without_backtrace()));
-		delete m;
-		return stage;
 	} catch (const std::exception &e) {
+		// c10::Error's what() carries a C++ backtrace; the user wants
+		// the first line of the message only.
+		auto *ce = dynamic_cast<const c10::Error *>(&e);
 		set_err(err, errlen, (stage == PTS_E_ARCHIVE ?
 				      "not a TorchScript archive: " :
 				      "cannot freeze the model: ") +
-					     first_line(e.what()));
+					     first_line(ce ? ce->what_without_backtrace() :
+							     e.what()));
 		delete m;
 		return stage;
 	} catch (...) {
