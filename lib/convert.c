@@ -325,9 +325,15 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 			poison_outputs(cx, n);
 			continue;
 		}
+		uint64_t before = cx->n_reports;
 		int rc = fn(cx, n);
 		cx->cur = n;
 		if (rc != P2O_OK) {
+			/* Every failure must be reported, or the model would be
+			 * written without this node's outputs. */
+			if (cx->n_reports == before)
+				p2o_fail(cx, P2O_ERR_INTERNAL,
+					 "handler failed without saying why");
 			poison_outputs(cx, n);
 			continue;
 		}

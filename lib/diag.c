@@ -31,6 +31,7 @@ static bool same(const char *a, const char *b)
 int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 		 const char *msg)
 {
+	cx->n_reports++;
 	/* Merge repeats so that an op used 50 times is one line with a count.
 	 * Distinct problems are capped (the last entry counts the rest), so
 	 * this scan stays bounded however large the graph. */

@@ -149,6 +149,7 @@ struct p2o_ctx {
 
 	p2o_diag *diags;
 	size_t n_diags, cap_diags;
+	uint64_t n_reports;       /* diagnostics recorded, merged ones too */
 
 	const pts_node *cur;      /* the TorchScript node being converted */
 	const char *volatile pending; /* temp file being written, or NULL */

@@ -17,9 +17,9 @@ P2O_HANDLER(if)
 	if (n->n_blocks != 2)
 		return p2o_fail(cx, P2O_ERR_MODEL, "prim::If without two blocks");
 	const pts_block *b = &n->blocks[k->i ? 0 : 1];
-	size_t before = cx->n_diags;
+	uint64_t before = cx->n_reports;
 	p2o_walk_block(cx, b);
-	if (cx->n_diags != before)
+	if (cx->n_reports != before)
 		return P2O_ERR_UNSUPPORTED; /* the branch said why */
 	for (uint32_t j = 0; j < n->n_out && j < b->n_out; j++)
 		cx->tv[n->out[j]] = cx->tv[b->out[j]];
