@@ -44,6 +44,20 @@ check_op() {
     done
 }
 
+# The ops whose ONNX form changes with the opset (Clip bounds at 11, Gemm's
+# optional C at 11, Squeeze/Unsqueeze and ReduceSum axes at 13, every
+# Reduce* at 18, Mod at 10), at every opset from 7 to 23.
+@test "opset switch points, every opset 7-23" {
+    local name o min
+    for name in hardtanh relu6 linear_nobias conv2d_unbatched view_symbolic \
+        sum mean max_pool2d_ceil div_rounding_int; do
+        min=$(min_opset "$ROOT/testdata/ops/$name.json") || return
+        for o in $(seq "$min" 23); do
+            convert_and_check "$ROOT/testdata/ops/$name.json" "$o" || return
+        done
+    done
+}
+
 @test "op adaptive_avg_pool1d" {
     check_op adaptive_avg_pool1d
 }
