@@ -156,9 +156,6 @@ static int fail_plain(p2o_cx *cx, int code, const char *fmt, ...)
 	return p2o_diag_add(cx, code, NULL, NULL, buf);
 }
 
-/* Binds forward()'s inputs: each tensor input takes the next
- * --input-shape; any other input takes its default value (an
- * Optional[...] = None argument, say). */
 /* Whether a forward() input can take a --input-shape: a tensor, or an
  * Optional[Tensor] (which takes one only if one is left). */
 static bool takes_shape(const pts_value *pv, bool *optional)
