@@ -150,6 +150,22 @@ def _():
                          nn.ReLU(inplace=True))
 
 
+@case("conv_bn_shared_weight", [randn(1, 3, 6, 6)])
+def _():
+    # One convolution applied twice, each time followed by its own batch
+    # norm: folding must not scale the shared weight in place.
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 3, padding=1)
+            self.bn1 = with_stats(nn.BatchNorm2d(3))
+            self.bn2 = with_stats(nn.BatchNorm2d(3))
+
+        def forward(self, x):
+            return self.bn2(self.conv(self.bn1(self.conv(x))))
+    return Shared()
+
+
 # ---- normalization ---------------------------------------------------------------
 
 @case("batch_norm2d", [randn(2, 4, 5, 5)])

@@ -413,7 +413,12 @@ void set_err(char *err, size_t errlen, const std::string &msg)
 // every pair of same-shaped weights: quadratic, minutes on a deep MLP.
 // What the converter needs of it is this substitution; the passes of
 // canonicalize() do the rest.
-void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod)
+// How many frozen constants look at each tensor storage: a weight may be
+// scaled in place only when it is the storage's one user.
+using storage_users = std::unordered_map<const c10::StorageImpl *, int>;
+
+void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod,
+		       storage_users &users)
 {
 	struct owner {
 		c10::intrusive_ptr<c10::ivalue::Object> obj;
@@ -421,6 +426,9 @@ void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod)
 	};
 	std::unordered_map<const Value *, owner> objects;
 	objects.emplace(g.inputs()[0], owner{ mod._ivalue(), "self" });
+	// One constant per tensor (a shared weight is one initializer), made
+	// at the top of the graph so that it dominates every use.
+	std::unordered_map<const c10::TensorImpl *, Value *> tensors;
 	std::vector<Block *> todo{ g.block() };
 	while (!todo.empty()) {
 		Block *b = todo.back();
@@ -445,15 +453,37 @@ void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod)
 						owner{ v.toObject(), path });
 				continue;
 			}
-			if (v.isTensor() && v.toTensor().requires_grad())
-				v = v.toTensor().detach();
-			torch::jit::WithInsertPoint guard(n);
-			auto c = torch::jit::tryInsertConstant(g, v);
-			if (!c)
-				continue; // left as it is: reported if it is used
-			if (v.isTensor())
-				(*c)->setDebugName(path);
-			n->output()->replaceAllUsesWith(*c);
+			Value *c = nullptr;
+			if (v.isTensor()) {
+				const c10::TensorImpl *ti =
+					v.toTensor().unsafeGetTensorImpl();
+				auto seen = tensors.find(ti);
+				if (seen != tensors.end()) {
+					c = seen->second;
+				} else {
+					at::Tensor t = v.toTensor().detach();
+					// At the top of the graph, looked up now:
+					// the loop destroys only the node it is
+					// at, and only after this insertion.
+					torch::jit::WithInsertPoint guard(
+						g.block()->nodes().front());
+					auto made = torch::jit::tryInsertConstant(g, t);
+					if (!made)
+						continue;
+					c = *made;
+					c->setDebugName(path);
+					tensors.emplace(ti, c);
+					if (t.has_storage())
+						users[t.storage().unsafeGetStorageImpl()]++;
+				}
+			} else {
+				torch::jit::WithInsertPoint guard(n);
+				auto made = torch::jit::tryInsertConstant(g, v);
+				if (!made)
+					continue; // left as it is: reported if used
+				c = *made;
+			}
+			n->output()->replaceAllUsesWith(c);
 			n->destroy();
 		}
 	}
@@ -503,11 +533,24 @@ c10::optional<at::Tensor> const_tensor(const Value *v)
 	return iv->toTensor();
 }
 
+// Whether every use of v but `except` only reads v's shape (scripted
+// BatchNorm checks input.dim()), which folding leaves unchanged.
+bool only_shape_uses_besides(const Value *v, const Node *except)
+{
+	for (const auto &use : v->uses()) {
+		auto k = use.user->kind();
+		if (use.user != except && k != c10::aten::dim &&
+		    k != c10::aten::size)
+			return false;
+	}
+	return true;
+}
+
 // Folds eval-mode batch_norm into the convolution feeding it, as PyTorch's
 // exporter does: W[o] *= g[o] / sqrt(var[o] + eps), b' = (b - mean) * s + beta.
 // Unlike libtorch's own pass, the weight is scaled in place when nothing
 // else refers to it: no second copy of every convolution weight.
-void fold_conv_bn(torch::jit::Graph &g)
+void fold_conv_bn(torch::jit::Graph &g, const storage_users &users)
 {
 	std::vector<Node *> bns;
 	for (Node *n : g.nodes())
@@ -515,7 +558,7 @@ void fold_conv_bn(torch::jit::Graph &g)
 			bns.push_back(n);
 	for (Node *bn : bns) {
 		Node *conv = bn->input(0)->node();
-		if (!is_conv(conv) || conv->output()->uses().size() != 1)
+		if (!is_conv(conv) || !only_shape_uses_besides(conv->output(), bn))
 			continue;
 		auto training = torch::jit::constant_as<bool>(bn->input(5));
 		auto eps = torch::jit::constant_as<double>(bn->input(7));
@@ -549,21 +592,28 @@ void fold_conv_bn(torch::jit::Graph &g)
 		shape[0] = -1;
 		// In place only when this conv alone reads the weight and the
 		// tensor owns its whole storage; otherwise a new constant.
+		auto u = w->has_storage() ?
+				 users.find(w->storage().unsafeGetStorageImpl()) :
+				 users.end();
 		bool own = conv->input(1)->uses().size() == 1 &&
+			   u != users.end() && u->second == 1 &&
 			   w->is_contiguous() && w->storage_offset() == 0 &&
 			   w->storage().nbytes() == w->nbytes();
 		torch::jit::WithInsertPoint guard(conv);
+		// Folded constants are named after the weight ("x.weight" ->
+		// "x.weight_bn", "x.bias_bn") for readable initializers.
+		std::string wn = conv->input(1)->debugName(), base = wn;
+		if (wn.size() > 7 && wn.compare(wn.size() - 7, 7, ".weight") == 0)
+			base = wn.substr(0, wn.size() - 7);
 		if (own) {
 			w->mul_(scale.view(shape));
 		} else {
 			Value *nw = g.insertConstant(w->mul(scale.view(shape)));
+			nw->setDebugName(wn + "_bn");
 			conv->replaceInput(1, nw);
 		}
 		Value *nb = g.insertConstant(b);
-		// Name the folded bias after the weight: "x.weight" -> "x.bias".
-		std::string wn = conv->input(1)->debugName();
-		if (wn.size() > 7 && wn.compare(wn.size() - 7, 7, ".weight") == 0)
-			nb->setDebugName(wn.substr(0, wn.size() - 7) + ".bias");
+		nb->setDebugName(base + ".bias_bn");
 		conv->replaceInput(2, nb);
 		bn->output()->replaceAllUsesWith(conv->output());
 		bn->destroy();
@@ -577,7 +627,8 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 		  const torch::jit::Module &mod)
 {
 	torch::jit::Inline(*g);
-	freeze_attributes(*g, mod);
+	storage_users users;
+	freeze_attributes(*g, mod, users);
 	try {
 		torch::jit::LowerAllTuples(g);
 	} catch (const std::exception &) {
@@ -587,7 +638,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	torch::jit::RemoveListMutation(g);
 	torch::jit::RemoveTensorMutation(g);
 	torch::jit::ConstantPropagation(g);
-	fold_conv_bn(*g);
+	fold_conv_bn(*g, users);
 	torch::jit::EliminateDeadCode(g);
 	std::string why = unfrozen(g->block());
 	if (!why.empty())

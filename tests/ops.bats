@@ -186,6 +186,10 @@ check_op() {
     check_op conv_bn_relu
 }
 
+@test "op conv_bn_shared_weight" {
+    check_op conv_bn_shared_weight
+}
+
 @test "op conv_transpose2d" {
     check_op conv_transpose2d
 }
