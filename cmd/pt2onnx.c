@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pt2onnx.h"
@@ -27,6 +30,19 @@ enum {
 static const char *prog = "pt2onnx";
 static int quiet;
 static p2o_ctx *volatile active; /* for the signal handler */
+static bool show_progress;      /* stderr is a terminal and not -q */
+
+/* The conversion runs in a forked worker, so that a crash inside libtorch
+ * (whose unpickler can corrupt its heap on a damaged archive) becomes an
+ * error message and an exit status instead of a core dump. The worker
+ * tells the supervisor what it is doing through this shared page. */
+enum { PHASE_START, PHASE_LOADING, PHASE_CONVERTING, PHASE_WRITING };
+struct shared_state {
+	volatile sig_atomic_t phase;
+	char tmp[4096]; /* the worker's temporary output file, if any */
+};
+static struct shared_state *shared;
+static volatile pid_t worker;
 
 /* Interrupted while writing: remove the temporary file, then die of the
  * same signal. */
@@ -224,6 +240,13 @@ static void progress(void *user, const char *stage, uint64_t done,
 		     uint64_t total)
 {
 	(void)user;
+	if (shared && active && done == 0) {
+		const char *tmp = p2o_pending_path(active);
+		if (tmp)
+			snprintf(shared->tmp, sizeof shared->tmp, "%s", tmp);
+	}
+	if (!show_progress)
+		return;
 	if (total)
 		fprintf(stderr, "\r%s: %s %llu/%llu\033[K", prog, stage,
 			(unsigned long long)done, (unsigned long long)total);
@@ -234,6 +257,76 @@ static void progress(void *user, const char *stage, uint64_t done,
 static void progress_done(void)
 {
 	fprintf(stderr, "\r\033[K");
+}
+
+static void set_phase(int phase)
+{
+	if (shared)
+		shared->phase = phase;
+}
+
+static void forward_signal(int sig)
+{
+	if (worker > 0)
+		kill(worker, sig);
+}
+
+/* Forks the worker. Returns -1 in the worker (go on converting), or the
+ * exit status for the supervisor. Without fork or shared memory the
+ * conversion runs unsupervised, in this process. */
+static int supervise(const char *model)
+{
+	const char *env = getenv("PT2ONNX_SUPERVISE");
+	if (env && strcmp(env, "0") == 0)
+		return -1; /* one process: for debuggers and memory accounting */
+	void *p = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	shared = p;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		munmap(p, sizeof *shared);
+		shared = NULL;
+		return -1;
+	}
+	if (pid == 0) {
+		struct rlimit none = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &none); /* the supervisor reports it */
+		return -1;
+	}
+	worker = pid;
+	signal(SIGINT, forward_signal);
+	signal(SIGTERM, forward_signal);
+	signal(SIGHUP, forward_signal);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return error(EXIT_INTERNAL, "lost the worker: %s",
+				     strerror(errno));
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	int sig = WTERMSIG(status);
+	if (shared->tmp[0])
+		unlink(shared->tmp);
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGPIPE ||
+	    sig == SIGKILL) {
+		/* Stopped from outside: stop the same way. */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return 128 + sig;
+	}
+	if (shared->phase <= PHASE_LOADING)
+		return error(EXIT_MODEL, "model '%s': libtorch crashed reading it "
+					 "(%s); the archive is corrupt",
+			     model, strsignal(sig));
+	return error(EXIT_INTERNAL, "crashed while %s '%s' (%s): a bug in "
+				    "pt2onnx, please report it",
+		     shared->phase == PHASE_WRITING ? "writing the model of" :
+						      "converting",
+		     model, strsignal(sig));
 }
 
 enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
@@ -374,9 +467,11 @@ int main(int argc, char **argv)
 		.output_names = (const char *const *)out_names,
 		.n_output_names = n_out_names,
 	};
-	bool show_progress = !quiet && isatty(STDERR_FILENO);
-	if (show_progress)
-		opt.progress = progress;
+	show_progress = !quiet && isatty(STDERR_FILENO);
+	opt.progress = progress;
+	rc = supervise(model);
+	if (rc >= 0)
+		_exit(rc);
 
 	p2o_ctx *cx = p2o_new();
 	if (!cx)
@@ -385,17 +480,21 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	set_phase(PHASE_LOADING);
 	int code = p2o_load(cx, model, &opt);
 	if (code == P2O_OK && verbose)
 		fprintf(stderr, "TorchScript graph (frozen, canonicalized):\n%s\n",
 			p2o_torch_text(cx));
+	set_phase(PHASE_CONVERTING);
 	if (code == P2O_OK)
 		code = p2o_convert(cx, &opt);
 	if (code == P2O_OK && verbose)
 		fprintf(stderr, "%s\n", p2o_onnx_text(cx));
-	if (code == P2O_OK) {
+	set_phase(PHASE_WRITING);
+	if (code == P2O_OK)
 		code = p2o_write(cx, output);
-	}
+	if (shared)
+		shared->tmp[0] = '\0'; /* renamed or removed by now */
 	if (show_progress)
 		progress_done();
 	if (code != P2O_OK) {

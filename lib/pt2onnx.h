@@ -63,8 +63,10 @@ int p2o_parse_input_spec(const char *text, p2o_input_spec *out, char *err,
 /* The name of a dtype ("float32"), or NULL if it is not one of ours. */
 const char *p2o_dtype_name(int dtype);
 
-/* Progress callback: stage is a short verb phrase ("loading", "writing"),
- * done/total count units of that stage (total 0 when unknown). */
+/* Progress callback: stage is a short verb phrase ("loading", "writing
+ * MiB"), done/total count units of that stage (total 0 when unknown).
+ * p2o_write calls it once with done 0 right after creating its temporary
+ * file, so that a supervisor can learn p2o_pending_path(). */
 typedef void (*p2o_progress_fn)(void *user, const char *stage, uint64_t done,
 				uint64_t total);
 

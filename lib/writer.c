@@ -307,6 +307,8 @@ int p2o_write(p2o_ctx *cx, const char *path)
 		return out_fail(cx, path, "cannot open", err);
 	}
 	cx->pending = tmp;
+	if (cx->progress) /* p2o_pending_path() is set from here on */
+		cx->progress(cx->progress_user, "writing MiB", 0, size >> 20);
 	int err = stream(cx, m, f, size);
 	if (!err && fsync(fd) != 0)
 		err = errno;

@@ -69,3 +69,38 @@ unchanged() {
         fail "$stderr"
     unchanged
 }
+
+@test "an archive that crashes libtorch: exit 3 and a message, no core dump" {
+    # testdata/errors/libtorch_crash.pt is scripted_checks.pt with bytes
+    # changed (found by mutating fixtures): libtorch's unpickler corrupts
+    # its heap on it and aborts. The conversion runs in a forked worker, so
+    # the command reports it instead of dying.
+    cd "$BATS_TEST_TMPDIR/out"
+    convert libtorch_crash.pt -s 1x3x6x6
+    [ "$status" -eq 3 ] || fail "exit $status, want 3" "$stderr"
+    [[ ${stderr_lines[-1]} == "pt2onnx: error: model '"*"libtorch_crash.pt': libtorch crashed reading it ("*"); the archive is corrupt" ]] ||
+        fail "$stderr"
+    [ -z "$output" ] || fail "stdout should be empty" "$output"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/out" | grep -v '^out.onnx$')" ] ||
+        fail "left behind: $(ls "$BATS_TEST_TMPDIR/out")"
+    unchanged
+}
+
+@test "SIGTERM stops the conversion: no output file, no temporary file" {
+    # A model that takes seconds to convert (about 4 here): a deep MLP.
+    local pt=$BATS_TEST_TMPDIR/deep.pt
+    "$PYTHON" -c '
+import sys, torch, torch.nn as nn
+m = nn.Sequential(*[nn.Sequential(nn.Linear(8, 8), nn.ReLU())
+                    for _ in range(4000)]).eval()
+torch.jit.trace(m, torch.randn(2, 8)).save(sys.argv[1])' "$pt"
+    "$PT2ONNX" "$pt" -s 2x8 -o "$OUT.new" -q &
+    local pid=$! rc=0
+    sleep 1
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 143 ] || fail "exit $rc, want 143 (killed by SIGTERM)"
+    sleep 0.2 # the worker removes its temporary file as it dies
+    unchanged
+    [ -z "$(pgrep -f "$pt")" ] || fail "a pt2onnx process outlived the signal"
+}
