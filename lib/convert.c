@@ -2,7 +2,6 @@
  * the graph walk that dispatches each TorchScript node to its handler, and
  * the graph's inputs and outputs. */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +46,17 @@ void p2o_get_stats(const p2o_ctx *cx, p2o_stats *out)
 	*out = cx->stats;
 }
 
-static void progress(const p2o_options *opt, const char *stage, uint64_t done,
-		     uint64_t total)
+void p2o_progress(p2o_cx *cx, const char *stage, uint64_t done,
+		  uint64_t total)
 {
-	if (opt && opt->progress)
-		opt->progress(opt->progress_user, stage, done, total);
+	if (cx->progress)
+		cx->progress(cx->progress_user, stage, done, total);
+}
+
+static void take_progress(p2o_cx *cx, const p2o_options *opt)
+{
+	cx->progress = opt ? opt->progress : NULL;
+	cx->progress_user = opt ? opt->progress_user : NULL;
 }
 
 /* Checks what the shim would only report in libtorch's words: that the
@@ -110,7 +115,8 @@ int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
 	cx->model_path = p2o_strdup(cx, path);
 	int rc = precheck(cx, path);
 	if (rc == P2O_OK) {
-		progress(opt, "loading", 0, 0);
+		take_progress(cx, opt);
+		p2o_progress(cx, "loading", 0, 0);
 		char err[1024];
 		int st = pts_load(path, &cx->model, err, sizeof err);
 		if (st != PTS_OK) {
@@ -144,18 +150,6 @@ static const char *input_base_name(p2o_cx *cx, const char *debug)
 	return s;
 }
 
-static int fail_plain(p2o_cx *cx, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail_plain(p2o_cx *cx, int code, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	return p2o_diag_add(cx, code, NULL, NULL, buf);
-}
-
 /* Whether a forward() input can take a --input-shape: a tensor, or an
  * Optional[Tensor] (which takes one only if one is left). */
 static bool takes_shape(const pts_value *pv, bool *optional)
@@ -177,7 +171,7 @@ static int too_many_shapes(p2o_cx *cx, const p2o_options *opt, uint32_t n)
 					      o ? ", " : "",
 					      input_base_name(cx, pv->name));
 	}
-	return fail_plain(cx, P2O_ERR_INPUTS,
+	return p2o_fail_graph(cx, P2O_ERR_INPUTS,
 			  "%zu --input-shape given but forward() takes %u tensor "
 			  "input%s%s%s",
 			  opt->n_inputs, n, n == 1 ? "" : "s", n ? ": " : "", names);
@@ -197,7 +191,7 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 			n_shaped++;
 			n_required += !optional;
 		} else if (pv->kind != PTS_V_OBJECT && !pv->deflt) {
-			return fail_plain(cx, P2O_ERR_INPUTS,
+			return p2o_fail_graph(cx, P2O_ERR_INPUTS,
 					  "forward() input '%s' is not a tensor "
 					  "and has no default; only tensor inputs "
 					  "can be given",
@@ -209,7 +203,7 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 	uint32_t n_bound = opt->n_inputs > n_required ? (uint32_t)opt->n_inputs :
 							n_required;
 	if (opt->input_names && opt->n_input_names != n_bound)
-		return fail_plain(cx, P2O_ERR_USAGE,
+		return p2o_fail_graph(cx, P2O_ERR_USAGE,
 				  "--input-names gives %zu names for %u inputs",
 				  opt->n_input_names, n_bound);
 	cx->inputs = p2o_alloc(cx, sizeof *cx->inputs * (n_shaped + 1));
@@ -229,7 +223,7 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 					   opt->input_names[k] :
 					   input_base_name(cx, pv->name);
 		if (k >= opt->n_inputs)
-			return fail_plain(
+			return p2o_fail_graph(
 				cx, P2O_ERR_INPUTS,
 				"forward() input %u ('%s') needs a shape: pass "
 				"--input-shape DIMS[:DTYPE] once per input, in "
@@ -239,7 +233,7 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 		const p2o_input_spec *sp = &opt->inputs[k];
 		uint32_t id = p2o_val_new(cx, name, true);
 		if (opt->input_names && strcmp(p2o_v(cx, id)->name, name) != 0)
-			return fail_plain(cx, P2O_ERR_USAGE,
+			return p2o_fail_graph(cx, P2O_ERR_USAGE,
 					  "input name '%s' is used twice or clashes "
 					  "with an output name",
 					  name);
@@ -309,7 +303,7 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		const pts_node *n = &b->nodes[i];
 		cx->cur = n;
 		if (top && (i & 255) == 0)
-			progress(cx->opt, "converting", i, b->n_nodes);
+			p2o_progress(cx, "converting", i, b->n_nodes);
 		bool inplace, known;
 		p2o_handler fn = find_handler(cx, n->kind, &inplace, &known);
 		if (!fn) {
@@ -384,7 +378,7 @@ static int bind_outputs(p2o_cx *cx, const p2o_options *opt)
 		memcpy(cx->outputs, outs, sizeof *outs * n);
 	free(outs);
 	if (opt->output_names && opt->n_output_names != n)
-		return fail_plain(cx, P2O_ERR_USAGE,
+		return p2o_fail_graph(cx, P2O_ERR_USAGE,
 				  "--output-names gives %zu names but the model "
 				  "has %u outputs",
 				  opt->n_output_names, n);
@@ -430,7 +424,7 @@ static int reserve_output_names(p2o_cx *cx, const p2o_options *opt)
 					    p2o_fmt(cx, "output_%zu", i);
 		const char *got = p2o_unique_name(cx, want);
 		if (strcmp(got, want) != 0)
-			return fail_plain(cx, P2O_ERR_USAGE,
+			return p2o_fail_graph(cx, P2O_ERR_USAGE,
 					  "output name '%s' is used twice", want);
 	}
 	cx->n_reserved = (uint32_t)n;
@@ -453,9 +447,9 @@ static int worst_code(p2o_cx *cx)
 int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 {
 	if (!cx->g)
-		return fail_plain(cx, P2O_ERR_USAGE, "no model loaded");
+		return p2o_fail_graph(cx, P2O_ERR_USAGE, "no model loaded");
 	if (opt->opset < P2O_OPSET_MIN || opt->opset > P2O_OPSET_MAX)
-		return fail_plain(cx, P2O_ERR_USAGE,
+		return p2o_fail_graph(cx, P2O_ERR_USAGE,
 				  "opset %d is not supported (supported: %d-%d)",
 				  opt->opset, P2O_OPSET_MIN, P2O_OPSET_MAX);
 	jmp_buf oom;
@@ -465,9 +459,7 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	}
 	cx->oom = &oom;
 	cx->opset = opt->opset;
-	cx->opt = opt;
-	cx->progress = opt->progress;
-	cx->progress_user = opt->progress_user;
+	take_progress(cx, opt);
 	cx->tv = p2o_alloc(cx, sizeof *cx->tv * (cx->g->n_values + 1));
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
 		cx->tv[i].onnx = P2O_NOVAL;

@@ -67,16 +67,31 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 	return code;
 }
 
-int p2o_fail(p2o_cx *cx, int code, const char *fmt, ...)
+static int vfail(p2o_cx *cx, int code, const pts_node *at, const char *fmt,
+		 va_list ap)
 {
 	char buf[1024];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	return p2o_diag_add(cx, code, at ? at->kind : NULL,
+			    at ? at->source : NULL, buf);
+}
+
+int p2o_fail(p2o_cx *cx, int code, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	int rc = vfail(cx, code, cx->cur, fmt, ap);
 	va_end(ap);
-	const pts_node *n = cx->cur;
-	return p2o_diag_add(cx, code, n ? n->kind : NULL, n ? n->source : NULL,
-			    buf);
+	return rc;
+}
+
+int p2o_fail_graph(p2o_cx *cx, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vfail(cx, code, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 size_t p2o_diag_count(const p2o_ctx *cx)

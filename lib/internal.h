@@ -127,8 +127,7 @@ struct p2o_ctx {
 	const char *model_path;
 
 	int opset;
-	const p2o_options *opt;   /* during p2o_convert */
-	p2o_progress_fn progress; /* from the options, kept for p2o_write */
+	p2o_progress_fn progress; /* from the options of load/convert */
 	void *progress_user;
 	p2o_tv *tv;               /* one per TorchScript value */
 
@@ -181,6 +180,12 @@ _Noreturn void p2o_oom(p2o_cx *cx);
  * one with a count. */
 int p2o_fail(p2o_cx *cx, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Records a diagnostic about the whole graph (no op, no source). */
+int p2o_fail_graph(p2o_cx *cx, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Reports progress through the options' callback, if any. */
+void p2o_progress(p2o_cx *cx, const char *stage, uint64_t done,
+		  uint64_t total);
 /* Records a diagnostic with an explicit op/source. */
 int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 		 const char *msg);

@@ -236,9 +236,9 @@ static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 	if (fwrite(data, 1, len, fb->f) != len)
 		fb->failed = true;
 	fb->written += len;
-	if (fb->cx->progress && fb->written >= fb->next_report) {
-		fb->cx->progress(fb->cx->progress_user, "writing MiB",
-				 fb->written >> 20, fb->total >> 20);
+	if (fb->written >= fb->next_report) {
+		p2o_progress(fb->cx, "writing MiB", fb->written >> 20,
+			     fb->total >> 20);
 		fb->next_report = fb->written + REPORT_EVERY;
 	}
 }
@@ -307,8 +307,8 @@ int p2o_write(p2o_ctx *cx, const char *path)
 		return out_fail(cx, path, "cannot open", err);
 	}
 	cx->pending = tmp;
-	if (cx->progress) /* p2o_pending_path() is set from here on */
-		cx->progress(cx->progress_user, "writing MiB", 0, size >> 20);
+	/* p2o_pending_path() is set from here on: say so at once. */
+	p2o_progress(cx, "writing MiB", 0, size >> 20);
 	int err = stream(cx, m, f, size);
 	if (!err && fsync(fd) != 0)
 		err = errno;

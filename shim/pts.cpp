@@ -533,6 +533,12 @@ c10::optional<at::Tensor> const_tensor(const Value *v)
 	return iv->toTensor();
 }
 
+bool is_none(const Value *v)
+{
+	auto iv = torch::jit::toIValue(v);
+	return iv && iv->isNone();
+}
+
 // Whether every use of v but `except` only reads v's shape (scripted
 // BatchNorm checks input.dim()), which folding leaves unchanged.
 bool only_shape_uses_besides(const Value *v, const Node *except)
@@ -571,14 +577,10 @@ void fold_conv_bn(torch::jit::Graph &g, const storage_users &users)
 		auto gamma = const_tensor(bn->input(1));
 		auto beta = const_tensor(bn->input(2));
 		auto bias = const_tensor(conv->input(2));
-		bool gamma_none = torch::jit::toIValue(bn->input(1)) &&
-				  torch::jit::toIValue(bn->input(1))->isNone();
-		bool beta_none = torch::jit::toIValue(bn->input(2)) &&
-				 torch::jit::toIValue(bn->input(2))->isNone();
-		bool bias_none = torch::jit::toIValue(conv->input(2)) &&
-				 torch::jit::toIValue(conv->input(2))->isNone();
-		if ((!gamma && !gamma_none) || (!beta && !beta_none) ||
-		    (!bias && !bias_none))
+		// Optional arguments: a constant tensor, or None.
+		if ((!gamma && !is_none(bn->input(1))) ||
+		    (!beta && !is_none(bn->input(2))) ||
+		    (!bias && !is_none(conv->input(2))))
 			continue;
 		auto opts = w->options();
 		at::Tensor scale = var->to(opts).add(*eps).rsqrt();
