@@ -2,7 +2,6 @@
  * work is lib/'s (through pt2onnx.h); this file only talks to the user. */
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -197,29 +196,13 @@ static char *default_output(const char *model)
 	return out;
 }
 
-/* Fails fast, before a long conversion, when the output cannot be made. */
-static int check_output(const char *path)
+/* Fails fast, before a long conversion, when the output cannot be made
+ * (or would destroy the model): the rules are lib's, p2o_write's own. */
+static int check_output(const char *path, const char *model)
 {
-	if (strcmp(path, "-") == 0)
-		return EXIT_OK;
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return error(EXIT_OUTPUT, "cannot write output '%s': it is a "
-					  "directory", path);
-	char *copy = strdup(path);
-	if (!copy)
-		return error(EXIT_INTERNAL, "out of memory");
-	const char *dir = dirname(copy);
-	int rc = EXIT_OK;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		rc = error(EXIT_OUTPUT, "cannot write output '%s': folder '%s' "
-					"does not exist", path, dir);
-	else if (access(dir, W_OK | X_OK) != 0)
-		rc = error(EXIT_OUTPUT, "cannot write output '%s': folder '%s' "
-					"is not writable (%s)", path, dir,
-			   strerror(errno));
-	free(copy);
-	return rc;
+	char err[4200];
+	int code = p2o_check_output(path, model, err, sizeof err);
+	return code == P2O_OK ? EXIT_OK : error(exit_status(code), "%s", err);
 }
 
 /* "812 B", "3.4 KiB", "97.4 MiB", "1.2 GiB". */
@@ -454,7 +437,7 @@ int main(int argc, char **argv)
 			return error(EXIT_INTERNAL, "out of memory");
 		output = def_out;
 	}
-	int rc = check_output(output);
+	int rc = check_output(output, model);
 	if (rc != EXIT_OK)
 		return rc;
 

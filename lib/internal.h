@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pt2onnx.h"
 #include "pts.h"
@@ -332,6 +333,28 @@ const char *p2o_where(p2o_cx *cx, const char *kind);
 /* convert.c: converts the nodes of a block in order (prim::If's chosen
  * branch is walked this way). */
 void p2o_walk_block(p2o_cx *cx, const pts_block *b);
+
+/* ---- outfile.c: the rules of every file pt2onnx writes ----------------------------- */
+
+/* One output being written. */
+typedef struct p2o_out {
+	const char *path;   /* as given ("-" for stdout) */
+	const char *target; /* the file replaced: path with links followed */
+	const char *tmp;    /* temporary file beside target, or NULL */
+	int fd;             /* -1 when closed */
+	FILE *f;            /* stream over fd (stdout for "-") */
+	bool in_place;      /* stdout, a device or a FIFO: never renamed */
+} p2o_out;
+
+/* Opens path for writing by the rules of outfile.c; a diagnostic and its
+ * code on failure (nothing is left open then). */
+int p2o_out_open(p2o_cx *cx, p2o_out *o, const char *path);
+/* Finishes: flush, fsync, close, rename into place. werr is an errno the
+ * caller met while writing (0 if none): then, or on any failure here, the
+ * temporary file is removed and the old file stays as it was. */
+int p2o_out_commit(p2o_cx *cx, p2o_out *o, int werr);
+/* Gives up: closes and removes the temporary file. */
+void p2o_out_abort(p2o_cx *cx, p2o_out *o);
 
 /* ---- passes.c / writer.c ------------------------------------------------------------------- */
 
