@@ -312,6 +312,20 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 			poison_outputs(cx, n);
 			continue;
 		}
+		if (inplace && n->aliased_read) {
+			/* Rebinding the written value would leave the value
+			 * sharing its memory with the old data. */
+			p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				 "writes in place into '%s', which shares memory "
+				 "with '%s' (a view of it, or the tensor it "
+				 "views), read afterwards; ONNX has no aliasing, "
+				 "so the write cannot be exported (write it "
+				 "out of place: y = x.op(...))",
+				 n->n_in ? cx->g->values[n->in[0]].name : "?",
+				 n->aliased_read);
+			poison_outputs(cx, n);
+			continue;
+		}
 		if (has_poison(cx, n)) {
 			poison_outputs(cx, n);
 			continue;

@@ -204,6 +204,26 @@ def _():
     return fn_module(forward)()
 
 
+@case("inplace_input_write", [randn(2, 3)])
+def _():
+    # A write into a graph input, read afterwards: converts as a rebinding.
+    def forward(self, x):
+        x.add_(1.5)
+        return x * 2
+    return fn_module(forward)()
+
+
+@case("inplace_view_after_write", [randn(2, 3)])
+def _():
+    # A view made after the write sees the new data, in ONNX too.
+    def forward(self, x):
+        y = x * 1
+        y.mul_(3)
+        v = y.view(-1)
+        return v + 1
+    return fn_module(forward)()
+
+
 @case("hardtanh", [randn(2, 3, 4)])
 def _():
     return nn.Hardtanh(-0.5, 0.7)
@@ -588,7 +608,29 @@ class Counter(nn.Module):
         return x * 2
 
 
-ERROR_CASES = [("unsupported", Unsupported, [randn(1, 2, 6, 6)]),
+class WriteThroughView(nn.Module):
+    """Writes through a view, then reads the viewed tensor: PyTorch returns
+    3 for ones; converted as a rebinding it would return 2."""
+
+    def forward(self, x):
+        v = x.view(-1)
+        v.mul_(2)
+        return x + 1
+
+
+class ViewReadAfterWrite(nn.Module):
+    """A view made before a write to its base, read after it."""
+
+    def forward(self, x):
+        y = x * 1
+        v = y.view(-1)
+        y.mul_(3)
+        return v + 1
+
+
+ERROR_CASES = [("alias_view_write", WriteThroughView, [randn(2, 2)]),
+               ("alias_base_write", ViewReadAfterWrite, [randn(2, 2)]),
+               ("unsupported", Unsupported, [randn(1, 2, 6, 6)]),
                ("conv3ch", ChannelCheck, [randn(1, 3, 6, 6)]),
                ("setattr", Counter, [randn(2, 3)])]
 
@@ -656,8 +698,9 @@ def write_case(folder, name, module, inputs, mode, shapes, min_opset, rtol,
         else:
             saved = torch.jit.script(module)
         torch.jit.save(saved, pt)
-        # Outputs of the archive as saved: what pt2onnx converts.
-        out = torch.jit.load(pt)(*inputs)
+        # Outputs of the archive as saved: what pt2onnx converts. On
+        # copies: a model may write into its inputs.
+        out = torch.jit.load(pt)(*[t.clone() for t in inputs])
     if shapes is None:
         shapes = []
         for t in inputs:

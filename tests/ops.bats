@@ -226,6 +226,14 @@ check_op() {
     check_op hardtanh
 }
 
+@test "op inplace_input_write" {
+    check_op inplace_input_write
+}
+
+@test "op inplace_view_after_write" {
+    check_op inplace_view_after_write
+}
+
 @test "op linear" {
     check_op linear
 }
