@@ -129,11 +129,11 @@ static Onnx__NodeProto *node_proto(p2o_cx *cx, const p2o_node *nd)
 		/* "" marks an omitted optional input. */
 		np->input[j] = nd->in[j] == P2O_NOVAL ?
 				       "" :
-				       (char *)cx->vals[nd->in[j]].name;
+				       (char *)p2o_v(cx, nd->in[j])->name;
 	np->n_output = nd->n_out;
 	np->output = ALLOCN(cx, char *, nd->n_out);
 	for (uint32_t k = 0; k < nd->n_out; k++)
-		np->output[k] = (char *)cx->vals[nd->out[k]].name;
+		np->output[k] = (char *)p2o_v(cx, nd->out[k])->name;
 	np->n_attribute = nd->n_attr;
 	np->attribute = ALLOCN(cx, Onnx__AttributeProto *, nd->n_attr);
 	for (uint32_t a = 0; a < nd->n_attr; a++)
@@ -149,13 +149,13 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 
 	g->node = ALLOCN(cx, Onnx__NodeProto *, cx->n_nodes);
 	for (uint32_t i = 0; i < cx->n_nodes; i++)
-		if (cx->nodes[i].live)
-			g->node[g->n_node++] = node_proto(cx, &cx->nodes[i]);
+		if (p2o_n(cx, i)->live)
+			g->node[g->n_node++] = node_proto(cx, p2o_n(cx, i));
 
 	size_t n_init = 0, n_vi = 0;
 	uint64_t weight_bytes = 0;
 	for (uint32_t v = 0; v < cx->n_vals; v++) {
-		const p2o_val *val = &cx->vals[v];
+		const p2o_val *val = p2o_v(cx, v);
 		if (!val->live)
 			continue;
 		if (val->init)
@@ -170,9 +170,9 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	g->input = ALLOCN(cx, Onnx__ValueInfoProto *,
 			  cx->n_inputs + (init_inputs ? n_init : 0));
 	for (uint32_t i = 0; i < cx->n_inputs; i++)
-		g->input[g->n_input++] = value_info(cx, &cx->vals[cx->inputs[i]]);
+		g->input[g->n_input++] = value_info(cx, p2o_v(cx, cx->inputs[i]));
 	for (uint32_t v = 0; v < cx->n_vals; v++) {
-		const p2o_val *val = &cx->vals[v];
+		const p2o_val *val = p2o_v(cx, v);
 		if (!val->live)
 			continue;
 		if (val->init) {
@@ -188,7 +188,7 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	g->n_output = cx->n_outputs;
 	g->output = ALLOCN(cx, Onnx__ValueInfoProto *, cx->n_outputs);
 	for (uint32_t i = 0; i < cx->n_outputs; i++)
-		g->output[i] = value_info(cx, &cx->vals[cx->outputs[i]]);
+		g->output[i] = value_info(cx, p2o_v(cx, cx->outputs[i]));
 
 	Onnx__OperatorSetIdProto *os = ALLOC(cx, Onnx__OperatorSetIdProto);
 	onnx__operator_set_id_proto__init(os);
@@ -262,15 +262,14 @@ static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f, size_t size)
 
 int p2o_write(p2o_ctx *cx, const char *path)
 {
-	if (!cx->converted)
-		return p2o_diag_add(cx, P2O_ERR_USAGE, NULL, NULL,
-				    "nothing converted to write");
 	jmp_buf oom;
-	if (setjmp(oom)) {
+	P2O_ENTER(cx, oom, "writing");
+	if (!cx->converted) {
+		int rc = p2o_diag_add(cx, P2O_ERR_USAGE, NULL, NULL,
+				      "nothing converted to write");
 		cx->oom = NULL;
-		return P2O_ERR_NOMEM;
+		return rc;
 	}
-	cx->oom = &oom;
 	Onnx__ModelProto *m = model_proto(cx);
 	size_t size = protobuf_c_message_get_packed_size(&m->base);
 	int rc;
