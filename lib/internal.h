@@ -237,6 +237,21 @@ int p2o_dtype_from_torch(int64_t scalar_type);
 int64_t p2o_numel(const p2o_type *t);
 bool p2o_dims_known(const p2o_type *t);
 
+/* ---- dims.c: arithmetic on dims that may be symbolic ---------------------------- */
+
+/* Each gives a number when its operands are numbers, a canonical
+ * symbolic dim ("batch*seq", "h+2", "(h-1)/2") when one is symbolic, and
+ * unknown when one is unknown. */
+p2o_dim p2o_dim_add(p2o_cx *cx, p2o_dim a, p2o_dim b);
+p2o_dim p2o_dim_addk(p2o_cx *cx, p2o_dim a, int64_t k);
+p2o_dim p2o_dim_mul(p2o_cx *cx, p2o_dim a, p2o_dim b);
+/* floor(a / k), k > 0. */
+p2o_dim p2o_dim_divk(p2o_cx *cx, p2o_dim a, int64_t k);
+/* a / b when b divides a exactly (known to), else unknown. */
+p2o_dim p2o_dim_div(p2o_cx *cx, p2o_dim a, p2o_dim b);
+/* Equal dims: the same number, or the same symbolic expression. */
+bool p2o_dim_eq(p2o_dim a, p2o_dim b);
+
 /* ---- ir.c -------------------------------------------------------------------- */
 
 p2o_val *p2o_v(p2o_cx *cx, uint32_t id);
@@ -288,8 +303,13 @@ uint32_t p2o_clip(p2o_cx *cx, uint32_t x, const double *lo, const double *hi);
 uint32_t p2o_reshape(p2o_cx *cx, uint32_t x, uint32_t shape);
 uint32_t p2o_reshape_to(p2o_cx *cx, uint32_t x, const int64_t *dims, int n);
 uint32_t p2o_transpose(p2o_cx *cx, uint32_t x, const int64_t *perm, int n);
-/* The size of dim `axis` of x as a 0-D int64 value (constant if known). */
+/* Dims as values: every size a handler feeds to the graph comes from
+ * these, so that no size the user declared symbolic is baked in.
+ * The size of dim `axis` of x as a 0-D int64 value (constant if known). */
 uint32_t p2o_dim_value(p2o_cx *cx, uint32_t x, int axis);
+/* Dims [from, to) of x as a 1-D int64 value: a constant when all are
+ * known, else Shape(start, end) (opset 15) or Shape then Gather. */
+uint32_t p2o_dims_value(p2o_cx *cx, uint32_t x, int from, int to);
 /* A handler-level block: records that this use needs opset >= need. */
 int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 

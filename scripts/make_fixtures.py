@@ -490,6 +490,34 @@ def _():
     return fn_module(forward)()
 
 
+@case("flatten_symbolic_range", [randn(2, 3, 4, 5)], shapes=["Bx3xHx5"])
+def _():
+    # A range with symbolic dims on both sides of it: the sizes kept come
+    # from the input's Shape, never baked.
+    def forward(self, x):
+        return torch.flatten(x, 0, 1), torch.flatten(x, 1, 2), x.flatten(2)
+    return fn_module(forward)()
+
+
+@case("symbolic_dim_arith", [randn(2, 3, 9, 7), randn(2, 3, 4, 7)],
+      shapes=["Nx3xHxW", "Nx3xLxW"])
+def _():
+    # Sizes computed from symbolic dims: products, sums, conv/pool output
+    # sizes; type inference keeps them symbolic (N*3, H+L, (H-1)/2+1).
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+            self.pool = nn.MaxPool2d(2)
+
+        def forward(self, x, y):
+            a = self.pool(self.conv(x))
+            z = torch.cat([x, y], 2)
+            v = z.view(z.size(0) * z.size(1), -1)
+            return torch.flatten(a, 1), z * 2, v, y.reshape(-1, y.size(3))
+    return M()
+
+
 @case("view_reshape", [randn(2, 3, 4)])
 def _():
     def forward(self, x):

@@ -214,6 +214,14 @@ check_op() {
     check_op flatten
 }
 
+@test "op flatten_symbolic_range" {
+    check_op flatten_symbolic_range
+}
+
+@test "op symbolic_dim_arith" {
+    check_op symbolic_dim_arith
+}
+
 @test "op flatten_symbolic" {
     check_op flatten_symbolic
 }
