@@ -47,6 +47,15 @@ $(BUILD)/%.o: %.c $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -MMD -MP $(CPPFLAGS_ALL) -c -o $@ $<
 
+# The op table and the ONNX operator table are binary-searched: their order
+# is checked in every build, before the files that include them compile.
+TABLES = lib/ops/ops.def lib/onnx_ops.def
+$(BUILD)/tables.ok: $(TABLES) scripts/check_tables.sh
+	@mkdir -p $(BUILD)
+	sh scripts/check_tables.sh $(TABLES)
+	@touch $@
+$(BUILD)/lib/registry.o $(BUILD)/lib/infer.o: $(BUILD)/tables.ok
+
 $(SHIM_OBJ): shim/pts.cpp shim/pts.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<

@@ -260,6 +260,29 @@ uint32_t p2o_reshape_to(p2o_cx *cx, uint32_t x, const int64_t *dims, int n);
 uint32_t p2o_transpose(p2o_cx *cx, uint32_t x, const int64_t *perm, int n);
 /* The size of dim `axis` of x as a 0-D int64 value (constant if known). */
 uint32_t p2o_dim_value(p2o_cx *cx, uint32_t x, int axis);
+/* y = x W^T (+ b): one Gemm for a 2-D x where the opset's Gemm allows (C
+ * optional from Gemm-11), else MatMul with a transposed W (and Add). b may
+ * be P2O_NOVAL. */
+uint32_t p2o_matmul_bt(p2o_cx *cx, uint32_t x, uint32_t w, uint32_t b);
+/* x >= y (greater) or x <= y: GreaterOrEqual/LessOrEqual where they exist
+ * (12+), else Not(Less)/Not(Greater). */
+uint32_t p2o_compare_or_equal(p2o_cx *cx, bool greater, uint32_t x,
+			      uint32_t y);
+/* PyTorch's gelu (exact or tanh approximation): Gelu where it exists (20+),
+ * else its formula over Erf (9+) or Tanh. */
+uint32_t p2o_gelu(p2o_cx *cx, uint32_t x, bool tanh_approx);
+/* x[starts:ends:steps] along axes (n of each; axes non-negative, bounds
+ * may be negative or past the end): Slice with attributes before Slice-10,
+ * inputs from it. A step other than 1 before opset 10 is a diagnostic
+ * (needs opset 10) and P2O_NOVAL. steps may be NULL (all 1). */
+uint32_t p2o_slice(p2o_cx *cx, uint32_t x, const int64_t *starts,
+		   const int64_t *ends, const int64_t *axes,
+		   const int64_t *steps, size_t n);
+/* Constant padding: pads in ONNX order (all begins, then all ends; 2*rank
+ * entries), as attributes before Pad-11, inputs from it. Before Pad-11 a
+ * non-floating x is a diagnostic (needs opset 11) and P2O_NOVAL. */
+uint32_t p2o_pad(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
+		 double value);
 /* A handler-level block: records that this use needs opset >= need. */
 int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
@@ -311,8 +334,17 @@ pts_const *p2o_new_const(p2o_cx *cx, int kind);
 
 /* ---- infer.c ------------------------------------------------------------------------ */
 
-/* Infers output types of node from its inputs and attributes. */
+/* Infers output types of node from its inputs and attributes, by the rule
+ * of its row in the ONNX operator table (onnx_ops.def). An op that does not
+ * exist at cx->opset, or has no rule, is an internal diagnostic. */
 int p2o_infer(p2o_cx *cx, uint32_t node);
+/* The version of ONNX op `op` in force at cx->opset (the highest version
+ * <= opset of onnx_ops.def), or 0 when the op does not exist there. Emit
+ * helpers choose an op's form from it. */
+int p2o_onnx_version(p2o_cx *cx, const char *op);
+/* Checks the ONNX operator table's order and versions; records an
+ * internal diagnostic when broken. */
+int p2o_onnx_check(p2o_cx *cx);
 
 /* ---- registry.c ---------------------------------------------------------------------- */
 
@@ -327,8 +359,12 @@ typedef struct p2o_reg {
 /* The handler for kind at opset, or NULL. *known tells whether the kind
  * has any entry at all. */
 p2o_handler p2o_lookup(const char *kind, int opset, bool *known);
-/* Describes at which opsets kind converts ("opsets 9-23", "no handler"). */
+/* Why kind does not convert at cx->opset: "needs opset 9 or later (target
+ * is 7)" below its first row, else the opsets where it converts. */
 const char *p2o_where(p2o_cx *cx, const char *kind);
+/* Checks the op table's order (kind, then since; no duplicate rows), which
+ * lookups rely on; records an internal diagnostic when it is broken. */
+int p2o_registry_check(p2o_cx *cx);
 
 /* convert.c: converts the nodes of a block in order (prim::If's chosen
  * branch is walked this way). */

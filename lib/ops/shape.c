@@ -187,3 +187,74 @@ P2O_HANDLER(dropout)
 				"model in eval mode)");
 	return p2o_h_identity(cx, n);
 }
+
+/* aten::slice(self, dim=0, start=None, end=None, step=1): self[start:end:step]
+ * along dim, with PyTorch's negative and omitted bounds (ONNX Slice clamps
+ * the same way, so a symbolic dim needs no size). */
+P2O_HANDLER(slice)
+{
+	if (n->n_in != 5)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"slicing a list or string is not supported");
+	int64_t dim, start = 0, end = INT64_MAX, step;
+	int rc;
+	if ((rc = p2o_arg_int(cx, n, 1, &dim)) ||
+	    (!p2o_arg_none(cx, n, 2) && (rc = p2o_arg_int(cx, n, 2, &start))) ||
+	    (!p2o_arg_none(cx, n, 3) && (rc = p2o_arg_int(cx, n, 3, &end))) ||
+	    (rc = p2o_arg_int(cx, n, 4, &step)))
+		return rc;
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	int r = p2o_t(cx, x)->rank;
+	if (r < 1)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "slicing a tensor of "
+				"%s rank", r < 0 ? "unknown" : "zero");
+	if ((rc = p2o_norm_dim(cx, dim, r, &dim)))
+		return rc;
+	if (step <= 0)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "slice step must be "
+				"positive, got %lld", (long long)step);
+	if (start == 0 && end == INT64_MAX && step == 1)
+		return p2o_set_result(cx, n, x); /* x[:] */
+	return p2o_set_result(cx, n, p2o_slice(cx, x, &start, &end, &dim,
+						 &step, 1));
+}
+
+/* aten::pad(self, pad, mode='constant', value=None) and
+ * aten::constant_pad_nd(self, pad, value=0): pad holds (begin, end) pairs
+ * from the last dim backwards; ONNX wants all begins, then all ends. */
+P2O_HANDLER(pad)
+{
+	bool nd_form = strcmp(n->kind, "aten::constant_pad_nd") == 0;
+	int64_t tp[2 * P2O_MAX_RANK];
+	size_t np;
+	double value = 0;
+	const char *mode = "constant";
+	int rc;
+	uint32_t vi = nd_form ? 2 : 3;
+	if ((rc = p2o_arg_ints(cx, n, 1, tp, 2 * P2O_MAX_RANK, &np)) ||
+	    (!nd_form && n->n_in > 2 && (rc = p2o_arg_str(cx, n, 2, &mode))) ||
+	    (n->n_in > vi && !p2o_arg_none(cx, n, vi) &&
+	     (rc = p2o_arg_float(cx, n, vi, &value))))
+		return rc;
+	if (strcmp(mode, "constant") != 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"padding mode '%s' is not supported", mode);
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	int r = p2o_t(cx, x)->rank;
+	if (r < 0 || np % 2 || np / 2 > (size_t)r)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "%zu pad values for a "
+				"tensor of rank %d", np, r);
+	int64_t pads[2 * P2O_MAX_RANK] = { 0 };
+	for (size_t j = 0; j < np / 2; j++) {
+		if (tp[2 * j] < 0 || tp[2 * j + 1] < 0)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"negative padding is not supported");
+		pads[r - 1 - (int)j] = tp[2 * j];
+		pads[2 * r - 1 - (int)j] = tp[2 * j + 1];
+	}
+	return p2o_set_result(cx, n, p2o_pad(cx, x, pads, r, value));
+}
