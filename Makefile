@@ -60,13 +60,18 @@ $(SHIM_OBJ): shim/pts.cpp shim/pts.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+# A test-only program over lib's internals (tests/tables.bats runs it).
+TABLES_TEST = $(BUILD)/tests/tables_test
+$(TABLES_TEST): $(BUILD)/tests/tables_test.o $(LIB_OBJ) $(PROTO_OBJ) $(SHIM_OBJ)
+	$(CXX) -o $@ $^ $(LDFLAGS) $(LIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(BUILD)/tests/tables_test.d
 
 deps:
 	@bash scripts/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(TABLES_TEST)
 	bats --tap tests/
 
 demo: deps
