@@ -468,6 +468,8 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
 	cx->tv = p2o_alloc(cx, sizeof *cx->tv * (cx->g->n_values + 1));
+	cx->n_tv = cx->g->n_values;
+	cx->cap_tv = cx->g->n_values + 1;
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
 		cx->tv[i].onnx = P2O_NOVAL;
 		if (cx->g->values[i].konst) {

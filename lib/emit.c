@@ -404,3 +404,38 @@ uint32_t p2o_pad(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
 		p2o_attr_float(cx, nd, "value", (float)value);
 	return p2o_node_done(cx, nd);
 }
+
+int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
+	      size_t n, uint32_t *outs)
+{
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	if (n == 1) {
+		outs[0] = x;
+		return P2O_OK;
+	}
+	bool even = true;
+	for (size_t i = 1; i < n; i++)
+		even &= sizes[i] == sizes[0];
+	/* Split-18 takes num_outputs (equal parts) instead of sizes; sizes
+	 * are an attribute before Split-13 and an input from it. */
+	int v = p2o_onnx_version(cx, "Split");
+	uint32_t nd;
+	if (v >= 18 && even) {
+		nd = p2o_node_new(cx, "Split", 1, &x, (uint32_t)n);
+		p2o_attr_int(cx, nd, "num_outputs", (int64_t)n);
+	} else if (v >= 13) {
+		uint32_t in[2] = { x, p2o_const_i64s(cx, sizes, n) };
+		nd = p2o_node_new(cx, "Split", 2, in, (uint32_t)n);
+	} else {
+		nd = p2o_node_new(cx, "Split", 1, &x, (uint32_t)n);
+		p2o_attr_ints(cx, nd, "split", sizes, n);
+	}
+	p2o_attr_int(cx, nd, "axis", axis);
+	if (p2o_node_done(cx, nd) == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	const p2o_node *node = p2o_n(cx, nd);
+	for (size_t i = 0; i < n; i++)
+		outs[i] = node->out[i];
+	return P2O_OK;
+}

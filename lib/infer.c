@@ -783,6 +783,52 @@ static int slice(ictx *c)
 	return P2O_OK;
 }
 
+static int split(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	uint32_t n_out = c->nd->n_out;
+	if (x->rank < 0) {
+		for (uint32_t k = 0; k < n_out; k++)
+			set_out(c, k, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", 0);
+	if (axis < 0)
+		axis += x->rank;
+	if (axis < 0 || axis >= x->rank)
+		return bad(c, "axis %lld out of range for rank %d",
+			   (long long)attr_i(c->nd, "axis", 0), x->rank);
+	size_t ns = 0;
+	const int64_t *sizes = ints_of(c, "split", 1, &ns);
+	if (sizes && ns != n_out)
+		return bad(c, "%zu sizes for %u outputs", ns, n_out);
+	int64_t d = x->dims[axis].v;
+	/* Without sizes the parts are equal, the last one smaller
+	 * (num_outputs) when the length does not divide. */
+	int64_t part = d >= 0 ? (d + n_out - 1) / n_out : -1;
+	if (sizes && d >= 0) {
+		int64_t sum = 0;
+		for (size_t k = 0; k < ns; k++)
+			sum += sizes[k];
+		if (sum != d)
+			return bad(c, "sizes add up to %lld, the axis has %lld",
+				   (long long)sum, (long long)d);
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	for (uint32_t k = 0; k < n_out; k++) {
+		memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
+		if (sizes)
+			o[axis] = (p2o_dim){ sizes[k], NULL };
+		else if (part >= 0)
+			o[axis] = (p2o_dim){ k + 1 < n_out ? part :
+					     d - part * (n_out - 1), NULL };
+		else
+			o[axis] = unknown;
+		set_out(c, k, x->dtype, x->rank, o);
+	}
+	return P2O_OK;
+}
+
 /* ---- the ONNX operator table ------------------------------------------------- */
 
 #define MAX_VERSIONS 10 /* versions one row can list; unused ones are 0 */

@@ -24,6 +24,7 @@
 
 #define P2O_NOVAL UINT32_MAX /* "no value": an omitted optional input */
 #define P2O_MAX_DIAGS 256    /* distinct diagnostics kept one by one */
+#define P2O_MAX_SPLIT 1024   /* parts one aten::split/chunk may make */
 
 /* ---- arena (arena.c) ---------------------------------------------------- */
 
@@ -130,7 +131,9 @@ struct p2o_ctx {
 	int opset;
 	p2o_progress_fn progress; /* from the options of load/convert */
 	void *progress_user;
-	p2o_tv *tv;               /* one per TorchScript value */
+	p2o_tv *tv;               /* one per TorchScript value, then the
+	                             items of lists made by handlers */
+	uint32_t n_tv, cap_tv;    /* entries of tv used and allocated */
 
 	p2o_val *vals;            /* ONNX values */
 	uint32_t n_vals, cap_vals;
@@ -283,6 +286,12 @@ uint32_t p2o_slice(p2o_cx *cx, uint32_t x, const int64_t *starts,
  * non-floating x is a diagnostic (needs opset 11) and P2O_NOVAL. */
 uint32_t p2o_pad(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
 		 double value);
+/* Splits x along axis (non-negative) into n parts of the given sizes,
+ * their values in outs: Split with a `split` attribute before Split-13, an
+ * input from 13, and `num_outputs` from 18 when all sizes are equal.
+ * Returns P2O_OK, or the code of a recorded diagnostic. */
+int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
+	      size_t n, uint32_t *outs);
 /* A handler-level block: records that this use needs opset >= need. */
 int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
@@ -326,6 +335,11 @@ void p2o_set_const(p2o_cx *cx, const pts_node *n, uint32_t k,
 /* Binds output 0 to y; P2O_ERR_CONVERT when y is P2O_NOVAL (its
  * diagnostic already recorded). The usual last line of a handler. */
 int p2o_set_result(p2o_cx *cx, const pts_node *n, uint32_t y);
+/* Binds output k to a list of the ONNX tensors vals (a multi-output op's
+ * results, as aten::split's Tensor[]). Moves cx->tv: p2o_tv pointers taken
+ * before the call are stale after it. */
+void p2o_set_tensor_list(p2o_cx *cx, const pts_node *n, uint32_t k,
+			 const uint32_t *vals, uint32_t count);
 /* Binds output k to a constant number known at conversion time. */
 int p2o_set_int(p2o_cx *cx, const pts_node *n, uint32_t k, int64_t v);
 int p2o_set_float(p2o_cx *cx, const pts_node *n, uint32_t k, double v);

@@ -578,6 +578,39 @@ def _():
     return fn_module(forward)()
 
 
+@case("split_size", [randn(4, 7)])
+def _():
+    def forward(self, x):
+        a, b, c, d = torch.split(x, 2, 1)
+        return a + c, b * 2.0, d
+    return fn_module(forward)()
+
+
+@case("split_chunk", [randn(4, 6)])
+def _():
+    def forward(self, x):
+        a, b, c = x.chunk(3, 1)
+        return a - c, torch.cat(x.chunk(2, 0), 1), b
+    return fn_module(forward)()
+
+
+@case("split_sizes", [randn(6, 3)])
+def _():
+    def forward(self, x):
+        a, b, c = torch.split(x, [1, 3, 2], 0)
+        return a, b, c * c
+    return fn_module(forward)()
+
+
+@case("split_symbolic", [randn(5, 6)], shapes=["Nx6"])
+def _():
+    def forward(self, x):
+        a, b = x.chunk(2, 1)
+        c, d = torch.split(x, [2, 4], -1)
+        return a * b, c, d
+    return fn_module(forward)()
+
+
 @case("pad_constant", [randn(2, 3, 4)])
 def _():
     def forward(self, x):
