@@ -27,24 +27,29 @@ pairs=$(printf '%s\n' "$list" | awk '
     { split($3, r, "-"); printf "%02d %02d\t%s\n", r[1], r[2], $1 }' |
     sort -s -t "$(printf '\t')" -k1,1)
 
+# group DASH HEAD ITEM SEP TAIL: one group per opset range, as printf
+# formats (taken as they are: pass real newlines): HEAD gets the range (its
+# ends joined by DASH) and the first op, ITEM each further op after SEP,
+# TAIL closes the group.
+group() {
+    printf '%s\n' "$pairs" | D=$1 H=$2 I=$3 S=$4 T=$5 awk -F '\t' '
+        { split($1, r, " "); rng = (r[1] + 0) ENVIRON["D"] (r[2] + 0) }
+        rng != prev { if (NR > 1) printf ENVIRON["T"]
+                      printf ENVIRON["H"], rng, $2; prev = rng; next }
+        { printf ENVIRON["S"]; printf ENVIRON["I"], $2 }
+        END { printf ENVIRON["T"] }'
+}
+
 # README: one table row per opset range.
 readme_section() {
     echo '| opsets | TorchScript ops |'
     echo '| --- | --- |'
-    printf '%s\n' "$pairs" | awk -F '\t' '
-        { split($1, r, " "); rng = (r[1] + 0) "–" (r[2] + 0) }
-        rng != prev { if (NR > 1) print " |"; printf "| %s | `%s`", rng, $2; prev = rng; next }
-        { printf ", `%s`", $2 }
-        END { print " |" }'
+    group '–' '| %s | `%s`' '`%s`' ', ' $' |\n'
 }
 
 # Man page: one tagged paragraph per opset range.
 man_section() {
-    printf '%s\n' "$pairs" | awk -F '\t' '
-        { split($1, r, " "); rng = (r[1] + 0) "\\(en" (r[2] + 0) }
-        rng != prev { if (NR > 1) print ""; printf ".TP\n.B opsets %s\n%s", rng, $2; prev = rng; next }
-        { printf ",\n%s", $2 }
-        END { print "" }'
+    group '\(en' $'.TP\n.B opsets %s\n%s' '%s' $',\n' $'\n'
 }
 
 # replace FILE CONTENT: FILE with the lines strictly between the line that
