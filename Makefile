@@ -47,17 +47,31 @@ $(BUILD)/%.o: %.c $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -MMD -MP $(CPPFLAGS_ALL) -c -o $@ $<
 
+# The op table and the ONNX operator table are binary-searched: their order
+# is checked in every build, before the files that include them compile.
+TABLES = lib/ops/ops.def lib/onnx_ops.def
+$(BUILD)/tables.ok: $(TABLES) scripts/check_tables.sh
+	@mkdir -p $(BUILD)
+	sh scripts/check_tables.sh $(TABLES)
+	@touch $@
+$(BUILD)/lib/registry.o $(BUILD)/lib/infer.o: $(BUILD)/tables.ok
+
 $(SHIM_OBJ): shim/pts.cpp shim/pts.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+# A test-only program over lib's internals (tests/tables.bats runs it).
+TABLES_TEST = $(BUILD)/tests/tables_test
+$(TABLES_TEST): $(BUILD)/tests/tables_test.o $(LIB_OBJ) $(PROTO_OBJ) $(SHIM_OBJ)
+	$(CXX) -o $@ $^ $(LDFLAGS) $(LIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(BUILD)/tests/tables_test.d
 
 deps:
 	@bash scripts/deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(TABLES_TEST)
 	bats --tap tests/
 
 demo: deps

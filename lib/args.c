@@ -292,6 +292,36 @@ int p2o_norm_dim(p2o_cx *cx, int64_t d, int rank, int64_t *out)
 	return P2O_OK;
 }
 
+void p2o_set_tensor_list(p2o_cx *cx, const pts_node *n, uint32_t k,
+			 const uint32_t *vals, uint32_t count)
+{
+	assert(k < n->n_out);
+	/* A list's items are tv entries: these get entries of their own past
+	 * the TorchScript values', so every list consumer works unchanged. */
+	if (cx->n_tv + count > cx->cap_tv) {
+		uint32_t cap = cx->cap_tv * 2 > cx->n_tv + count ?
+				       cx->cap_tv * 2 : cx->n_tv + count;
+		p2o_tv *ntv = p2o_alloc(cx, sizeof *ntv * cap);
+		memcpy(ntv, cx->tv, sizeof *ntv * cx->n_tv);
+		cx->tv = ntv;
+		cx->cap_tv = cap;
+	}
+	uint32_t *items = p2o_alloc(cx, sizeof *items * (count ? count : 1));
+	for (uint32_t j = 0; j < count; j++) {
+		assert(vals[j] != P2O_NOVAL);
+		uint32_t id = cx->n_tv++;
+		memset(&cx->tv[id], 0, sizeof cx->tv[id]);
+		cx->tv[id].kind = P2O_TV_TENSOR;
+		cx->tv[id].onnx = vals[j];
+		items[j] = id;
+	}
+	p2o_tv *tv = &cx->tv[n->out[k]];
+	tv->kind = P2O_TV_LIST;
+	tv->onnx = P2O_NOVAL;
+	tv->n = count;
+	tv->items = items;
+}
+
 void p2o_set_tensor(p2o_cx *cx, const pts_node *n, uint32_t k, uint32_t id)
 {
 	assert(k < n->n_out && id != P2O_NOVAL);

@@ -271,14 +271,18 @@ static void poison_outputs(p2o_cx *cx, const pts_node *n)
 }
 
 /* Finds the handler for a node; an in-place op ("aten::relu_") without one
- * of its own uses its pure form's, and *inplace says so. */
+ * of its own uses its pure form's, and *inplace says so. *table_kind is the
+ * kind whose table rows decided (the pure form's when it was used), for the
+ * diagnostic when there is no handler. */
 static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
-				bool *known)
+				const char **table_kind)
 {
+	bool known;
 	*inplace = false;
-	p2o_handler fn = p2o_lookup(kind, cx->opset, known);
+	*table_kind = kind;
+	p2o_handler fn = p2o_lookup(kind, cx->opset, &known);
 	size_t len = strlen(kind);
-	if (fn || *known || len < 2 || kind[len - 1] != '_' ||
+	if (fn || known || len < 2 || kind[len - 1] != '_' ||
 	    kind[len - 2] == '_')
 		return fn;
 	char base[128];
@@ -286,8 +290,10 @@ static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
 		return NULL;
 	memcpy(base, kind, len - 1);
 	base[len - 1] = '\0';
-	fn = p2o_lookup(base, cx->opset, known);
+	fn = p2o_lookup(base, cx->opset, &known);
 	*inplace = fn != NULL;
+	if (known)
+		*table_kind = p2o_strdup(cx, base);
 	return fn;
 }
 
@@ -300,11 +306,12 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		cx->cur = n;
 		if (top && (i & 255) == 0)
 			p2o_progress(cx, "converting", i, b->n_nodes);
-		bool inplace, known;
-		p2o_handler fn = find_handler(cx, n->kind, &inplace, &known);
+		bool inplace;
+		const char *table_kind;
+		p2o_handler fn = find_handler(cx, n->kind, &inplace, &table_kind);
 		if (!fn) {
 			p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s",
-				 p2o_where(cx, n->kind));
+				 p2o_where(cx, table_kind));
 			poison_outputs(cx, n);
 			continue;
 		}
@@ -475,6 +482,8 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
 	cx->tv = p2o_alloc(cx, sizeof *cx->tv * (cx->g->n_values + 1));
+	cx->n_tv = cx->g->n_values;
+	cx->cap_tv = cx->g->n_values + 1;
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
 		cx->tv[i].onnx = P2O_NOVAL;
 		if (cx->g->values[i].konst) {
@@ -482,7 +491,11 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 			cx->tv[i].k = cx->g->values[i].konst;
 		}
 	}
-	rc = reserve_output_names(cx, opt);
+	rc = p2o_registry_check(cx);
+	if (rc == P2O_OK)
+		rc = p2o_onnx_check(cx);
+	if (rc == P2O_OK)
+		rc = reserve_output_names(cx, opt);
 	if (rc == P2O_OK)
 		rc = bind_inputs(cx, opt);
 	if (rc == P2O_OK) {

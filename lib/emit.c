@@ -179,13 +179,14 @@ uint32_t p2o_cast(p2o_cx *cx, uint32_t x, int dtype)
 	return p2o_node_done(cx, nd);
 }
 
-/* Squeeze/Unsqueeze: axes an attribute before opset 13, an input from 13. */
+/* Squeeze/Unsqueeze: axes an attribute up to version 11, an input from
+ * version 13 on. */
 static uint32_t axes_op(p2o_cx *cx, const char *op, uint32_t x,
 			const int64_t *axes, size_t n)
 {
 	if (x == P2O_NOVAL)
 		return P2O_NOVAL;
-	if (cx->opset >= 13) {
+	if (p2o_onnx_version(cx, op) >= 13) {
 		uint32_t in[2] = { x, n ? p2o_const_i64s(cx, axes, n) : P2O_NOVAL };
 		return p2o_node_done(cx, p2o_node_new(cx, op, n ? 2 : 1, in, 1));
 	}
@@ -210,10 +211,11 @@ uint32_t p2o_reduce(p2o_cx *cx, const char *op, uint32_t x,
 {
 	if (x == P2O_NOVAL)
 		return P2O_NOVAL;
-	/* ReduceSum took axes as an input from opset 13, the others from 18. */
+	/* ReduceSum takes axes as an input from its version 13, the other
+	 * Reduce* from their version 18. */
 	int since = strcmp(op, "ReduceSum") == 0 ? 13 : 18;
 	uint32_t nd;
-	if (cx->opset >= since && n) {
+	if (p2o_onnx_version(cx, op) >= since && n) {
 		uint32_t in[2] = { x, p2o_const_i64s(cx, axes, n) };
 		nd = p2o_node_new(cx, op, 2, in, 1);
 	} else {
@@ -229,7 +231,8 @@ uint32_t p2o_clip(p2o_cx *cx, uint32_t x, const double *lo, const double *hi)
 {
 	if (x == P2O_NOVAL)
 		return P2O_NOVAL;
-	if (cx->opset < 11) {
+	/* Clip's bounds are attributes before version 11, inputs from it. */
+	if (p2o_onnx_version(cx, "Clip") < 11) {
 		uint32_t nd = p2o_node_new(cx, "Clip", 1, &x, 1);
 		if (lo)
 			p2o_attr_float(cx, nd, "min", (float)*lo);
@@ -311,4 +314,158 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what)
 	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			"%s needs opset %d or later (target is %d)", what, need,
 			cx->opset);
+}
+
+/* ---- helpers whose ONNX form the operator table decides ------------------------------- */
+
+uint32_t p2o_matmul_bt(p2o_cx *cx, uint32_t x, uint32_t w, uint32_t b)
+{
+	if (x == P2O_NOVAL || w == P2O_NOVAL)
+		return P2O_NOVAL;
+	/* Gemm needs a 2-D input; its C input is optional from version 11. */
+	if (p2o_t(cx, x)->rank == 2 &&
+	    (b != P2O_NOVAL || p2o_onnx_version(cx, "Gemm") >= 11)) {
+		uint32_t in[3] = { x, w, b };
+		uint32_t nd = p2o_node_new(cx, "Gemm", b != P2O_NOVAL ? 3 : 2,
+					   in, 1);
+		p2o_attr_int(cx, nd, "transB", 1);
+		return p2o_node_done(cx, nd);
+	}
+	static const int64_t perm[2] = { 1, 0 };
+	uint32_t y = p2o_op2(cx, "MatMul", x, p2o_transpose(cx, w, perm, 2));
+	return b != P2O_NOVAL ? p2o_op2(cx, "Add", y, b) : y;
+}
+
+uint32_t p2o_compare_or_equal(p2o_cx *cx, bool greater, uint32_t x,
+			      uint32_t y)
+{
+	const char *op = greater ? "GreaterOrEqual" : "LessOrEqual";
+	if (p2o_onnx_version(cx, op))
+		return p2o_op2(cx, op, x, y);
+	/* a >= b as not(a < b): equal but for NaN operands. */
+	return p2o_op1(cx, "Not", p2o_op2(cx, greater ? "Less" : "Greater",
+					  x, y));
+}
+
+uint32_t p2o_gelu(p2o_cx *cx, uint32_t x, bool tanh_approx)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	if (p2o_onnx_version(cx, "Gelu")) {
+		uint32_t nd = p2o_node_new(cx, "Gelu", 1, &x, 1);
+		if (tanh_approx)
+			p2o_attr_str(cx, nd, "approximate", "tanh");
+		return p2o_node_done(cx, nd);
+	}
+	/* Before Gelu-20, PyTorch's formulas: x/2 * (1 + erf(x / sqrt 2)), or
+	 * x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))). */
+	int dt = p2o_t(cx, x)->dtype;
+	uint32_t inner;
+	if (tanh_approx) {
+		uint32_t x3 = p2o_op2(cx, "Mul", x, p2o_op2(cx, "Mul", x, x));
+		uint32_t s = p2o_op2(cx, "Add", x, p2o_op2(cx, "Mul", x3,
+			p2o_const_scalar(cx, dt, 0.044715)));
+		inner = p2o_op1(cx, "Tanh", p2o_op2(cx, "Mul", s,
+			p2o_const_scalar(cx, dt, sqrt(2.0 / M_PI))));
+	} else {
+		inner = p2o_op1(cx, "Erf", p2o_op2(cx, "Mul", x,
+			p2o_const_scalar(cx, dt, M_SQRT1_2)));
+	}
+	uint32_t one_plus = p2o_op2(cx, "Add", inner,
+				    p2o_const_scalar(cx, dt, 1.0));
+	uint32_t half_x = p2o_op2(cx, "Mul", x, p2o_const_scalar(cx, dt, 0.5));
+	return p2o_op2(cx, "Mul", half_x, one_plus);
+}
+
+uint32_t p2o_slice(p2o_cx *cx, uint32_t x, const int64_t *starts,
+		   const int64_t *ends, const int64_t *axes,
+		   const int64_t *steps, size_t n)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	bool stepped = false;
+	for (size_t i = 0; i < n; i++)
+		stepped |= steps && steps[i] != 1;
+	/* Slice takes its bounds as inputs from version 10, which added
+	 * steps; version 1 has attributes and no steps. */
+	if (p2o_onnx_version(cx, "Slice") >= 10) {
+		uint32_t in[5] = { x, p2o_const_i64s(cx, starts, n),
+				   p2o_const_i64s(cx, ends, n),
+				   p2o_const_i64s(cx, axes, n),
+				   stepped ? p2o_const_i64s(cx, steps, n) :
+					     P2O_NOVAL };
+		return p2o_node_done(cx, p2o_node_new(cx, "Slice",
+						      stepped ? 5 : 4, in, 1));
+	}
+	if (stepped) {
+		p2o_need_opset(cx, 10, "slicing with a step other than 1");
+		return P2O_NOVAL;
+	}
+	uint32_t nd = p2o_node_new(cx, "Slice", 1, &x, 1);
+	p2o_attr_ints(cx, nd, "starts", starts, n);
+	p2o_attr_ints(cx, nd, "ends", ends, n);
+	p2o_attr_ints(cx, nd, "axes", axes, n);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_pad(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
+		 double value)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	/* Pad takes pads and the constant as attributes before version 11,
+	 * inputs from it (the value a scalar of x's dtype). */
+	if (p2o_onnx_version(cx, "Pad") >= 11) {
+		uint32_t in[3] = { x, p2o_const_i64s(cx, pads, 2 * (size_t)rank),
+				   value != 0 ? p2o_const_scalar(cx,
+						p2o_t(cx, x)->dtype, value) :
+						P2O_NOVAL };
+		return p2o_node_done(cx, p2o_node_new(cx, "Pad",
+						      value != 0 ? 3 : 2, in, 1));
+	}
+	/* Pad-2 pads floating tensors only. */
+	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype)) {
+		p2o_need_opset(cx, 11, "padding a non-floating tensor");
+		return P2O_NOVAL;
+	}
+	uint32_t nd = p2o_node_new(cx, "Pad", 1, &x, 1);
+	p2o_attr_ints(cx, nd, "pads", pads, 2 * (size_t)rank);
+	if (value != 0)
+		p2o_attr_float(cx, nd, "value", (float)value);
+	return p2o_node_done(cx, nd);
+}
+
+int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
+	      size_t n, uint32_t *outs)
+{
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	if (n == 1) {
+		outs[0] = x;
+		return P2O_OK;
+	}
+	bool even = true;
+	for (size_t i = 1; i < n; i++)
+		even &= sizes[i] == sizes[0];
+	/* Split-18 takes num_outputs (equal parts) instead of sizes; sizes
+	 * are an attribute before Split-13 and an input from it. */
+	int v = p2o_onnx_version(cx, "Split");
+	uint32_t nd;
+	if (v >= 18 && even) {
+		nd = p2o_node_new(cx, "Split", 1, &x, (uint32_t)n);
+		p2o_attr_int(cx, nd, "num_outputs", (int64_t)n);
+	} else if (v >= 13) {
+		uint32_t in[2] = { x, p2o_const_i64s(cx, sizes, n) };
+		nd = p2o_node_new(cx, "Split", 2, in, (uint32_t)n);
+	} else {
+		nd = p2o_node_new(cx, "Split", 1, &x, (uint32_t)n);
+		p2o_attr_ints(cx, nd, "split", sizes, n);
+	}
+	p2o_attr_int(cx, nd, "axis", axis);
+	if (p2o_node_done(cx, nd) == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	const p2o_node *node = p2o_n(cx, nd);
+	for (size_t i = 0; i < n; i++)
+		outs[i] = node->out[i];
+	return P2O_OK;
 }

@@ -791,72 +791,188 @@ static int expand(ictx *c)
 	return P2O_OK;
 }
 
-/* ---- dispatch ------------------------------------------------------------------ */
+/* The ints of attribute name, else of constant input i; NULL if neither. */
+static const int64_t *ints_of(ictx *c, const char *name, uint32_t i,
+			      size_t *n)
+{
+	const p2o_attr *a = p2o_attr_get(c->nd, name);
+	if (a) {
+		*n = a->n;
+		return a->ints;
+	}
+	return const_ints(c, i, n);
+}
 
-typedef struct rule {
-	const char *op;
-	int (*fn)(ictx *c);
-} rule;
+/* Length of x[s:e:step] on a dim of length d, with ONNX Slice's clamping. */
+static int64_t slice_len(int64_t d, int64_t s, int64_t e, int64_t step)
+{
+	s = s < 0 ? s + d : s;
+	e = e < 0 ? e + d : e;
+	if (step > 0) {
+		s = s < 0 ? 0 : s > d ? d : s;
+		e = e < 0 ? 0 : e > d ? d : e;
+		return e > s ? (e - s + step - 1) / step : 0;
+	}
+	s = s < 0 ? 0 : s > d - 1 ? d - 1 : s;
+	e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
+	return s > e ? (s - e - step - 1) / -step : 0;
+}
 
-/* Sorted by op name for bsearch. */
-static const rule rules[] = {
-	{ "Abs", same_as_input },
-	{ "Add", elementwise },
-	{ "And", compare },
-	{ "AveragePool", pool },
-	{ "BatchNormalization", same_as_input },
-	{ "Cast", cast },
-	{ "Ceil", same_as_input },
-	{ "Clip", same_as_input },
-	{ "Concat", concat },
-	{ "Constant", constant },
-	{ "Conv", conv },
-	{ "ConvTranspose", conv },
-	{ "Div", elementwise },
-	{ "Dropout", same_as_input },
-	{ "Equal", compare },
-	{ "Expand", expand },
-	{ "Flatten", flatten },
-	{ "Floor", same_as_input },
-	{ "Gather", gather },
-	{ "Gemm", gemm },
-	{ "GlobalAveragePool", global_pool },
-	{ "GlobalMaxPool", global_pool },
-	{ "Greater", compare },
-	{ "GreaterOrEqual", compare },
-	{ "Identity", same_as_input },
-	{ "Less", compare },
-	{ "LessOrEqual", compare },
-	{ "MatMul", matmul },
-	{ "MaxPool", pool },
-	{ "Mod", elementwise },
-	{ "Mul", elementwise },
-	{ "Neg", same_as_input },
-	{ "Not", same_as_input },
-	{ "Or", compare },
-	{ "Pad", pad },
-	{ "Pow", elementwise },
-	{ "Reciprocal", same_as_input },
-	{ "ReduceMax", reduce },
-	{ "ReduceMean", reduce },
-	{ "ReduceMin", reduce },
-	{ "ReduceProd", reduce },
-	{ "ReduceSum", reduce },
-	{ "Relu", same_as_input },
-	{ "Reshape", reshape },
-	{ "Shape", shape },
-	{ "Sign", same_as_input },
-	{ "Sqrt", same_as_input },
-	{ "Squeeze", squeeze },
-	{ "Sub", elementwise },
-	{ "Transpose", transpose },
-	{ "Unsqueeze", unsqueeze },
-	{ "Where", where },
+static int slice(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	size_t ns = 0, ne = 0, na = 0, nst = 0;
+	const int64_t *st = ints_of(c, "starts", 1, &ns);
+	const int64_t *en = ints_of(c, "ends", 2, &ne);
+	const int64_t *ax = ints_of(c, "axes", 3, &na);
+	const int64_t *sp = const_ints(c, 4, &nst);
+	bool has_steps = c->nd->n_in > 4 && c->nd->in[4] != P2O_NOVAL;
+	p2o_dim o[P2O_MAX_RANK];
+	memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
+	if (!st || !en || !ax || ns != ne || ns != na ||
+	    (has_steps && (!sp || nst != ns))) {
+		/* Bounds not known here: the rank stays, the dims do not. */
+		for (int i = 0; i < x->rank; i++)
+			o[i] = unknown;
+		set_out(c, 0, x->dtype, x->rank, o);
+		return P2O_OK;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		int64_t a = ax[i] < 0 ? ax[i] + x->rank : ax[i];
+		int64_t step = has_steps ? sp[i] : 1;
+		if (a < 0 || a >= x->rank)
+			return bad(c, "axis %lld out of range for rank %d",
+				   (long long)ax[i], x->rank);
+		if (step == 0)
+			return bad(c, "step 0 on axis %lld", (long long)ax[i]);
+		int64_t d = x->dims[a].v;
+		if (d >= 0)
+			o[a] = (p2o_dim){ slice_len(d, st[i], en[i], step), NULL };
+		else if (!(step == 1 && st[i] == 0 && en[i] == INT64_MAX))
+			o[a] = unknown; /* a whole symbolic dim stays as is */
+	}
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
+static int split(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	uint32_t n_out = c->nd->n_out;
+	if (x->rank < 0) {
+		for (uint32_t k = 0; k < n_out; k++)
+			set_out(c, k, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", 0);
+	if (axis < 0)
+		axis += x->rank;
+	if (axis < 0 || axis >= x->rank)
+		return bad(c, "axis %lld out of range for rank %d",
+			   (long long)attr_i(c->nd, "axis", 0), x->rank);
+	size_t ns = 0;
+	const int64_t *sizes = ints_of(c, "split", 1, &ns);
+	if (sizes && ns != n_out)
+		return bad(c, "%zu sizes for %u outputs", ns, n_out);
+	int64_t d = x->dims[axis].v;
+	/* Without sizes the parts are equal, the last one smaller
+	 * (num_outputs) when the length does not divide. */
+	int64_t part = d >= 0 ? (d + n_out - 1) / n_out : -1;
+	if (sizes && d >= 0) {
+		int64_t sum = 0;
+		for (size_t k = 0; k < ns; k++)
+			sum += sizes[k];
+		if (sum != d)
+			return bad(c, "sizes add up to %lld, the axis has %lld",
+				   (long long)sum, (long long)d);
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	for (uint32_t k = 0; k < n_out; k++) {
+		memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
+		if (sizes)
+			o[axis] = (p2o_dim){ sizes[k], NULL };
+		else if (part >= 0)
+			o[axis] = (p2o_dim){ k + 1 < n_out ? part :
+					     d - part * (n_out - 1), NULL };
+		else
+			o[axis] = unknown;
+		set_out(c, k, x->dtype, x->rank, o);
+	}
+	return P2O_OK;
+}
+
+/* ---- the ONNX operator table ------------------------------------------------- */
+
+#define MAX_VERSIONS 10 /* versions one row can list; unused ones are 0 */
+
+/* One row of onnx_ops.def. */
+typedef struct onnx_op {
+	const char *op;              /* ONNX op_type, default domain */
+	int (*rule)(ictx *c);        /* type inference; NULL: not emitted yet */
+	int versions[MAX_VERSIONS];  /* ascending; -v: removed from opset v */
+} onnx_op;
+
+static const onnx_op onnx_ops[] = {
+#define P2O_ONNX(op, rule, ...) { #op, rule, { __VA_ARGS__ } },
+#include "onnx_ops.def"
+#undef P2O_ONNX
 };
 
-static int cmp_rule(const void *k, const void *e)
+#define N_ONNX_OPS (sizeof onnx_ops / sizeof *onnx_ops)
+
+static int cmp_onnx_op(const void *k, const void *e)
 {
-	return strcmp(k, ((const rule *)e)->op);
+	return strcmp(k, ((const onnx_op *)e)->op);
+}
+
+static const onnx_op *onnx_row(const char *op)
+{
+	return bsearch(op, onnx_ops, N_ONNX_OPS, sizeof *onnx_ops, cmp_onnx_op);
+}
+
+/* The version of row r in force at opset, or 0 when absent there. */
+static int version_at(const onnx_op *r, int opset)
+{
+	int v = 0;
+	for (size_t i = 0; i < MAX_VERSIONS && r->versions[i]; i++) {
+		int x = r->versions[i];
+		if ((x > 0 ? x : -x) > opset)
+			break;
+		v = x > 0 ? x : 0;
+	}
+	return v;
+}
+
+int p2o_onnx_version(p2o_cx *cx, const char *op)
+{
+	const onnx_op *r = onnx_row(op);
+	return r ? version_at(r, cx->opset) : 0;
+}
+
+int p2o_onnx_check(p2o_cx *cx)
+{
+	/* Lookups are binary searches: a misplaced row would make an op look
+	 * absent. Versions must ascend for version_at. */
+	for (size_t i = 0; i < N_ONNX_OPS; i++) {
+		const int *v = onnx_ops[i].versions;
+		if (i && strcmp(onnx_ops[i - 1].op, onnx_ops[i].op) >= 0)
+			return p2o_fail_graph(cx, P2O_ERR_INTERNAL,
+					      "internal: ONNX op table "
+					      "(lib/onnx_ops.def) is not sorted "
+					      "or has a duplicate row at %s",
+					      onnx_ops[i].op);
+		for (size_t j = 1; j < MAX_VERSIONS && v[j]; j++)
+			if (abs(v[j]) <= abs(v[j - 1]))
+				return p2o_fail_graph(cx, P2O_ERR_INTERNAL,
+						      "internal: ONNX op table: "
+						      "versions of %s do not "
+						      "ascend", onnx_ops[i].op);
+	}
+	return P2O_OK;
 }
 
 /* Contents of small int64 tensors through the ops that move them. */
@@ -900,14 +1016,19 @@ static void follow(ictx *c)
 int p2o_infer(p2o_cx *cx, uint32_t node)
 {
 	ictx c = { cx, p2o_n(cx, node), node };
-	const rule *r = bsearch(c.nd->op, rules, sizeof rules / sizeof *rules,
-				sizeof *rules, cmp_rule);
-	assert(r && "every emitted op has an inference rule");
-	if (!r)
-		return p2o_fail(cx, P2O_ERR_INTERNAL, "no type rule for %s",
+	const onnx_op *r = onnx_row(c.nd->op);
+	/* A handler or helper asked for an op the target lacks: a bug of
+	 * ours, reported (the model would not load), never an abort. */
+	if (!r || !version_at(r, cx->opset))
+		return p2o_fail(cx, P2O_ERR_INTERNAL,
+				"internal: ONNX op %s does not exist at opset %d",
+				c.nd->op, cx->opset);
+	if (!r->rule)
+		return p2o_fail(cx, P2O_ERR_INTERNAL,
+				"internal: ONNX op %s has no type-inference rule",
 				c.nd->op);
-	int rc = r->fn(&c);
-	if (rc == P2O_OK && p2o_v(cx, c.nd->out[0])->n_known < 0)
+	int rc = r->rule(&c);
+	if (rc == P2O_OK && c.nd->n_out && p2o_v(cx, c.nd->out[0])->n_known < 0)
 		follow(&c);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #define P2O_NOVAL UINT32_MAX /* "no value": an omitted optional input */
 #define P2O_CHUNK_BITS 10    /* values/nodes per storage chunk: 1024 */
 #define P2O_MAX_DIAGS 256    /* distinct diagnostics kept one by one */
+#define P2O_MAX_SPLIT 1024   /* parts one aten::split/chunk may make */
 
 /* ---- arena (arena.c) ---------------------------------------------------- */
 
@@ -140,7 +141,9 @@ struct p2o_ctx {
 	int opset;
 	p2o_progress_fn progress; /* from the options of load/convert */
 	void *progress_user;
-	p2o_tv *tv;               /* one per TorchScript value */
+	p2o_tv *tv;               /* one per TorchScript value, then the
+	                             items of lists made by handlers */
+	uint32_t n_tv, cap_tv;    /* entries of tv used and allocated */
 
 	/* ONNX values and nodes, addressed by id. They live in fixed-size
 	 * arena chunks that never move, so a p2o_val/p2o_node pointer stays
@@ -310,6 +313,35 @@ uint32_t p2o_dim_value(p2o_cx *cx, uint32_t x, int axis);
 /* Dims [from, to) of x as a 1-D int64 value: a constant when all are
  * known, else Shape(start, end) (opset 15) or Shape then Gather. */
 uint32_t p2o_dims_value(p2o_cx *cx, uint32_t x, int from, int to);
+/* y = x W^T (+ b): one Gemm for a 2-D x where the opset's Gemm allows (C
+ * optional from Gemm-11), else MatMul with a transposed W (and Add). b may
+ * be P2O_NOVAL. */
+uint32_t p2o_matmul_bt(p2o_cx *cx, uint32_t x, uint32_t w, uint32_t b);
+/* x >= y (greater) or x <= y: GreaterOrEqual/LessOrEqual where they exist
+ * (12+), else Not(Less)/Not(Greater). */
+uint32_t p2o_compare_or_equal(p2o_cx *cx, bool greater, uint32_t x,
+			      uint32_t y);
+/* PyTorch's gelu (exact or tanh approximation): Gelu where it exists (20+),
+ * else its formula over Erf (9+) or Tanh. */
+uint32_t p2o_gelu(p2o_cx *cx, uint32_t x, bool tanh_approx);
+/* x[starts:ends:steps] along axes (n of each; axes non-negative, bounds
+ * may be negative or past the end): Slice with attributes before Slice-10,
+ * inputs from it. A step other than 1 before opset 10 is a diagnostic
+ * (needs opset 10) and P2O_NOVAL. steps may be NULL (all 1). */
+uint32_t p2o_slice(p2o_cx *cx, uint32_t x, const int64_t *starts,
+		   const int64_t *ends, const int64_t *axes,
+		   const int64_t *steps, size_t n);
+/* Constant padding: pads in ONNX order (all begins, then all ends; 2*rank
+ * entries), as attributes before Pad-11, inputs from it. Before Pad-11 a
+ * non-floating x is a diagnostic (needs opset 11) and P2O_NOVAL. */
+uint32_t p2o_pad(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
+		 double value);
+/* Splits x along axis (non-negative) into n parts of the given sizes,
+ * their values in outs: Split with a `split` attribute before Split-13, an
+ * input from 13, and `num_outputs` from 18 when all sizes are equal.
+ * Returns P2O_OK, or the code of a recorded diagnostic. */
+int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
+	      size_t n, uint32_t *outs);
 /* A handler-level block: records that this use needs opset >= need. */
 int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
@@ -353,6 +385,11 @@ void p2o_set_const(p2o_cx *cx, const pts_node *n, uint32_t k,
 /* Binds output 0 to y; P2O_ERR_CONVERT when y is P2O_NOVAL (its
  * diagnostic already recorded). The usual last line of a handler. */
 int p2o_set_result(p2o_cx *cx, const pts_node *n, uint32_t y);
+/* Binds output k to a list of the ONNX tensors vals (a multi-output op's
+ * results, as aten::split's Tensor[]). Moves cx->tv: p2o_tv pointers taken
+ * before the call are stale after it. */
+void p2o_set_tensor_list(p2o_cx *cx, const pts_node *n, uint32_t k,
+			 const uint32_t *vals, uint32_t count);
 /* Binds output k to a constant number known at conversion time. */
 int p2o_set_int(p2o_cx *cx, const pts_node *n, uint32_t k, int64_t v);
 int p2o_set_float(p2o_cx *cx, const pts_node *n, uint32_t k, double v);
@@ -361,8 +398,17 @@ pts_const *p2o_new_const(p2o_cx *cx, int kind);
 
 /* ---- infer.c ------------------------------------------------------------------------ */
 
-/* Infers output types of node from its inputs and attributes. */
+/* Infers output types of node from its inputs and attributes, by the rule
+ * of its row in the ONNX operator table (onnx_ops.def). An op that does not
+ * exist at cx->opset, or has no rule, is an internal diagnostic. */
 int p2o_infer(p2o_cx *cx, uint32_t node);
+/* The version of ONNX op `op` in force at cx->opset (the highest version
+ * <= opset of onnx_ops.def), or 0 when the op does not exist there. Emit
+ * helpers choose an op's form from it. */
+int p2o_onnx_version(p2o_cx *cx, const char *op);
+/* Checks the ONNX operator table's order and versions; records an
+ * internal diagnostic when broken. */
+int p2o_onnx_check(p2o_cx *cx);
 
 /* ---- registry.c ---------------------------------------------------------------------- */
 
@@ -377,8 +423,12 @@ typedef struct p2o_reg {
 /* The handler for kind at opset, or NULL. *known tells whether the kind
  * has any entry at all. */
 p2o_handler p2o_lookup(const char *kind, int opset, bool *known);
-/* Describes at which opsets kind converts ("opsets 9-23", "no handler"). */
+/* Why kind does not convert at cx->opset: "needs opset 9 or later (target
+ * is 7)" below its first row, else the opsets where it converts. */
 const char *p2o_where(p2o_cx *cx, const char *kind);
+/* Checks the op table's order (kind, then since; no duplicate rows), which
+ * lookups rely on; records an internal diagnostic when it is broken. */
+int p2o_registry_check(p2o_cx *cx);
 
 /* convert.c: converts the nodes of a block in order (prim::If's chosen
  * branch is walked this way). */

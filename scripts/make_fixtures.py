@@ -243,6 +243,16 @@ def _():
     return fn_module(forward)()
 
 
+@case("gelu", [randn(2, 3, 4)], min_opset=9)
+def _():
+    return nn.GELU()
+
+
+@case("gelu_tanh", [randn(2, 3, 4)], min_opset=9)
+def _():
+    return nn.GELU(approximate="tanh")
+
+
 # ---- pooling -------------------------------------------------------------------------
 
 @case("max_pool2d", [randn(1, 3, 9, 9)])
@@ -585,6 +595,81 @@ def _():
 def _():
     def forward(self, x):
         return x.contiguous().detach() * 2
+    return fn_module(forward)()
+
+
+@case("compare_order", [randn(3, 4), randn(4)])
+def _():
+    def forward(self, x, y):
+        return x >= y, x <= y, x > y, x < 0.25
+    return fn_module(forward)()
+
+
+@case("slice_bounds", [randn(6, 5, 4)])
+def _():
+    def forward(self, x):
+        return x[1:4], x[:, -3:], x[:-1, 2:-1], x[-100:100, :, 1:2]
+    return fn_module(forward)()
+
+
+@case("slice_step", [randn(7, 6)], min_opset=10)
+def _():
+    def forward(self, x):
+        return x[1:5:2], x[:, ::3], x[-4::2, 1:]
+    return fn_module(forward)()
+
+
+@case("slice_symbolic", [randn(5, 6)], shapes=["Nx6"])
+def _():
+    def forward(self, x):
+        return x[1:-1], x[:, 2:] + 1.0, x[-2:]
+    return fn_module(forward)()
+
+
+@case("split_size", [randn(4, 7)])
+def _():
+    def forward(self, x):
+        a, b, c, d = torch.split(x, 2, 1)
+        return a + c, b * 2.0, d
+    return fn_module(forward)()
+
+
+@case("split_chunk", [randn(4, 6)])
+def _():
+    def forward(self, x):
+        a, b, c = x.chunk(3, 1)
+        return a - c, torch.cat(x.chunk(2, 0), 1), b
+    return fn_module(forward)()
+
+
+@case("split_sizes", [randn(6, 3)])
+def _():
+    def forward(self, x):
+        a, b, c = torch.split(x, [1, 3, 2], 0)
+        return a, b, c * c
+    return fn_module(forward)()
+
+
+@case("split_symbolic", [randn(5, 6)], shapes=["Nx6"])
+def _():
+    def forward(self, x):
+        a, b = x.chunk(2, 1)
+        c, d = torch.split(x, [2, 4], -1)
+        return a * b, c, d
+    return fn_module(forward)()
+
+
+@case("pad_constant", [randn(2, 3, 4)])
+def _():
+    def forward(self, x):
+        return F.pad(x, (1, 2)), F.pad(x, (0, 1, 2, 0), value=0.5)
+    return fn_module(forward)()
+
+
+@case("pad_int", [randint(-4, 4, 2, 3)], min_opset=11)
+def _():
+    def forward(self, x):
+        return F.pad(x, (1, 1, 1, 0), value=3.0)
     return fn_module(forward)()
 
 

@@ -58,6 +58,25 @@ check_op() {
     done
 }
 
+# The newer emit helpers on both sides of each switch of their ONNX form
+# (the operator table's versions): Slice inputs at 10, Pad inputs at 11,
+# GreaterOrEqual/LessOrEqual at 12, Gelu at 20, Split sizes as an input at
+# 13 and num_outputs at 18; and Slice's and Pad's later versions (11, 13,
+# 18, 19, 21, 23) keep the same form.
+@test "emit helper switch points: slice, pad, split, compare, gelu" {
+    local spec name o
+    for spec in "slice_bounds 9 10 11 13" "slice_step 10 11 13" \
+        "slice_symbolic 9 10" "pad_constant 10 11 13 18 19 21" "pad_int 11 18" \
+        "split_size 12 13 18" "split_chunk 12 13 18" "split_sizes 12 13 18" \
+        "split_symbolic 12 13 18" \
+        "compare_order 11 12 16" "gelu 19 20" "gelu_tanh 19 20"; do
+        read -r name spec <<< "$spec"
+        for o in $spec; do
+            convert_and_check "$ROOT/testdata/ops/$name.json" "$o" || return
+        done
+    done
+}
+
 @test "op adaptive_avg_pool1d" {
     check_op adaptive_avg_pool1d
 }
@@ -364,4 +383,52 @@ check_op() {
 
 @test "op view_symbolic" {
     check_op view_symbolic
+}
+
+@test "op compare_order" {
+    check_op compare_order
+}
+
+@test "op gelu" {
+    check_op gelu
+}
+
+@test "op gelu_tanh" {
+    check_op gelu_tanh
+}
+
+@test "op pad_constant" {
+    check_op pad_constant
+}
+
+@test "op pad_int" {
+    check_op pad_int
+}
+
+@test "op slice_bounds" {
+    check_op slice_bounds
+}
+
+@test "op slice_step" {
+    check_op slice_step
+}
+
+@test "op slice_symbolic" {
+    check_op slice_symbolic
+}
+
+@test "op split_chunk" {
+    check_op split_chunk
+}
+
+@test "op split_size" {
+    check_op split_size
+}
+
+@test "op split_sizes" {
+    check_op split_sizes
+}
+
+@test "op split_symbolic" {
+    check_op split_symbolic
 }

@@ -279,13 +279,8 @@ static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
 			r = p2o_op1(cx, "Not", r);
 	} else if (rel[1] == 't') {
 		r = p2o_op2(cx, rel[0] == 'g' ? "Greater" : "Less", x, y);
-	} else if (cx->opset >= 12) {
-		r = p2o_op2(cx, rel[0] == 'g' ? "GreaterOrEqual" : "LessOrEqual",
-			    x, y);
 	} else {
-		/* a >= b as not(a < b): equal but for NaN operands. */
-		r = p2o_op1(cx, "Not", p2o_op2(cx, rel[0] == 'g' ? "Less" :
-								"Greater", x, y));
+		r = p2o_compare_or_equal(cx, rel[0] == 'g', x, y);
 	}
 	return p2o_set_result(cx, n, r);
 }
@@ -317,4 +312,25 @@ P2O_HANDLER(reciprocal)
 	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype))
 		x = p2o_cast(cx, x, P2O_FLOAT);
 	return p2o_set_result(cx, n, p2o_op1(cx, "Reciprocal", x));
+}
+
+/* aten::gelu(self, approximate='none'|'tanh'). Since opset 9: the exact
+ * form needs Erf, which ONNX has from opset 9 (as PyTorch's exporter). */
+P2O_HANDLER(gelu)
+{
+	const char *approx = "none";
+	int rc;
+	if (n->n_in > 1 && (rc = p2o_arg_str(cx, n, 1, &approx)))
+		return rc;
+	bool tanh_approx = strcmp(approx, "tanh") == 0;
+	if (!tanh_approx && strcmp(approx, "none") != 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"approximate='%s' is not a gelu mode", approx);
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"gelu of a non-floating tensor");
+	return p2o_set_result(cx, n, p2o_gelu(cx, x, tanh_approx));
 }

@@ -4,7 +4,8 @@
 
 /* aten::linear(input, weight, bias=None): y = x W^T + b. A 2-D input is
  * one Gemm with transB (the weight is used as stored, never transposed in
- * memory); other ranks are MatMul with a Transpose of W, then Add. */
+ * memory); other ranks are MatMul with a Transpose of W, then Add
+ * (p2o_matmul_bt, which knows where Gemm's C is optional). */
 P2O_HANDLER(linear)
 {
 	uint32_t x = p2o_arg_tensor(cx, n, 0);
@@ -17,18 +18,7 @@ P2O_HANDLER(linear)
 	if (wt->rank != 2)
 		return p2o_fail(cx, P2O_ERR_CONVERT,
 				"weight must be a matrix, got rank %d", wt->rank);
-	int xr = p2o_t(cx, x)->rank;
-	if (xr == 2 && (has_b || cx->opset >= 11)) {
-		uint32_t in[3] = { x, w, b };
-		uint32_t nd = p2o_node_new(cx, "Gemm", has_b ? 3 : 2, in, 1);
-		p2o_attr_int(cx, nd, "transB", 1);
-		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
-	}
-	static const int64_t perm[2] = { 1, 0 };
-	uint32_t y = p2o_op2(cx, "MatMul", x, p2o_transpose(cx, w, perm, 2));
-	if (has_b)
-		y = p2o_op2(cx, "Add", y, b);
-	return p2o_set_result(cx, n, y);
+	return p2o_set_result(cx, n, p2o_matmul_bt(cx, x, w, b));
 }
 
 /* aten::addmm(self, mat1, mat2, beta=1, alpha=1):

@@ -185,3 +185,147 @@ P2O_HANDLER(dropout)
 				"model in eval mode)");
 	return p2o_h_identity(cx, n);
 }
+
+/* aten::slice(self, dim=0, start=None, end=None, step=1): self[start:end:step]
+ * along dim, with PyTorch's negative and omitted bounds (ONNX Slice clamps
+ * the same way, so a symbolic dim needs no size). */
+P2O_HANDLER(slice)
+{
+	if (n->n_in != 5)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"slicing a list or string is not supported");
+	int64_t dim, start = 0, end = INT64_MAX, step;
+	int rc;
+	if ((rc = p2o_arg_int(cx, n, 1, &dim)) ||
+	    (!p2o_arg_none(cx, n, 2) && (rc = p2o_arg_int(cx, n, 2, &start))) ||
+	    (!p2o_arg_none(cx, n, 3) && (rc = p2o_arg_int(cx, n, 3, &end))) ||
+	    (rc = p2o_arg_int(cx, n, 4, &step)))
+		return rc;
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	int r = p2o_t(cx, x)->rank;
+	if (r < 1)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "slicing a tensor of "
+				"%s rank", r < 0 ? "unknown" : "zero");
+	if ((rc = p2o_norm_dim(cx, dim, r, &dim)))
+		return rc;
+	if (step <= 0)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "slice step must be "
+				"positive, got %lld", (long long)step);
+	if (start == 0 && end == INT64_MAX && step == 1)
+		return p2o_set_result(cx, n, x); /* x[:] */
+	return p2o_set_result(cx, n, p2o_slice(cx, x, &start, &end, &dim,
+						 &step, 1));
+}
+
+/* aten::pad(self, pad, mode='constant', value=None) and
+ * aten::constant_pad_nd(self, pad, value=0): pad holds (begin, end) pairs
+ * from the last dim backwards; ONNX wants all begins, then all ends. */
+P2O_HANDLER(pad)
+{
+	bool nd_form = strcmp(n->kind, "aten::constant_pad_nd") == 0;
+	int64_t tp[2 * P2O_MAX_RANK];
+	size_t np;
+	double value = 0;
+	const char *mode = "constant";
+	int rc;
+	uint32_t vi = nd_form ? 2 : 3;
+	if ((rc = p2o_arg_ints(cx, n, 1, tp, 2 * P2O_MAX_RANK, &np)) ||
+	    (!nd_form && n->n_in > 2 && (rc = p2o_arg_str(cx, n, 2, &mode))) ||
+	    (n->n_in > vi && !p2o_arg_none(cx, n, vi) &&
+	     (rc = p2o_arg_float(cx, n, vi, &value))))
+		return rc;
+	if (strcmp(mode, "constant") != 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"padding mode '%s' is not supported", mode);
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	int r = p2o_t(cx, x)->rank;
+	if (r < 0 || np % 2 || np / 2 > (size_t)r)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "%zu pad values for a "
+				"tensor of rank %d", np, r);
+	int64_t pads[2 * P2O_MAX_RANK] = { 0 };
+	for (size_t j = 0; j < np / 2; j++) {
+		if (tp[2 * j] < 0 || tp[2 * j + 1] < 0)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"negative padding is not supported");
+		pads[r - 1 - (int)j] = tp[2 * j];
+		pads[2 * r - 1 - (int)j] = tp[2 * j + 1];
+	}
+	return p2o_set_result(cx, n, p2o_pad(cx, x, pads, r, value));
+}
+
+/* aten::split(self, split_size or split_sizes, dim=0),
+ * aten::split_with_sizes(self, split_sizes, dim=0) and
+ * aten::chunk(self, chunks, dim=0): a list of parts of self along dim.
+ * A size (or a count of chunks) needs the dim's length, to know how many
+ * parts the list has; explicit sizes do not. */
+P2O_HANDLER(split)
+{
+	bool chunk = strcmp(n->kind, "aten::chunk") == 0;
+	int64_t dim = 0, req[P2O_MAX_SPLIT];
+	size_t nreq;
+	int rc;
+	if (n->n_in < 2)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "unknown overload");
+	if ((rc = p2o_arg_ints(cx, n, 1, req, P2O_MAX_SPLIT, &nreq)) ||
+	    (n->n_in > 2 && (rc = p2o_arg_int(cx, n, 2, &dim))))
+		return rc;
+	/* A single int is split_size (or chunks) unless the argument is an
+	 * int list (split_with_sizes, split.sizes) of one entry. */
+	bool by_size = p2o_pv(cx, n, 1)->kind == PTS_V_INT;
+	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	if (x == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	const p2o_type *t = p2o_t(cx, x);
+	if (t->rank < 1)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "splitting a tensor of "
+				"%s rank", t->rank < 0 ? "unknown" : "zero");
+	if ((rc = p2o_norm_dim(cx, dim, t->rank, &dim)))
+		return rc;
+	int64_t d = t->dims[dim].v;
+	int64_t sizes[P2O_MAX_SPLIT];
+	size_t ns = 0;
+	if (by_size) {
+		if (req[0] <= 0)
+			return p2o_fail(cx, P2O_ERR_CONVERT, "%s must be "
+					"positive, got %lld", chunk ? "chunks" :
+					"split_size", (long long)req[0]);
+		if (d <= 0)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "splitting dim "
+					"%lld by %s needs its length known "
+					"and non-zero (it is %s)", (long long)dim,
+					chunk ? "a count" : "a size",
+					d == 0 ? "0" : "symbolic");
+		int64_t size = chunk ? (d + req[0] - 1) / req[0] : req[0];
+		for (int64_t at = 0; at < d; at += size) {
+			if (ns == P2O_MAX_SPLIT)
+				return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+						"more than %d parts",
+						P2O_MAX_SPLIT);
+			sizes[ns++] = d - at < size ? d - at : size;
+		}
+	} else {
+		int64_t sum = 0;
+		for (size_t i = 0; i < nreq; i++) {
+			if (req[i] < 0)
+				return p2o_fail(cx, P2O_ERR_CONVERT, "split size "
+						"%lld is negative",
+						(long long)req[i]);
+			sizes[ns++] = req[i];
+			sum += req[i];
+		}
+		if (ns == 0 || (d >= 0 && sum != d))
+			return p2o_fail(cx, P2O_ERR_CONVERT, "split sizes add up "
+					"to %lld, dim %lld has %lld",
+					(long long)sum, (long long)dim,
+					(long long)d);
+	}
+	uint32_t outs[P2O_MAX_SPLIT];
+	if ((rc = p2o_split(cx, x, (int)dim, sizes, ns, outs)))
+		return rc;
+	p2o_set_tensor_list(cx, n, 0, outs, (uint32_t)ns);
+	return P2O_OK;
+}
