@@ -374,8 +374,11 @@ static const struct {
 static bool readable(int code, int type)
 {
 	switch (code) {
-	case C_T:
-		return type == PTS_T_TENSOR || type == PTS_T_ANY;
+	case C_T: /* numbers and int lists become tensors too */
+		return type == PTS_T_TENSOR || type == PTS_T_ANY ||
+		       type == PTS_T_INT || type == PTS_T_FLOAT ||
+		       type == PTS_T_BOOL || type == PTS_T_SCALAR ||
+		       type == PTS_T_INTS;
 	case C_I:
 		return type == PTS_T_INT || type == PTS_T_BOOL ||
 		       type == PTS_T_SCALAR || type == PTS_T_SCALARTYPE ||

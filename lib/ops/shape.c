@@ -8,14 +8,12 @@
 /* aten::flatten(self, start_dim=0, end_dim=-1) */
 P2O_HANDLER(flatten)
 {
-	int64_t start, end;
-	int rc;
-	if ((rc = p2o_arg_int(cx, n, 1, &start)) ||
-	    (rc = p2o_arg_int(cx, n, 2, &end)))
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "start_dim:i end_dim:i self:t", v);
+	if (rc)
 		return rc;
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	int64_t start = v[0].i, end = v[1].i;
+	uint32_t x = v[2].tensor;
 	const p2o_type *t = p2o_t(cx, x);
 	int r = t->rank;
 	if (r < 0)
@@ -64,42 +62,41 @@ P2O_HANDLER(flatten)
 /* aten::view(self, size) and aten::reshape(self, shape). */
 P2O_HANDLER(view)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
-	const pts_const *k = p2o_konst(cx, n, 1);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t size|shape:sh", v);
+	if (rc)
+		return rc;
+	const pts_const *k = v[1].k;
 	bool zero = false;
 	if (k && k->kind == PTS_C_INTS)
 		for (size_t i = 0; i < k->n; i++)
 			zero = zero || k->ints[i] == 0;
-	uint32_t shape = p2o_arg_shape(cx, n, 1);
-	if (shape == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
-	uint32_t in[2] = { x, shape };
+	uint32_t in[2] = { v[0].tensor, v[1].tensor };
 	uint32_t nd = p2o_node_new(cx, "Reshape", 2, in, 1);
 	if (zero) {
 		/* In PyTorch a 0 is a zero-size dim; in ONNX it means "copy"
 		 * unless allowzero (opset 14) says otherwise. */
-		int rc = p2o_need_opset(cx, 14, "reshaping to a zero-size dim");
-		if (rc)
+		if ((rc = p2o_need_opset(cx, 14, "reshaping to a zero-size dim")))
 			return rc;
 		p2o_attr_int(cx, nd, "allowzero", 1);
 	}
 	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 }
 
-/* aten::size(self) -> int[] and aten::size(self, dim) -> int: constants
- * when the dims are known, Shape/Gather otherwise. */
+/* aten::size(self) -> int[] and aten::size.int(self, dim) -> int:
+ * constants when the dims are known, Shape/Gather otherwise. */
 P2O_HANDLER(size)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t dim:i?", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
 	const p2o_type *t = p2o_t(cx, x);
 	if (t->rank < 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"size of a tensor of unknown rank");
-	if (n->n_in == 1) {
+	if (!v[1].decl) { /* the overload without dim: every size */
 		if (!p2o_dims_known(t))
 			return p2o_set_result(cx, n, p2o_op1(cx, "Shape", x));
 		pts_const *c = p2o_new_const(cx, PTS_C_INTS);
@@ -112,9 +109,7 @@ P2O_HANDLER(size)
 		return P2O_OK;
 	}
 	int64_t d;
-	int rc;
-	if ((rc = p2o_arg_int(cx, n, 1, &d)) ||
-	    (rc = p2o_norm_dim(cx, d, t->rank, &d)))
+	if ((rc = p2o_norm_dim(cx, v[1].i, t->rank, &d)))
 		return rc;
 	if (t->dims[d].v >= 0)
 		return p2o_set_int(cx, n, 0, t->dims[d].v);
@@ -124,9 +119,11 @@ P2O_HANDLER(size)
 /* aten::dim(self) -> int */
 P2O_HANDLER(dim)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	if (rc)
+		return rc;
+	uint32_t x = v.tensor;
 	if (p2o_t(cx, x)->rank < 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"dim of a tensor of unknown rank");
@@ -136,11 +133,12 @@ P2O_HANDLER(dim)
 /* aten::cat(tensors, dim=0): one Concat; inputs promoted to one dtype. */
 P2O_HANDLER(cat)
 {
-	const p2o_tv *list = p2o_tvin(cx, n, 0);
-	int64_t dim;
-	int rc = p2o_arg_int(cx, n, 1, &dim);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "tensors:v dim:i", v);
 	if (rc)
 		return rc;
+	int64_t dim = v[1].i;
+	const p2o_tv *list = p2o_tvin(cx, n, (uint32_t)v[0].idx);
 	if (list->kind != P2O_TV_LIST || list->n == 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"cat of a list that is not built in the graph");
@@ -166,10 +164,20 @@ P2O_HANDLER(cat)
 	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 }
 
-/* Output 0 is input 0, whatever it is (tensor, constant or list). */
+/* Output 0 is the first argument, whatever it is (tensor, constant or
+ * list): aten::contiguous(self, ...), aten::ScalarImplicit(a),
+ * prim::unchecked_cast(x), aten::dropout(input, ...) in eval mode. */
 P2O_HANDLER(identity)
 {
-	cx->tv[n->out[0]] = *p2o_tvin(cx, n, 0);
+	uint32_t i = 0;
+	if (n->schema) {
+		p2o_arg v;
+		int rc = p2o_args(cx, n, "self|a|x|input:v", &v);
+		if (rc)
+			return rc;
+		i = (uint32_t)v.idx;
+	}
+	cx->tv[n->out[0]] = *p2o_tvin(cx, n, i);
 	return P2O_OK;
 }
 
@@ -177,11 +185,11 @@ P2O_HANDLER(identity)
  * identity in eval mode. */
 P2O_HANDLER(dropout)
 {
-	bool train;
-	int rc = p2o_arg_bool(cx, n, 2, &train);
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "train:b", &v);
 	if (rc)
 		return rc;
-	if (train)
+	if (v.b)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"dropout with train=True (export needs the "
 				"model in eval mode)");
