@@ -48,79 +48,16 @@ const pts_const *p2o_konst(p2o_cx *cx, const pts_node *n, uint32_t i)
 	return NULL;
 }
 
-bool p2o_arg_none(p2o_cx *cx, const pts_node *n, uint32_t i)
-{
-	if (i >= n->n_in)
-		return true;
-	const pts_const *k = p2o_konst(cx, n, i);
-	return k && k->kind == PTS_C_NONE;
-}
-
 static int need_const(p2o_cx *cx, const pts_node *n, uint32_t i,
 		      const char *what)
 {
+	if (n->schema && i < n->schema->n_args)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"argument '%s' must be a constant %s",
+				n->schema->args[i].name, what);
 	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			"argument %u ('%s') must be a constant %s", i,
 			i < n->n_in ? cx->g->values[n->in[i]].name : "?", what);
-}
-
-int p2o_arg_int(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (!k || (k->kind != PTS_C_INT && k->kind != PTS_C_BOOL))
-		return need_const(cx, n, i, "int");
-	*v = k->i;
-	return P2O_OK;
-}
-
-int p2o_arg_float(p2o_cx *cx, const pts_node *n, uint32_t i, double *v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (k && k->kind == PTS_C_FLOAT)
-		*v = k->f;
-	else if (k && (k->kind == PTS_C_INT || k->kind == PTS_C_BOOL))
-		*v = (double)k->i;
-	else
-		return need_const(cx, n, i, "number");
-	return P2O_OK;
-}
-
-int p2o_arg_bool(p2o_cx *cx, const pts_node *n, uint32_t i, bool *v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (!k || (k->kind != PTS_C_BOOL && k->kind != PTS_C_INT))
-		return need_const(cx, n, i, "bool");
-	*v = k->i != 0;
-	return P2O_OK;
-}
-
-int p2o_arg_str(p2o_cx *cx, const pts_node *n, uint32_t i, const char **v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (!k || k->kind != PTS_C_STRING)
-		return need_const(cx, n, i, "string");
-	*v = k->s;
-	return P2O_OK;
-}
-
-int p2o_arg_ints(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v,
-		 size_t max, size_t *count)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (k && k->kind == PTS_C_INT) {
-		v[0] = k->i;
-		*count = 1;
-		return P2O_OK;
-	}
-	if (!k || k->kind != PTS_C_INTS)
-		return need_const(cx, n, i, "int list");
-	if (k->n > max)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"argument %u has %zu entries, at most %zu "
-				"supported", i, k->n, max);
-	memcpy(v, k->ints, sizeof *v * k->n);
-	*count = k->n;
-	return P2O_OK;
 }
 
 /* An initializer for a shim constant tensor, made once per TorchScript

@@ -264,18 +264,13 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- args.c: reading TorchScript node inputs -------------------------------------- */
 
+/* By position: for prim:: ops, which have no schema, and as the layer
+ * p2o_args builds on (aten:: handlers read arguments by name, below). */
+
 const pts_value *p2o_pv(p2o_cx *cx, const pts_node *n, uint32_t i);
 p2o_tv *p2o_tvin(p2o_cx *cx, const pts_node *n, uint32_t i);
 /* The constant behind input i, or NULL when it is not a constant. */
 const pts_const *p2o_konst(p2o_cx *cx, const pts_node *n, uint32_t i);
-bool p2o_arg_none(p2o_cx *cx, const pts_node *n, uint32_t i);
-int p2o_arg_int(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v);
-int p2o_arg_float(p2o_cx *cx, const pts_node *n, uint32_t i, double *v);
-int p2o_arg_bool(p2o_cx *cx, const pts_node *n, uint32_t i, bool *v);
-int p2o_arg_str(p2o_cx *cx, const pts_node *n, uint32_t i, const char **v);
-/* An int list (or a single int, as one element) of at most max entries. */
-int p2o_arg_ints(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v,
-		 size_t max, size_t *count);
 /* Input i as an ONNX tensor value (constants become initializers, numbers
  * 0-D tensors of their own dtype); P2O_NOVAL with a diagnostic on failure. */
 uint32_t p2o_arg_tensor(p2o_cx *cx, const pts_node *n, uint32_t i);
