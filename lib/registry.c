@@ -80,6 +80,8 @@ static const p2o_reg table[] = {
 	{ "aten::size", 7, H(size) },
 	{ "aten::sub", 7, H(sub) },
 	{ "aten::sum", 7, H(sum) },
+	{ "aten::to", 7, H(to) },
+	{ "aten::type_as", 7, H(type_as) },
 	{ "aten::view", 7, H(view) },
 	{ "aten::warn", 7, H(nothing) },
 	{ "prim::If", 7, H(if) },
@@ -90,6 +92,7 @@ static const p2o_reg table[] = {
 	{ "prim::TupleConstruct", 7, H(list_construct) },
 	{ "prim::TupleUnpack", 7, H(list_unpack) },
 	{ "prim::Uninitialized", 7, H(nothing) },
+	{ "prim::dtype", 7, H(dtype) },
 	{ "prim::unchecked_cast", 7, H(identity) },
 };
 

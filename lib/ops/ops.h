@@ -53,6 +53,11 @@ P2O_HANDLER(cat);
 P2O_HANDLER(identity);        /* contiguous, detach, ... */
 P2O_HANDLER(dropout);
 
+/* dtype.c */
+P2O_HANDLER(to);              /* aten::to, every overload */
+P2O_HANDLER(type_as);
+P2O_HANDLER(dtype);           /* prim::dtype */
+
 /* prim.c */
 P2O_HANDLER(list_construct);
 P2O_HANDLER(list_unpack);
