@@ -1,6 +1,13 @@
 /* args.c — reading a TorchScript node's inputs (constant arguments, tensors,
  * number operands, shape lists) and binding its outputs. The one place that
- * knows how TorchScript values map to ONNX values. */
+ * knows how TorchScript values map to ONNX values.
+ *
+ * aten:: handlers read their arguments through p2o_args, by the names of
+ * the node's libtorch schema: an op's overloads put the same argument at
+ * different positions (aten::to.dtype vs to.device), so a position means
+ * nothing without the overload, and a name means the same in all. The
+ * positional readers below are for prim:: ops, which have no schema, and
+ * are what p2o_args builds on. */
 #include <string.h>
 
 #include "internal.h"
