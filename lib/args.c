@@ -1,6 +1,13 @@
 /* args.c — reading a TorchScript node's inputs (constant arguments, tensors,
  * number operands, shape lists) and binding its outputs. The one place that
- * knows how TorchScript values map to ONNX values. */
+ * knows how TorchScript values map to ONNX values.
+ *
+ * aten:: handlers read their arguments through p2o_args, by the names of
+ * the node's libtorch schema: an op's overloads put the same argument at
+ * different positions (aten::to.dtype vs to.device), so a position means
+ * nothing without the overload, and a name means the same in all. The
+ * positional readers below are for prim:: ops, which have no schema, and
+ * are what p2o_args builds on. */
 #include <string.h>
 
 #include "internal.h"
@@ -48,79 +55,16 @@ const pts_const *p2o_konst(p2o_cx *cx, const pts_node *n, uint32_t i)
 	return NULL;
 }
 
-bool p2o_arg_none(p2o_cx *cx, const pts_node *n, uint32_t i)
-{
-	if (i >= n->n_in)
-		return true;
-	const pts_const *k = p2o_konst(cx, n, i);
-	return k && k->kind == PTS_C_NONE;
-}
-
 static int need_const(p2o_cx *cx, const pts_node *n, uint32_t i,
 		      const char *what)
 {
+	if (n->schema && i < n->schema->n_args)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"argument '%s' must be a constant %s",
+				n->schema->args[i].name, what);
 	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			"argument %u ('%s') must be a constant %s", i,
 			i < n->n_in ? cx->g->values[n->in[i]].name : "?", what);
-}
-
-int p2o_arg_int(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (!k || (k->kind != PTS_C_INT && k->kind != PTS_C_BOOL))
-		return need_const(cx, n, i, "int");
-	*v = k->i;
-	return P2O_OK;
-}
-
-int p2o_arg_float(p2o_cx *cx, const pts_node *n, uint32_t i, double *v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (k && k->kind == PTS_C_FLOAT)
-		*v = k->f;
-	else if (k && (k->kind == PTS_C_INT || k->kind == PTS_C_BOOL))
-		*v = (double)k->i;
-	else
-		return need_const(cx, n, i, "number");
-	return P2O_OK;
-}
-
-int p2o_arg_bool(p2o_cx *cx, const pts_node *n, uint32_t i, bool *v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (!k || (k->kind != PTS_C_BOOL && k->kind != PTS_C_INT))
-		return need_const(cx, n, i, "bool");
-	*v = k->i != 0;
-	return P2O_OK;
-}
-
-int p2o_arg_str(p2o_cx *cx, const pts_node *n, uint32_t i, const char **v)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (!k || k->kind != PTS_C_STRING)
-		return need_const(cx, n, i, "string");
-	*v = k->s;
-	return P2O_OK;
-}
-
-int p2o_arg_ints(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v,
-		 size_t max, size_t *count)
-{
-	const pts_const *k = p2o_konst(cx, n, i);
-	if (k && k->kind == PTS_C_INT) {
-		v[0] = k->i;
-		*count = 1;
-		return P2O_OK;
-	}
-	if (!k || k->kind != PTS_C_INTS)
-		return need_const(cx, n, i, "int list");
-	if (k->n > max)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"argument %u has %zu entries, at most %zu "
-				"supported", i, k->n, max);
-	memcpy(v, k->ints, sizeof *v * k->n);
-	*count = k->n;
-	return P2O_OK;
 }
 
 /* An initializer for a shim constant tensor, made once per TorchScript
@@ -380,4 +324,266 @@ int p2o_set_result(p2o_cx *cx, const pts_node *n, uint32_t y)
 		return P2O_ERR_CONVERT;
 	p2o_set_tensor(cx, n, 0, y);
 	return P2O_OK;
+}
+
+/* ---- arguments by schema ------------------------------------------------- */
+
+/* What a type code reads, and which schema types it may read. */
+enum code { C_T, C_I, C_IS, C_F, C_B, C_S, C_DTYPE, C_SH, C_ANY };
+
+static const struct {
+	const char *name;
+	int code;
+	const char *what;       /* for "must be a constant ..." */
+} codes[] = {
+	{ "t", C_T, "tensor" },      { "i", C_I, "int" },
+	{ "is", C_IS, "int list" },  { "f", C_F, "number" },
+	{ "b", C_B, "bool" },        { "s", C_S, "string" },
+	{ "dtype", C_DTYPE, "dtype" }, { "sh", C_SH, "int list" },
+	{ "n", C_ANY, "value" },     { "v", C_ANY, "value" },
+};
+
+/* Whether code can read an argument the schema declares as type: a
+ * mismatch is a handler bug, reported rather than misread. */
+static bool readable(int code, int type)
+{
+	switch (code) {
+	case C_T: /* numbers and int lists become tensors too */
+		return type == PTS_T_TENSOR || type == PTS_T_ANY ||
+		       type == PTS_T_INT || type == PTS_T_FLOAT ||
+		       type == PTS_T_BOOL || type == PTS_T_SCALAR ||
+		       type == PTS_T_INTS;
+	case C_I:
+		return type == PTS_T_INT || type == PTS_T_BOOL ||
+		       type == PTS_T_SCALAR || type == PTS_T_SCALARTYPE ||
+		       type == PTS_T_LAYOUT || type == PTS_T_MEMFORMAT;
+	case C_IS:
+	case C_SH:
+		return type == PTS_T_INTS || type == PTS_T_INT ||
+		       (code == C_SH && type == PTS_T_TENSOR);
+	case C_F:
+		return type == PTS_T_FLOAT || type == PTS_T_INT ||
+		       type == PTS_T_BOOL || type == PTS_T_SCALAR;
+	case C_B:
+		return type == PTS_T_BOOL || type == PTS_T_INT;
+	case C_S:
+		return type == PTS_T_STR;
+	case C_DTYPE:
+		return type == PTS_T_SCALARTYPE || type == PTS_T_INT;
+	default:
+		return true;
+	}
+}
+
+/* The argument of s named by one of the '|'-separated names in
+ * names[0..len), and its position. */
+static const pts_arg *find_arg(const pts_schema *s, const char *names,
+			       size_t len, uint32_t *pos)
+{
+	const char *end = names + len;
+	while (names < end) {
+		const char *bar = memchr(names, '|', (size_t)(end - names));
+		size_t l = (size_t)((bar ? bar : end) - names);
+		for (uint32_t j = 0; j < s->n_args; j++)
+			if (strlen(s->args[j].name) == l &&
+			    memcmp(s->args[j].name, names, l) == 0) {
+				*pos = j;
+				return &s->args[j];
+			}
+		names += l + (bar != NULL);
+	}
+	return NULL;
+}
+
+/* Describes what a constant is, for "must be a constant X (it is Y)". */
+static const char *const_kind(const pts_const *k)
+{
+	switch (k->kind) {
+	case PTS_C_NONE: return "None";
+	case PTS_C_INT: return "an int";
+	case PTS_C_FLOAT: return "a float";
+	case PTS_C_BOOL: return "a bool";
+	case PTS_C_STRING: return "a string";
+	case PTS_C_INTS: return "an int list";
+	case PTS_C_FLOATS: return "a float list";
+	case PTS_C_BOOLS: return "a bool list";
+	case PTS_C_TENSOR: return "a tensor";
+	case PTS_C_DEVICE: return "a device";
+	default: return "a constant of another kind";
+	}
+}
+
+static int bad_arg(p2o_cx *cx, const pts_arg *d, const pts_const *k,
+		   const char *what)
+{
+	if (!k)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"argument '%s' must be a constant %s (it is "
+				"computed at run time)", d->name, what);
+	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+			"argument '%s' must be a constant %s (it is %s)",
+			d->name, what, const_kind(k));
+}
+
+/* Decodes one argument whose schema entry and position are known. */
+static int decode(p2o_cx *cx, const pts_node *n, const pts_arg *d,
+		  uint32_t pos, int code, const char *what, bool opt,
+		  p2o_arg *a)
+{
+	a->decl = d;
+	a->idx = pos < n->n_in ? (int32_t)pos : -1;
+	if (a->idx >= 0)
+		a->k = p2o_konst(cx, n, pos);
+	else if (d->deflt)
+		a->k = d->deflt;
+	else
+		return p2o_fail(cx, P2O_ERR_MODEL,
+				"argument '%s' is missing and has no default",
+				d->name);
+	const pts_const *k = a->k;
+	a->none = k && k->kind == PTS_C_NONE;
+	if (a->none) {
+		if (opt || code == C_ANY)
+			return P2O_OK;
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"argument '%s' must be a %s, not None", d->name,
+				what);
+	}
+	switch (code) {
+	case C_T:
+		if (a->idx >= 0)
+			a->tensor = p2o_arg_tensor(cx, n, pos);
+		else if (k->kind == PTS_C_INT || k->kind == PTS_C_BOOL)
+			a->tensor = p2o_const_scalar(cx, k->kind == PTS_C_INT ?
+							 P2O_INT64 : P2O_BOOL,
+						     (double)k->i);
+		else if (k->kind == PTS_C_FLOAT)
+			a->tensor = p2o_const_scalar(cx, P2O_FLOAT, k->f);
+		else
+			return bad_arg(cx, d, k, what);
+		return a->tensor == P2O_NOVAL ? P2O_ERR_UNSUPPORTED : P2O_OK;
+	case C_SH:
+		a->tensor = a->idx >= 0 ? p2o_arg_shape(cx, n, pos) :
+			    k->kind == PTS_C_INTS ? p2o_const_i64s(cx, k->ints, k->n) :
+			    k->kind == PTS_C_INT ? p2o_const_i64s(cx, &k->i, 1) :
+						   P2O_NOVAL;
+		if (a->tensor == P2O_NOVAL && a->idx < 0)
+			return bad_arg(cx, d, k, what);
+		return a->tensor == P2O_NOVAL ? P2O_ERR_UNSUPPORTED : P2O_OK;
+	case C_ANY:
+		return P2O_OK;
+	default:
+		break;
+	}
+	bool ok = k != NULL;
+	if (ok) {
+		switch (code) {
+		case C_I:
+		case C_B:
+		case C_DTYPE:
+			ok = k->kind == PTS_C_INT || k->kind == PTS_C_BOOL;
+			a->i = k->i;
+			a->b = k->i != 0;
+			a->f = (double)k->i;
+			break;
+		case C_F:
+			ok = k->kind == PTS_C_INT || k->kind == PTS_C_BOOL ||
+			     k->kind == PTS_C_FLOAT;
+			a->f = k->kind == PTS_C_FLOAT ? k->f : (double)k->i;
+			break;
+		case C_IS:
+			ok = k->kind == PTS_C_INTS || k->kind == PTS_C_INT;
+			a->ints = k->kind == PTS_C_INT ? &k->i : k->ints;
+			a->n = k->kind == PTS_C_INT ? 1 : k->n;
+			break;
+		case C_S:
+			ok = k->kind == PTS_C_STRING;
+			a->s = k->s;
+			break;
+		}
+	}
+	if (!ok)
+		return bad_arg(cx, d, k, what);
+	if (code == C_DTYPE && !(a->dtype = p2o_dtype_from_torch(a->i)))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"argument '%s' is torch dtype %lld, which has "
+				"no ONNX equivalent", d->name, (long long)a->i);
+	return P2O_OK;
+}
+
+int p2o_args(p2o_cx *cx, const pts_node *n, const char *spec, p2o_arg *out)
+{
+	const pts_schema *s = n->schema;
+	if (!s)
+		return p2o_fail(cx, P2O_ERR_INTERNAL,
+				"%s has no schema to read its arguments by",
+				n->kind);
+	const char *p = spec;
+	for (size_t k = 0;; k++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return P2O_OK;
+		size_t len = strcspn(p, " ");
+		const char *colon = memchr(p, ':', len);
+		assert(colon && "p2o_args spec entries are NAME:CODE");
+		size_t nlen = (size_t)(colon - p);
+		size_t clen = len - nlen - 1;
+		bool opt = clen && colon[clen] == '?';
+		clen -= opt;
+		int code = -1;
+		const char *what = "value";
+		for (size_t c = 0; c < sizeof codes / sizeof *codes; c++)
+			if (strlen(codes[c].name) == clen &&
+			    memcmp(codes[c].name, colon + 1, clen) == 0) {
+				code = codes[c].code;
+				what = codes[c].what;
+			}
+		assert(code >= 0 && "unknown p2o_args type code");
+		p2o_arg *a = &out[k];
+		memset(a, 0, sizeof *a);
+		a->idx = -1;
+		a->tensor = P2O_NOVAL;
+		uint32_t pos;
+		const pts_arg *d = find_arg(s, p, nlen, &pos);
+		if (!d) {
+			a->none = true;
+			if (!opt)
+				return p2o_fail(cx, P2O_ERR_INTERNAL,
+						"the handler reads argument '%.*s', "
+						"which %s%s%s does not have",
+						(int)nlen, p, s->name,
+						*s->overload ? "." : "", s->overload);
+		} else if (code < 0 || !readable(code, d->type)) {
+			return p2o_fail(cx, P2O_ERR_INTERNAL,
+					"the handler reads argument '%s' as "
+					"'%.*s', which its schema type does not "
+					"allow", d->name, (int)(len - nlen - 1),
+					colon + 1);
+		} else {
+			int rc = decode(cx, n, d, pos, code, what, opt, a);
+			if (rc)
+				return rc;
+		}
+		p += len;
+	}
+}
+
+int p2o_arg_ints_to(p2o_cx *cx, const p2o_arg *a, int64_t *v, size_t max,
+		    size_t *count)
+{
+	if (a->n > max)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"argument '%s' has %zu entries, at most %zu "
+				"supported", a->decl ? a->decl->name : "?", a->n,
+				max);
+	if (a->n)
+		memcpy(v, a->ints, sizeof *v * a->n);
+	*count = a->n;
+	return P2O_OK;
+}
+
+bool p2o_overload_is(const pts_node *n, const char *ov)
+{
+	return n->schema && strcmp(n->schema->overload, ov) == 0;
 }

@@ -347,18 +347,13 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- args.c: reading TorchScript node inputs -------------------------------------- */
 
+/* By position: for prim:: ops, which have no schema, and as the layer
+ * p2o_args builds on (aten:: handlers read arguments by name, below). */
+
 const pts_value *p2o_pv(p2o_cx *cx, const pts_node *n, uint32_t i);
 p2o_tv *p2o_tvin(p2o_cx *cx, const pts_node *n, uint32_t i);
 /* The constant behind input i, or NULL when it is not a constant. */
 const pts_const *p2o_konst(p2o_cx *cx, const pts_node *n, uint32_t i);
-bool p2o_arg_none(p2o_cx *cx, const pts_node *n, uint32_t i);
-int p2o_arg_int(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v);
-int p2o_arg_float(p2o_cx *cx, const pts_node *n, uint32_t i, double *v);
-int p2o_arg_bool(p2o_cx *cx, const pts_node *n, uint32_t i, bool *v);
-int p2o_arg_str(p2o_cx *cx, const pts_node *n, uint32_t i, const char **v);
-/* An int list (or a single int, as one element) of at most max entries. */
-int p2o_arg_ints(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v,
-		 size_t max, size_t *count);
 /* Input i as an ONNX tensor value (constants become initializers, numbers
  * 0-D tensors of their own dtype); P2O_NOVAL with a diagnostic on failure. */
 uint32_t p2o_arg_tensor(p2o_cx *cx, const pts_node *n, uint32_t i);
@@ -377,6 +372,58 @@ uint32_t p2o_arg_tensor_as(p2o_cx *cx, const pts_node *n, uint32_t i,
 			   int dtype);
 /* Normalizes a possibly negative dim against rank; diagnostic if out. */
 int p2o_norm_dim(p2o_cx *cx, int64_t d, int rank, int64_t *out);
+
+/* ---- args.c: arguments by schema --------------------------------------------------- */
+
+/* One argument decoded by p2o_args. Which fields are set depends on the
+ * type code the handler asked for. */
+typedef struct p2o_arg {
+	const pts_arg *decl;   /* the schema's argument; NULL when this
+	                          overload has no argument of that name */
+	int32_t idx;           /* node input position; -1 when the node does
+	                          not carry it (the schema default applies) */
+	bool none;             /* None, or absent from this overload */
+	const pts_const *k;    /* the value when known at conversion time (the
+	                          input's constant or the default), else NULL */
+	int64_t i;             /* i, b (0/1), dtype (torch ScalarType number) */
+	double f;              /* f (ints and bools widened) */
+	bool b;                /* b */
+	const char *s;         /* s */
+	const int64_t *ints;   /* is: the entries (a single int is one) */
+	size_t n;              /* is: entry count */
+	uint32_t tensor;       /* t, sh: ONNX value id */
+	int dtype;             /* dtype: ONNX element type */
+} p2o_arg;
+
+/* Decodes the arguments a handler takes, found by NAME in the node's
+ * schema (not by position: overloads put them in different places).
+ * spec is a space-separated list of NAME:CODE entries, one p2o_arg in out
+ * per entry, in spec order:
+ *
+ *   NAME    an argument name; "self|a" takes the first of the names that
+ *           the node's overload has (aten::add.Tensor(self, other) vs
+ *           aten::add(a, b))
+ *   CODE    t      tensor -> .tensor (constants become initializers)
+ *           i      constant int -> .i
+ *           is     constant int list (or one int) -> .ints, .n
+ *           f      constant number -> .f
+ *           b      constant bool -> .b
+ *           s      constant string -> .s
+ *           dtype  constant ScalarType -> .i (torch) and .dtype (ONNX)
+ *           sh     int list, run-time items allowed -> .tensor (1-D int64)
+ *           n, v   located only (.idx, .k): a number or anything that the
+ *                  handler reads itself
+ *   ?       after CODE: None is accepted (.none), and so is an overload
+ *           without the argument; without it both are diagnostics
+ *
+ * Returns P2O_OK, or a code with a diagnostic recorded: a constant
+ * argument computed at run time names the argument and says so. */
+int p2o_args(p2o_cx *cx, const pts_node *n, const char *spec, p2o_arg *out);
+/* Copies a decoded int list (code "is") into v, at most max entries. */
+int p2o_arg_ints_to(p2o_cx *cx, const p2o_arg *a, int64_t *v, size_t max,
+		    size_t *count);
+/* Whether the node's schema is overload ov of its operator. */
+bool p2o_overload_is(const pts_node *n, const char *ov);
 
 /* Setting node outputs. */
 void p2o_set_tensor(p2o_cx *cx, const pts_node *n, uint32_t k, uint32_t id);

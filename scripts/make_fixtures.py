@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import zlib
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -687,6 +688,66 @@ def _():
     return Checks()
 
 
+# ---- dtype conversions: aten::to's overloads, type_as -------------------------
+# Inputs scaled so that integer casts keep more than the sign.
+
+@case("to_dtype", [randn(2, 3, 4)])
+def _():
+    def forward(self, x):
+        x = x * 4
+        return (x.to(torch.int64), x.to(torch.float64), x.to(dtype=torch.int32),
+                x.to(torch.bool), x.to(torch.float32), x.to(torch.int64).to(torch.float32))
+    return fn_module(forward)()
+
+
+@case("to_other", [randn(2, 3), randint(-5, 5, 2, 3), randn(3)])
+def _():
+    def forward(self, x, i, y):
+        x = x * 4
+        return x.to(i), i.to(x), x.type_as(i), i.type_as(y), x.to(y.dtype), i.to(i)
+    return fn_module(forward)()
+
+
+@case("to_device", [randn(2, 3)], rtol=1e-3, atol=1e-3)
+def _():
+    def forward(self, x):
+        return (x.to("cpu", torch.float16), x.to(device="cpu"),
+                x.to(torch.device("cpu")), x.to("cpu", torch.int64, copy=True),
+                x.to(device="cpu", dtype=torch.float64))
+    return fn_module(forward)()
+
+
+@case("to_optional", [randn(2, 3)])
+def _():
+    def forward(self, x):
+        # x.to(None) is to.prim_Device, x.to(copy=True) to.dtype_layout;
+        # an Optional[int] dtype is to.prim_dtype when scripted, but the
+        # saved archive says to.dtype (its code is recompiled on load).
+        x = x * 4
+        d: Optional[int] = 4
+        e: Optional[int] = None
+        return x.to(d), x.to(None), x.to(copy=True), x.to(e)
+    return fn_module(forward)()
+
+
+@case("to_methods", [randn(2, 3)], rtol=1e-3, atol=1e-3)
+def _():
+    def forward(self, x):
+        x = x * 4
+        return x.double(), x.float(), x.long(), x.int(), x.half()
+    return fn_module(forward)()
+
+
+@case("to_traced", [randn(2, 3), randint(-5, 5, 2, 3)], mode="trace",
+      rtol=1e-3, atol=1e-3)
+def _():
+    def forward(self, x, i):
+        x = x * 4
+        return (x.to(torch.int64), x.to(i), x.to("cpu", torch.float16),
+                x.double(), x.long(), x.bool(), i.type_as(x), i.float())
+    return fn_module(forward)()
+
+
 # ---- models that must fail (testdata/errors/, tests/errors.bats) ----------------
 
 class Unsupported(nn.Module):
@@ -741,11 +802,20 @@ class ViewReadAfterWrite(nn.Module):
         return v + 1
 
 
+class RuntimeDim(nn.Module):
+    """A constant argument (flatten's start_dim) that is computed from a
+    tensor's value at run time: no ONNX Flatten/Reshape can take it."""
+
+    def forward(self, x, d):
+        return torch.flatten(x, int(d.sum()))
+
+
 ERROR_CASES = [("alias_view_write", WriteThroughView, [randn(2, 2)]),
                ("alias_base_write", ViewReadAfterWrite, [randn(2, 2)]),
                ("unsupported", Unsupported, [randn(1, 2, 6, 6)]),
                ("conv3ch", ChannelCheck, [randn(1, 3, 6, 6)]),
-               ("setattr", Counter, [randn(2, 3)])]
+               ("setattr", Counter, [randn(2, 3)]),
+               ("runtime_dim", RuntimeDim, [randn(2, 3, 4), randint(0, 2, 1)])]
 
 
 # ---- the demo model -------------------------------------------------------------------------

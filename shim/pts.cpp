@@ -45,6 +45,12 @@ struct pts_model {
 	std::deque<std::vector<pts_attr>> attrs;
 	std::deque<std::vector<pts_block>> blocks;
 	std::deque<pts_const> consts;
+	// Schemas, one per distinct libtorch FunctionSchema (registered
+	// operators own theirs for the life of the process).
+	std::deque<pts_schema> schemas;
+	std::deque<std::vector<pts_arg>> args;
+	std::unordered_map<const c10::FunctionSchema *, const pts_schema *>
+		schema_index;
 	std::vector<pts_value> values;
 	std::unordered_map<const Value *, uint32_t> index;
 	pts_graph view{};
@@ -346,6 +352,99 @@ const char *source_of(pts_model *m, const Node *n)
 	return first.empty() ? nullptr : keep_str(m, first);
 }
 
+// The argument type C reads, from the declared type; real_type() keeps
+// ScalarType/Layout/MemoryFormat apart where type() says int.
+int atype_of(const c10::TypePtr &t, const c10::TypePtr &real)
+{
+	switch (real->kind()) {
+	case c10::TypeKind::ScalarTypeType: return PTS_T_SCALARTYPE;
+	case c10::TypeKind::LayoutType: return PTS_T_LAYOUT;
+	case c10::TypeKind::MemoryFormatType: return PTS_T_MEMFORMAT;
+	default: break;
+	}
+	switch (t->kind()) {
+	case c10::TypeKind::TensorType: return PTS_T_TENSOR;
+	case c10::TypeKind::IntType:
+	case c10::TypeKind::SymIntType: return PTS_T_INT;
+	case c10::TypeKind::FloatType: return PTS_T_FLOAT;
+	case c10::TypeKind::BoolType: return PTS_T_BOOL;
+	case c10::TypeKind::StringType: return PTS_T_STR;
+	case c10::TypeKind::NumberType: return PTS_T_SCALAR;
+	case c10::TypeKind::DeviceObjType: return PTS_T_DEVICE;
+	case c10::TypeKind::VarType:
+	case c10::TypeKind::AnyType: return PTS_T_ANY;
+	case c10::TypeKind::ListType: {
+		const auto &e = t->expect<c10::ListType>()->getElementType();
+		switch (e->kind()) {
+		case c10::TypeKind::TensorType: return PTS_T_TENSORS;
+		case c10::TypeKind::IntType:
+		case c10::TypeKind::SymIntType: return PTS_T_INTS;
+		case c10::TypeKind::FloatType: return PTS_T_FLOATS;
+		case c10::TypeKind::BoolType: return PTS_T_BOOLS;
+		case c10::TypeKind::StringType: return PTS_T_STRS;
+		case c10::TypeKind::OptionalType:
+			if (e->expect<c10::OptionalType>()->getElementType()->kind() ==
+			    c10::TypeKind::TensorType)
+				return PTS_T_OPT_TENSORS;
+			return PTS_T_LIST;
+		default: return PTS_T_LIST;
+		}
+	}
+	default: return PTS_T_OTHER;
+	}
+}
+
+// Optional[T] -> T; anything else as it is.
+c10::TypePtr unwrap_optional(const c10::TypePtr &t, int *optional)
+{
+	*optional = t->kind() == c10::TypeKind::OptionalType;
+	return *optional ? t->expect<c10::OptionalType>()->getElementType() : t;
+}
+
+// The node's schema, interned: made on the first node of an overload, then
+// shared (a model has many nodes and few distinct schemas).
+const pts_schema *schema_of(pts_model *m, const Node *n)
+{
+	const c10::FunctionSchema *fs = nullptr;
+	try {
+		fs = n->maybeSchema();
+	} catch (const std::bad_alloc &) {
+		throw;
+	} catch (...) {
+		return nullptr; // no schema is what C expects of such nodes
+	}
+	if (!fs)
+		return nullptr;
+	auto found = m->schema_index.find(fs);
+	if (found != m->schema_index.end())
+		return found->second;
+	std::vector<pts_arg> as;
+	for (const c10::Argument &a : fs->arguments()) {
+		pts_arg pa{};
+		pa.name = keep_str(m, a.name());
+		int opt_real = 0;
+		c10::TypePtr t = unwrap_optional(a.type(), &pa.optional);
+		c10::TypePtr real = unwrap_optional(a.real_type(), &opt_real);
+		pa.type = atype_of(t, real);
+		pa.kwarg_only = a.kwarg_only();
+		pa.list_len = a.N() ? (int)*a.N() : 0;
+		if (a.default_value())
+			pa.deflt = const_of(m, a.default_value());
+		as.push_back(pa);
+	}
+	pts_schema ps{};
+	ps.name = keep_str(m, fs->name());
+	ps.overload = keep_str(m, fs->overload_name());
+	ps.n_args = (uint32_t)as.size();
+	m->args.push_back(std::move(as));
+	ps.args = m->args.back().data();
+	ps.vararg = fs->is_vararg();
+	m->schemas.push_back(ps);
+	const pts_schema *r = &m->schemas.back();
+	m->schema_index.emplace(fs, r);
+	return r;
+}
+
 void fill_block(pts_model *m, const Block *b, pts_block *pb);
 
 void fill_node(pts_model *m, const Node *n, pts_node *pn)
@@ -362,6 +461,7 @@ void fill_node(pts_model *m, const Node *n, pts_node *pn)
 	auto al = m->aliased.find(n);
 	if (al != m->aliased.end())
 		pn->aliased_read = keep_str(m, al->second);
+	pn->schema = schema_of(m, n);
 	if (!n->blocks().empty()) {
 		std::vector<pts_block> bs(n->blocks().size());
 		for (size_t i = 0; i < bs.size(); i++)

@@ -119,6 +119,51 @@ typedef struct pts_attr {
 	pts_tensor t;               /* TENSOR */
 } pts_attr;
 
+/* What a schema argument takes: its declared type. Optional[T] is T with
+ * pts_arg.optional set. ScalarType, Layout, MemoryFormat are ints at run
+ * time; they are told apart here because handlers read them differently. */
+enum pts_atype {
+	PTS_T_OTHER = 0,   /* anything not listed (Generator, Dict, ...) */
+	PTS_T_TENSOR,
+	PTS_T_INT,         /* int and SymInt */
+	PTS_T_FLOAT,
+	PTS_T_BOOL,
+	PTS_T_STR,
+	PTS_T_SCALAR,      /* Scalar / number: an int or a float */
+	PTS_T_SCALARTYPE,  /* a dtype (torch ScalarType number) */
+	PTS_T_LAYOUT,
+	PTS_T_DEVICE,
+	PTS_T_MEMFORMAT,
+	PTS_T_TENSORS,     /* Tensor[] */
+	PTS_T_OPT_TENSORS, /* Tensor?[] */
+	PTS_T_INTS,        /* int[] and SymInt[] */
+	PTS_T_FLOATS,
+	PTS_T_BOOLS,
+	PTS_T_STRS,
+	PTS_T_LIST,        /* a list of any other element type (t[]) */
+	PTS_T_ANY,         /* a type variable (t, t1) or Any */
+};
+
+/* One argument of an operator schema. */
+typedef struct pts_arg {
+	const char *name;       /* as in the schema: "self", "dim", "dtype" */
+	int type;               /* enum pts_atype */
+	int optional;           /* 1: Optional[T] (None accepted) */
+	int kwarg_only;         /* 1: after the schema's `*` */
+	int list_len;           /* fixed list length (`int[2]`), else 0 */
+	const pts_const *deflt; /* the default value, or NULL when it has none */
+} pts_arg;
+
+/* The libtorch FunctionSchema a node was matched to. Interned: every node
+ * of the same overload points at the same pts_schema. */
+typedef struct pts_schema {
+	const char *name;       /* qualified operator name, "aten::to" */
+	const char *overload;   /* "dtype", or "" for the default overload */
+	uint32_t n_args;
+	const pts_arg *args;    /* n_args arguments, in call order */
+	int vararg;             /* 1: takes more inputs than listed (`...`) */
+} pts_schema;
+
 struct pts_block;
 
 /* One node. Inputs and outputs are indices into pts_graph.values. */
@@ -135,6 +180,9 @@ typedef struct pts_node {
 	                                  (a view, or the tensor viewed): that
 	                                  value's name; NULL when the write
 	                                  can be converted as a rebinding */
+	const pts_schema *schema;      /* the operator's schema; NULL for ops
+	                                  that have none (prim::If, prim::
+	                                  ListConstruct, ...) */
 } pts_node;
 
 /* A block: a straight-line list of nodes (prim::Constant nodes are not

@@ -70,6 +70,16 @@ unchanged() {
     unchanged
 }
 
+@test "a constant argument computed at run time: exit 4, names the argument" {
+    # flatten(x, int(d.sum())): start_dim comes from a tensor's value.
+    convert runtime_dim.pt -s 2x3x4 -s 1:int64
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [ "${#stderr_lines[@]}" -eq 2 ] || fail "want 2 lines" "$stderr"
+    [[ ${stderr_lines[1]} == *"aten::flatten (at "*"make_fixtures.py:"*"): argument 'start_dim' must be a constant int (it is computed at run time)" ]] ||
+        fail "$stderr"
+    unchanged
+}
+
 @test "an archive that crashes libtorch: exit 3 and a message, no core dump" {
     # testdata/errors/libtorch_crash.pt is scripted_checks.pt with bytes
     # changed (found by mutating fixtures): libtorch's unpickler corrupts

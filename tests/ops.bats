@@ -373,6 +373,30 @@ check_op() {
     check_op sum
 }
 
+@test "op to_device" {
+    check_op to_device
+}
+
+@test "op to_dtype" {
+    check_op to_dtype
+}
+
+@test "op to_methods" {
+    check_op to_methods
+}
+
+@test "op to_optional" {
+    check_op to_optional
+}
+
+@test "op to_other" {
+    check_op to_other
+}
+
+@test "op to_traced" {
+    check_op to_traced
+}
+
 @test "op view_reshape" {
     check_op view_reshape
 }

@@ -48,7 +48,11 @@ P2O_HANDLER(nothing)
 /* aten::len(list or tensor) */
 P2O_HANDLER(len)
 {
-	const p2o_tv *tv = p2o_tvin(cx, n, 0);
+	p2o_arg a;
+	int rc = p2o_args(cx, n, "a|t|s|self:v", &a);
+	if (rc)
+		return rc;
+	const p2o_tv *tv = p2o_tvin(cx, n, (uint32_t)a.idx);
 	int64_t len = -1;
 	if (tv->kind == P2O_TV_LIST)
 		len = tv->n;
@@ -61,7 +65,7 @@ P2O_HANDLER(len)
 		len = tv->k->t.dims[0];
 	else if (tv->kind == P2O_TV_TENSOR) {
 		const p2o_type *t = p2o_t(cx, tv->onnx);
-		bool is_list = p2o_pv(cx, n, 0)->kind == PTS_V_LIST;
+		bool is_list = p2o_pv(cx, n, (uint32_t)a.idx)->kind == PTS_V_LIST;
 		if (t->rank >= 1 && t->dims[0].v >= 0)
 			len = t->dims[0].v;
 		else if (t->rank >= 1 && !is_list)
@@ -78,11 +82,16 @@ P2O_HANDLER(len)
 /* aten::__not__(bool) */
 P2O_HANDLER(not)
 {
-	const pts_const *k = p2o_konst(cx, n, 0);
+	p2o_arg a;
+	int rc = p2o_args(cx, n, "self:v", &a);
+	if (rc)
+		return rc;
+	const pts_const *k = a.k;
 	if (k && (k->kind == PTS_C_BOOL || k->kind == PTS_C_INT))
 		return p2o_set_bool(cx, n, 0, !k->i);
 	return p2o_set_result(cx, n, p2o_op1(cx, "Not",
-					      p2o_arg_tensor_as(cx, n, 0,
+					      p2o_arg_tensor_as(cx, n,
+								(uint32_t)a.idx,
 								P2O_BOOL)));
 }
 
@@ -99,7 +108,12 @@ static int noneness(p2o_cx *cx, const pts_node *n, uint32_t i)
 
 static int identity_test(p2o_cx *cx, const pts_node *n, bool is)
 {
-	int a = noneness(cx, n, 0), b = noneness(cx, n, 1);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:v obj:v", v);
+	if (rc)
+		return rc;
+	int a = noneness(cx, n, (uint32_t)v[0].idx);
+	int b = noneness(cx, n, (uint32_t)v[1].idx);
 	/* `x is None` is all TorchScript asks of `is` once frozen. */
 	if (a >= 0 && b >= 0 && (a == 1 || b == 1))
 		return p2o_set_bool(cx, n, 0, (a == b) == is);
@@ -121,7 +135,11 @@ P2O_HANDLER(isnot)
  * such as `input.dim() in (3, 4)`). */
 P2O_HANDLER(contains)
 {
-	const pts_const *l = p2o_konst(cx, n, 0), *x = p2o_konst(cx, n, 1);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "l|dict:v item|key:v", v);
+	if (rc)
+		return rc;
+	const pts_const *l = v[0].k, *x = v[1].k;
 	if (l && x && l->kind == PTS_C_INTS &&
 	    (x->kind == PTS_C_INT || x->kind == PTS_C_BOOL)) {
 		bool found = false;

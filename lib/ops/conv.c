@@ -8,6 +8,8 @@
 
 /* What a convolution call says, once its arguments are read. */
 typedef struct conv_args {
+	uint32_t x, w, b;                        /* ONNX values; b P2O_NOVAL
+	                                            when there is no bias */
 	bool transposed;
 	int64_t stride[P2O_MAX_RANK], pad[P2O_MAX_RANK], dil[P2O_MAX_RANK],
 		outpad[P2O_MAX_RANK];
@@ -32,12 +34,7 @@ static int expand(p2o_cx *cx, int64_t *v, size_t n, int sp, const char *what)
 
 static int emit(p2o_cx *cx, const pts_node *n, conv_args *a)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	uint32_t w = p2o_arg_tensor(cx, n, 1);
-	uint32_t b = p2o_arg_none(cx, n, 2) ? P2O_NOVAL : p2o_arg_tensor(cx, n, 2);
-	if (x == P2O_NOVAL || w == P2O_NOVAL || (b == P2O_NOVAL &&
-						 !p2o_arg_none(cx, n, 2)))
-		return P2O_ERR_UNSUPPORTED;
+	uint32_t x = a->x, w = a->w, b = a->b;
 	const p2o_type *wt = p2o_t(cx, w);
 	if (wt->rank < 3)
 		return p2o_fail(cx, P2O_ERR_CONVERT,
@@ -111,37 +108,59 @@ static int emit(p2o_cx *cx, const pts_node *n, conv_args *a)
 	return p2o_set_result(cx, n, y);
 }
 
+/* The arguments every convolution has; the spec lists them first. */
+#define CONV_COMMON "input:t weight:t bias:t? stride:is dilation:is groups:i"
+
+/* Takes what p2o_args decoded for CONV_COMMON (v[0..5]) into a. */
+static int take_common(p2o_cx *cx, const p2o_arg *v, conv_args *a)
+{
+	a->x = v[0].tensor;
+	a->w = v[1].tensor;
+	a->b = v[2].none ? P2O_NOVAL : v[2].tensor;
+	a->groups = v[5].i;
+	int rc;
+	if ((rc = p2o_arg_ints_to(cx, &v[3], a->stride, P2O_MAX_RANK,
+				  &a->n_stride)) ||
+	    (rc = p2o_arg_ints_to(cx, &v[4], a->dil, P2O_MAX_RANK, &a->n_dil)))
+		return rc;
+	return P2O_OK;
+}
+
 /* aten::_convolution(input, weight, bias, stride, padding, dilation,
  *   transposed, output_padding, groups, ...) and aten::convolution (the
  *   same first nine). */
 P2O_HANDLER(convolution)
 {
 	conv_args a = { 0 };
+	p2o_arg v[9];
 	int rc;
-	if ((rc = p2o_arg_ints(cx, n, 3, a.stride, P2O_MAX_RANK, &a.n_stride)) ||
-	    (rc = p2o_arg_ints(cx, n, 4, a.pad, P2O_MAX_RANK, &a.n_pad)) ||
-	    (rc = p2o_arg_ints(cx, n, 5, a.dil, P2O_MAX_RANK, &a.n_dil)) ||
-	    (rc = p2o_arg_bool(cx, n, 6, &a.transposed)) ||
-	    (rc = p2o_arg_ints(cx, n, 7, a.outpad, P2O_MAX_RANK, &a.n_outpad)) ||
-	    (rc = p2o_arg_int(cx, n, 8, &a.groups)))
+	if ((rc = p2o_args(cx, n, CONV_COMMON " padding:is transposed:b "
+				  "output_padding:is", v)) ||
+	    (rc = take_common(cx, v, &a)) ||
+	    (rc = p2o_arg_ints_to(cx, &v[6], a.pad, P2O_MAX_RANK, &a.n_pad)) ||
+	    (rc = p2o_arg_ints_to(cx, &v[8], a.outpad, P2O_MAX_RANK,
+				  &a.n_outpad)))
 		return rc;
+	a.transposed = v[7].b;
 	return emit(cx, n, &a);
 }
 
 /* aten::conv{1,2,3}d(input, weight, bias, stride, padding, dilation,
- *   groups); padding is an int list or 'same'/'valid'. */
+ *   groups); the .padding overload takes padding as 'same'/'valid'. */
 P2O_HANDLER(conv)
 {
 	conv_args a = { 0 };
+	p2o_arg v[7];
+	bool mode = p2o_overload_is(n, "padding");
 	int rc;
-	const pts_const *pk = p2o_konst(cx, n, 4);
-	if (pk && pk->kind == PTS_C_STRING)
-		a.pad_mode = pk->s;
-	else if ((rc = p2o_arg_ints(cx, n, 4, a.pad, P2O_MAX_RANK, &a.n_pad)))
+	if ((rc = p2o_args(cx, n, mode ? CONV_COMMON " padding:s" :
+					 CONV_COMMON " padding:is", v)) ||
+	    (rc = take_common(cx, v, &a)))
 		return rc;
-	if ((rc = p2o_arg_ints(cx, n, 3, a.stride, P2O_MAX_RANK, &a.n_stride)) ||
-	    (rc = p2o_arg_ints(cx, n, 5, a.dil, P2O_MAX_RANK, &a.n_dil)) ||
-	    (rc = p2o_arg_int(cx, n, 6, &a.groups)))
+	if (mode)
+		a.pad_mode = v[6].s;
+	else if ((rc = p2o_arg_ints_to(cx, &v[6], a.pad, P2O_MAX_RANK,
+				       &a.n_pad)))
 		return rc;
 	return emit(cx, n, &a);
 }
@@ -151,12 +170,14 @@ P2O_HANDLER(conv)
 P2O_HANDLER(conv_transpose)
 {
 	conv_args a = { .transposed = true };
+	p2o_arg v[8];
 	int rc;
-	if ((rc = p2o_arg_ints(cx, n, 3, a.stride, P2O_MAX_RANK, &a.n_stride)) ||
-	    (rc = p2o_arg_ints(cx, n, 4, a.pad, P2O_MAX_RANK, &a.n_pad)) ||
-	    (rc = p2o_arg_ints(cx, n, 5, a.outpad, P2O_MAX_RANK, &a.n_outpad)) ||
-	    (rc = p2o_arg_int(cx, n, 6, &a.groups)) ||
-	    (rc = p2o_arg_ints(cx, n, 7, a.dil, P2O_MAX_RANK, &a.n_dil)))
+	if ((rc = p2o_args(cx, n, CONV_COMMON " padding:is output_padding:is",
+			   v)) ||
+	    (rc = take_common(cx, v, &a)) ||
+	    (rc = p2o_arg_ints_to(cx, &v[6], a.pad, P2O_MAX_RANK, &a.n_pad)) ||
+	    (rc = p2o_arg_ints_to(cx, &v[7], a.outpad, P2O_MAX_RANK,
+				  &a.n_outpad)))
 		return rc;
 	return emit(cx, n, &a);
 }

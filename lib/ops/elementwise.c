@@ -137,82 +137,105 @@ static int arith(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
 	return p2o_set_result(cx, n, y);
 }
 
-static int read_alpha(p2o_cx *cx, const pts_node *n, uint32_t i, double *alpha)
+/* The two operands of a binary op by name: aten::add.Tensor(self,
+ * other, *, alpha) and aten::add(a, b) on numbers alike; alpha (1 when
+ * the overload has none) into *alpha. The operands stay node inputs (ia,
+ * ib) because promotion looks at what they are. */
+static int operands(p2o_cx *cx, const pts_node *n, uint32_t *ia,
+		    uint32_t *ib, double *alpha)
 {
-	*alpha = 1;
-	if (i >= n->n_in || p2o_arg_none(cx, n, i))
-		return P2O_OK;
-	return p2o_arg_float(cx, n, i, alpha);
+	p2o_arg v[3];
+	*ia = *ib = 0;
+	if (alpha)
+		*alpha = 1;
+	int rc = p2o_args(cx, n, "self|a:n other|b:n alpha:f?", v);
+	if (rc)
+		return rc;
+	if (v[0].idx < 0 || v[1].idx < 0)
+		return p2o_fail(cx, P2O_ERR_MODEL, "an operand is missing");
+	*ia = (uint32_t)v[0].idx;
+	*ib = (uint32_t)v[1].idx;
+	if (alpha && !v[2].none)
+		*alpha = v[2].f;
+	else if (!v[2].none)
+		return p2o_fail(cx, P2O_ERR_INTERNAL, "unexpected alpha");
+	return P2O_OK;
 }
 
 /* aten::add(self, other, alpha=1), on tensors and numbers. */
 P2O_HANDLER(add)
 {
 	double alpha;
-	int rc = read_alpha(cx, n, 2, &alpha);
-	return rc ? rc : arith(cx, n, '+', 0, 1, alpha, NULL);
+	uint32_t a, b;
+	int rc = operands(cx, n, &a, &b, &alpha);
+	return rc ? rc : arith(cx, n, '+', a, b, alpha, NULL);
 }
 
 P2O_HANDLER(sub)
 {
 	double alpha;
-	int rc = read_alpha(cx, n, 2, &alpha);
-	return rc ? rc : arith(cx, n, '-', 0, 1, alpha, NULL);
+	uint32_t a, b;
+	int rc = operands(cx, n, &a, &b, &alpha);
+	return rc ? rc : arith(cx, n, '-', a, b, alpha, NULL);
 }
 
 /* aten::rsub(self, other, alpha=1) = other - alpha * self */
 P2O_HANDLER(rsub)
 {
 	double alpha;
-	int rc = read_alpha(cx, n, 2, &alpha);
-	return rc ? rc : arith(cx, n, '-', 1, 0, alpha, NULL);
+	uint32_t a, b;
+	int rc = operands(cx, n, &a, &b, &alpha);
+	return rc ? rc : arith(cx, n, '-', b, a, alpha, NULL);
 }
 
 P2O_HANDLER(mul)
 {
-	return arith(cx, n, '*', 0, 1, 1, NULL);
+	uint32_t a, b;
+	int rc = operands(cx, n, &a, &b, NULL);
+	return rc ? rc : arith(cx, n, '*', a, b, 1, NULL);
 }
 
 /* aten::div(self, other, *, rounding_mode=None) */
 P2O_HANDLER(div)
 {
-	const char *mode = NULL;
-	if (n->n_in > 2 && !p2o_arg_none(cx, n, 2)) {
-		int rc = p2o_arg_str(cx, n, 2, &mode);
-		if (rc)
-			return rc;
-		if (strcmp(mode, "trunc") && strcmp(mode, "floor"))
-			return p2o_fail(cx, P2O_ERR_CONVERT,
-					"rounding_mode '%s' is not 'trunc' or "
-					"'floor'", mode);
-	}
-	return arith(cx, n, '/', 0, 1, 1, mode);
+	uint32_t a, b;
+	p2o_arg mode;
+	int rc;
+	if ((rc = operands(cx, n, &a, &b, NULL)) ||
+	    (rc = p2o_args(cx, n, "rounding_mode:s?", &mode)))
+		return rc;
+	if (!mode.none && strcmp(mode.s, "trunc") && strcmp(mode.s, "floor"))
+		return p2o_fail(cx, P2O_ERR_CONVERT,
+				"rounding_mode '%s' is not 'trunc' or 'floor'",
+				mode.s);
+	return arith(cx, n, '/', a, b, 1, mode.none ? NULL : mode.s);
 }
 
 /* aten::floordiv(a, b) on TorchScript numbers. */
 P2O_HANDLER(floordiv)
 {
-	return arith(cx, n, '/', 0, 1, 1, "floor");
+	uint32_t a, b;
+	int rc = operands(cx, n, &a, &b, NULL);
+	return rc ? rc : arith(cx, n, '/', a, b, 1, "floor");
 }
 
 P2O_HANDLER(relu)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	if (rc)
+		return rc;
+	uint32_t x = v.tensor;
 	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype)) {
-		int rc = p2o_need_opset(cx, 14, "relu on integer tensors");
-		if (rc)
+		if ((rc = p2o_need_opset(cx, 14, "relu on integer tensors")))
 			return rc;
 	}
 	return p2o_set_result(cx, n, p2o_op1(cx, "Relu", x));
 }
 
-static int clamp(p2o_cx *cx, const pts_node *n, double lo, double hi)
+static int clamp(p2o_cx *cx, const pts_node *n, uint32_t x, double lo,
+		 double hi)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
 	int dt = p2o_t(cx, x)->dtype;
 	if (!p2o_dtype_is_float(dt)) {
 		int rc = p2o_need_opset(cx, 12, "clamping integer tensors");
@@ -225,25 +248,28 @@ static int clamp(p2o_cx *cx, const pts_node *n, double lo, double hi)
 /* aten::hardtanh(self, min_val=-1, max_val=1) */
 P2O_HANDLER(hardtanh)
 {
-	double lo = -1, hi = 1;
-	int rc;
-	if ((n->n_in > 1 && (rc = p2o_arg_float(cx, n, 1, &lo))) ||
-	    (n->n_in > 2 && (rc = p2o_arg_float(cx, n, 2, &hi))))
-		return rc;
-	return clamp(cx, n, lo, hi);
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t min_val:f max_val:f", v);
+	return rc ? rc : clamp(cx, n, v[0].tensor, v[1].f, v[2].f);
 }
 
 P2O_HANDLER(relu6)
 {
-	return clamp(cx, n, 0, 6);
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	return rc ? rc : clamp(cx, n, v.tensor, 0, 6);
 }
 
 /* Comparisons: constant numbers (and strings, for eq/ne) fold; tensors
  * become Greater/Less/Equal after promotion to one dtype. */
 static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
 {
-	const pts_const *a = p2o_konst(cx, n, 0), *b = p2o_konst(cx, n, 1);
-	bool num = p2o_arg_is_number(cx, n, 0) && p2o_arg_is_number(cx, n, 1);
+	uint32_t ia, ib;
+	int rc = operands(cx, n, &ia, &ib, NULL);
+	if (rc)
+		return rc;
+	const pts_const *a = p2o_konst(cx, n, ia), *b = p2o_konst(cx, n, ib);
+	bool num = p2o_arg_is_number(cx, n, ia) && p2o_arg_is_number(cx, n, ib);
 	if (a && b && a->kind == PTS_C_STRING && b->kind == PTS_C_STRING &&
 	    rel[0] != 'g' && rel[0] != 'l') {
 		return p2o_set_bool(cx, n, 0,
@@ -259,19 +285,18 @@ static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
 			 strcmp(rel, "eq") == 0 ? x == y : x != y;
 		return p2o_set_bool(cx, n, 0, r);
 	}
-	int dt = result_dtype(cx, n, 0, 1);
+	int dt = result_dtype(cx, n, ia, ib);
 	if (!dt)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "operand types are unknown");
 	bool eq = rel[0] == 'e' || rel[0] == 'n';
-	int rc;
 	if (eq && p2o_dtype_is_float(dt) &&
 	    (rc = p2o_need_opset(cx, 11, "comparing floats for equality")))
 		return rc;
 	if (!eq && !p2o_dtype_is_float(dt) &&
 	    (rc = p2o_need_opset(cx, 9, "ordering integer tensors")))
 		return rc;
-	uint32_t x = p2o_arg_tensor_as(cx, n, 0, dt);
-	uint32_t y = p2o_arg_tensor_as(cx, n, 1, dt);
+	uint32_t x = p2o_arg_tensor_as(cx, n, ia, dt);
+	uint32_t y = p2o_arg_tensor_as(cx, n, ib, dt);
 	uint32_t r;
 	if (eq) {
 		r = p2o_op2(cx, "Equal", x, y);
@@ -295,20 +320,26 @@ P2O_HANDLER(ne) { return compare(cx, n, "ne"); }
 /* aten::neg: constant numbers fold; tensors become Neg. */
 P2O_HANDLER(neg)
 {
-	const pts_const *k = p2o_konst(cx, n, 0);
-	if (k && k->kind == PTS_C_INT)
-		return p2o_set_int(cx, n, 0, -k->i);
-	if (k && k->kind == PTS_C_FLOAT)
-		return p2o_set_float(cx, n, 0, -k->f);
-	return p2o_set_result(cx, n, p2o_op1(cx, "Neg", p2o_arg_tensor(cx, n, 0)));
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self|a:n", &v);
+	if (rc)
+		return rc;
+	if (v.k && v.k->kind == PTS_C_INT)
+		return p2o_set_int(cx, n, 0, -v.k->i);
+	if (v.k && v.k->kind == PTS_C_FLOAT)
+		return p2o_set_float(cx, n, 0, -v.k->f);
+	return p2o_set_result(cx, n, p2o_op1(cx, "Neg",
+					      p2o_arg_tensor(cx, n, (uint32_t)v.idx)));
 }
 
 /* aten::reciprocal: 1 / x, in float for integer inputs (as PyTorch). */
 P2O_HANDLER(reciprocal)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	if (rc)
+		return rc;
+	uint32_t x = v.tensor;
 	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype))
 		x = p2o_cast(cx, x, P2O_FLOAT);
 	return p2o_set_result(cx, n, p2o_op1(cx, "Reciprocal", x));
@@ -318,15 +349,16 @@ P2O_HANDLER(reciprocal)
  * form needs Erf, which ONNX has from opset 9 (as PyTorch's exporter). */
 P2O_HANDLER(gelu)
 {
-	const char *approx = "none";
-	int rc;
-	if (n->n_in > 1 && (rc = p2o_arg_str(cx, n, 1, &approx)))
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t approximate:s?", v);
+	if (rc)
 		return rc;
+	const char *approx = v[1].none ? "none" : v[1].s;
 	bool tanh_approx = strcmp(approx, "tanh") == 0;
 	if (!tanh_approx && strcmp(approx, "none") != 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"approximate='%s' is not a gelu mode", approx);
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	uint32_t x = v[0].tensor;
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype))

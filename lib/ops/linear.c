@@ -8,12 +8,11 @@
  * (p2o_matmul_bt, which knows where Gemm's C is optional). */
 P2O_HANDLER(linear)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	uint32_t w = p2o_arg_tensor(cx, n, 1);
-	bool has_b = !p2o_arg_none(cx, n, 2);
-	uint32_t b = has_b ? p2o_arg_tensor(cx, n, 2) : P2O_NOVAL;
-	if (x == P2O_NOVAL || w == P2O_NOVAL || (has_b && b == P2O_NOVAL))
-		return P2O_ERR_UNSUPPORTED;
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "input:t weight:t bias:t?", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, w = v[1].tensor, b = v[2].tensor;
 	const p2o_type *wt = p2o_t(cx, w);
 	if (wt->rank != 2)
 		return p2o_fail(cx, P2O_ERR_CONVERT,
@@ -25,16 +24,12 @@ P2O_HANDLER(linear)
  * beta * self + alpha * (mat1 @ mat2). */
 P2O_HANDLER(addmm)
 {
-	double beta = 1, alpha = 1;
-	int rc;
-	if ((n->n_in > 3 && (rc = p2o_arg_float(cx, n, 3, &beta))) ||
-	    (n->n_in > 4 && (rc = p2o_arg_float(cx, n, 4, &alpha))))
+	p2o_arg v[5];
+	int rc = p2o_args(cx, n, "beta:f alpha:f self:t mat1:t mat2:t", v);
+	if (rc)
 		return rc;
-	uint32_t c = p2o_arg_tensor(cx, n, 0);
-	uint32_t a = p2o_arg_tensor(cx, n, 1);
-	uint32_t b = p2o_arg_tensor(cx, n, 2);
-	if (a == P2O_NOVAL || b == P2O_NOVAL || c == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	double beta = v[0].f, alpha = v[1].f;
+	uint32_t c = v[2].tensor, a = v[3].tensor, b = v[4].tensor;
 	if (p2o_t(cx, a)->rank != 2 || p2o_t(cx, b)->rank != 2)
 		return p2o_fail(cx, P2O_ERR_CONVERT,
 				"mat1 and mat2 must be matrices (ranks %d, %d)",
@@ -60,9 +55,8 @@ P2O_HANDLER(addmm)
  * MatMul has them. */
 P2O_HANDLER(matmul)
 {
-	uint32_t a = p2o_arg_tensor(cx, n, 0);
-	uint32_t b = p2o_arg_tensor(cx, n, 1);
-	if (a == P2O_NOVAL || b == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
-	return p2o_set_result(cx, n, p2o_op2(cx, "MatMul", a, b));
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t other|mat2:t", v);
+	return rc ? rc : p2o_set_result(cx, n, p2o_op2(cx, "MatMul", v[0].tensor,
+						       v[1].tensor));
 }

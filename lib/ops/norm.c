@@ -6,26 +6,22 @@
  *   training, momentum, eps, cudnn_enabled) */
 P2O_HANDLER(batch_norm)
 {
-	bool training;
-	double eps;
-	int rc;
-	if ((rc = p2o_arg_bool(cx, n, 5, &training)) ||
-	    (rc = p2o_arg_float(cx, n, 7, &eps)))
+	p2o_arg v[8];
+	int rc = p2o_args(cx, n, "training:b eps:f input:t weight:t? bias:t? "
+				 "running_mean:t? running_var:t?", v);
+	if (rc)
 		return rc;
-	if (training)
+	double eps = v[1].f;
+	if (v[0].b)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"batch_norm in training mode (the model is "
 				"exported in eval mode; call .eval() before "
 				"torch.jit.save)");
-	if (p2o_arg_none(cx, n, 3) || p2o_arg_none(cx, n, 4))
+	if (v[5].none || v[6].none)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"batch_norm without running statistics "
 				"(track_running_stats=False)");
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	uint32_t mean = p2o_arg_tensor(cx, n, 3);
-	uint32_t var = p2o_arg_tensor(cx, n, 4);
-	if (x == P2O_NOVAL || mean == P2O_NOVAL || var == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	uint32_t x = v[2].tensor, mean = v[5].tensor, var = v[6].tensor;
 	const p2o_type *xt = p2o_t(cx, x), *mt = p2o_t(cx, mean);
 	int dt = xt->dtype;
 	if (xt->rank >= 0 && xt->rank < 2)
@@ -41,12 +37,10 @@ P2O_HANDLER(batch_norm)
 				"input has %lld channels, running statistics "
 				"have %lld; check --input-shape",
 				(long long)xt->dims[1].v, (long long)c);
-	uint32_t scale = p2o_arg_none(cx, n, 1) ?
-				 p2o_const_filled(cx, dt, &c, 1, 1.0) :
-				 p2o_cast(cx, p2o_arg_tensor(cx, n, 1), dt);
-	uint32_t bias = p2o_arg_none(cx, n, 2) ?
-				p2o_const_filled(cx, dt, &c, 1, 0.0) :
-				p2o_cast(cx, p2o_arg_tensor(cx, n, 2), dt);
+	uint32_t scale = v[3].none ? p2o_const_filled(cx, dt, &c, 1, 1.0) :
+				     p2o_cast(cx, v[3].tensor, dt);
+	uint32_t bias = v[4].none ? p2o_const_filled(cx, dt, &c, 1, 0.0) :
+				    p2o_cast(cx, v[4].tensor, dt);
 	uint32_t in[5] = { x, scale, bias, p2o_cast(cx, mean, dt),
 			   p2o_cast(cx, var, dt) };
 	for (int i = 0; i < 5; i++)

@@ -12,13 +12,13 @@ static int spatial_rank(const char *kind)
 	return len >= 2 ? kind[len - 2] - '0' : 0;
 }
 
-/* Reads a pooling list argument, expanding one entry to sp entries; an
- * empty list (stride's default) takes def. */
-static int pool_list(p2o_cx *cx, const pts_node *n, uint32_t i, int sp,
-		     int64_t *v, const int64_t *def, const char *what)
+/* Takes a decoded pooling list argument, expanding one entry to sp
+ * entries; an empty list (stride's default) takes def. */
+static int pool_list(p2o_cx *cx, const p2o_arg *a, int sp, int64_t *v,
+		     const int64_t *def)
 {
 	size_t cnt = 0;
-	int rc = p2o_arg_ints(cx, n, i, v, P2O_MAX_RANK, &cnt);
+	int rc = p2o_arg_ints_to(cx, a, v, P2O_MAX_RANK, &cnt);
 	if (rc)
 		return rc;
 	if (cnt == 0 && def) {
@@ -28,19 +28,15 @@ static int pool_list(p2o_cx *cx, const pts_node *n, uint32_t i, int sp,
 			v[k] = v[0];
 	} else if (cnt != (size_t)sp) {
 		return p2o_fail(cx, P2O_ERR_CONVERT,
-				"%s has %zu entries for %d spatial dims", what,
-				cnt, sp);
+				"%s has %zu entries for %d spatial dims",
+				a->decl->name, cnt, sp);
 	}
 	return P2O_OK;
 }
 
-/* The input, unsqueezed when unbatched; *unbatched says so. */
-static uint32_t pool_input(p2o_cx *cx, const pts_node *n, int sp,
-			   bool *unbatched)
+/* The input x, unsqueezed when unbatched; *unbatched says so. */
+static uint32_t pool_input(p2o_cx *cx, uint32_t x, int sp, bool *unbatched)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return x;
 	int r = p2o_t(cx, x)->rank;
 	*unbatched = r == sp + 1;
 	if (r != sp + 2 && !*unbatched) {
@@ -87,14 +83,16 @@ P2O_HANDLER(max_pool)
 	int sp = spatial_rank(n->kind);
 	int64_t k[P2O_MAX_RANK], s[P2O_MAX_RANK], p[P2O_MAX_RANK],
 		d[P2O_MAX_RANK];
-	bool ceil_mode;
+	p2o_arg v[6];
 	int rc;
-	if ((rc = pool_list(cx, n, 1, sp, k, NULL, "kernel_size")) ||
-	    (rc = pool_list(cx, n, 2, sp, s, k, "stride")) ||
-	    (rc = pool_list(cx, n, 3, sp, p, NULL, "padding")) ||
-	    (rc = pool_list(cx, n, 4, sp, d, NULL, "dilation")) ||
-	    (rc = p2o_arg_bool(cx, n, 5, &ceil_mode)))
+	if ((rc = p2o_args(cx, n, "self:t kernel_size:is stride:is padding:is "
+				  "dilation:is ceil_mode:b", v)) ||
+	    (rc = pool_list(cx, &v[1], sp, k, NULL)) ||
+	    (rc = pool_list(cx, &v[2], sp, s, k)) ||
+	    (rc = pool_list(cx, &v[3], sp, p, NULL)) ||
+	    (rc = pool_list(cx, &v[4], sp, d, NULL)))
 		return rc;
+	bool ceil_mode = v[5].b;
 	bool dilated = false;
 	for (int i = 0; i < sp; i++)
 		dilated = dilated || d[i] != 1;
@@ -103,7 +101,7 @@ P2O_HANDLER(max_pool)
 	    (dilated && (rc = p2o_need_opset(cx, 10, "dilated max pooling"))))
 		return rc;
 	bool unbatched;
-	uint32_t x = pool_input(cx, n, sp, &unbatched);
+	uint32_t x = pool_input(cx, v[0].tensor, sp, &unbatched);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_CONVERT;
 	uint32_t nd = window_node(cx, "MaxPool", x, k, s, p, sp);
@@ -120,15 +118,18 @@ P2O_HANDLER(avg_pool)
 {
 	int sp = spatial_rank(n->kind);
 	int64_t k[P2O_MAX_RANK], s[P2O_MAX_RANK], p[P2O_MAX_RANK];
-	bool ceil_mode, include_pad;
+	p2o_arg v[7];
 	int rc;
-	if ((rc = pool_list(cx, n, 1, sp, k, NULL, "kernel_size")) ||
-	    (rc = pool_list(cx, n, 2, sp, s, k, "stride")) ||
-	    (rc = pool_list(cx, n, 3, sp, p, NULL, "padding")) ||
-	    (rc = p2o_arg_bool(cx, n, 4, &ceil_mode)) ||
-	    (rc = p2o_arg_bool(cx, n, 5, &include_pad)))
+	/* avg_pool1d has no divisor_override: absent reads as None. */
+	if ((rc = p2o_args(cx, n, "self:t kernel_size:is stride:is padding:is "
+				  "ceil_mode:b count_include_pad:b "
+				  "divisor_override:v?", v)) ||
+	    (rc = pool_list(cx, &v[1], sp, k, NULL)) ||
+	    (rc = pool_list(cx, &v[2], sp, s, k)) ||
+	    (rc = pool_list(cx, &v[3], sp, p, NULL)))
 		return rc;
-	if (n->n_in > 6 && !p2o_arg_none(cx, n, 6))
+	bool ceil_mode = v[4].b, include_pad = v[5].b;
+	if (!v[6].none)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"divisor_override has no ONNX equivalent");
 	if (ceil_mode && (rc = p2o_need_opset(cx, 10, "average pooling with "
@@ -138,7 +139,7 @@ P2O_HANDLER(avg_pool)
 	for (int i = 0; i < sp; i++)
 		padded = padded || p[i];
 	bool unbatched;
-	uint32_t x = pool_input(cx, n, sp, &unbatched);
+	uint32_t x = pool_input(cx, v[0].tensor, sp, &unbatched);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_CONVERT;
 	uint32_t nd = window_node(cx, "AveragePool", x, k, s, p, sp);
@@ -155,11 +156,13 @@ P2O_HANDLER(adaptive_avg_pool)
 {
 	int sp = spatial_rank(n->kind);
 	int64_t o[P2O_MAX_RANK];
-	int rc = pool_list(cx, n, 1, sp, o, NULL, "output_size");
-	if (rc)
+	p2o_arg v[2];
+	int rc;
+	if ((rc = p2o_args(cx, n, "self:t output_size:is", v)) ||
+	    (rc = pool_list(cx, &v[1], sp, o, NULL)))
 		return rc;
 	bool unbatched;
-	uint32_t x = pool_input(cx, n, sp, &unbatched);
+	uint32_t x = pool_input(cx, v[0].tensor, sp, &unbatched);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_CONVERT;
 	bool global = true;

@@ -14,10 +14,11 @@ P2O_HANDLER(list_construct)
 	return P2O_OK;
 }
 
-/* Item j of input 0 (a list) bound to output k. */
-static int take_item(p2o_cx *cx, const pts_node *n, int64_t j, uint32_t k)
+/* Item j of input `list` (a list) bound to output k. */
+static int take_item(p2o_cx *cx, const pts_node *n, uint32_t list, int64_t j,
+		     uint32_t k)
 {
-	const p2o_tv *l = p2o_tvin(cx, n, 0);
+	const p2o_tv *l = p2o_tvin(cx, n, list);
 	if (l->kind == P2O_TV_LIST) {
 		if (j < 0)
 			j += l->n;
@@ -54,19 +55,19 @@ static int take_item(p2o_cx *cx, const pts_node *n, int64_t j, uint32_t k)
 P2O_HANDLER(list_unpack)
 {
 	for (uint32_t k = 0; k < n->n_out; k++) {
-		int rc = take_item(cx, n, k, k);
+		int rc = take_item(cx, n, 0, k, k);
 		if (rc)
 			return rc;
 	}
 	return P2O_OK;
 }
 
-/* aten::__getitem__(list, index) */
+/* aten::__getitem__.t(list, idx) */
 P2O_HANDLER(getitem)
 {
-	int64_t j;
-	int rc = p2o_arg_int(cx, n, 1, &j);
-	return rc ? rc : take_item(cx, n, j, 0);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "list:v idx:i", v);
+	return rc ? rc : take_item(cx, n, (uint32_t)v[0].idx, v[1].i, 0);
 }
 
 /* prim::NumToTensor(number): a 0-dim tensor of the number; constants stay
@@ -85,7 +86,11 @@ P2O_HANDLER(num_to_tensor)
 /* Number conversions (aten::Int, aten::Float and their implicit forms). */
 static int to_number(p2o_cx *cx, const pts_node *n, bool to_int)
 {
-	const pts_const *k = p2o_konst(cx, n, 0);
+	p2o_arg a;
+	int rc = p2o_args(cx, n, "a:v", &a);
+	if (rc)
+		return rc;
+	const pts_const *k = a.k;
 	double v = 0;
 	bool known = true;
 	if (k && (k->kind == PTS_C_INT || k->kind == PTS_C_BOOL)) {
@@ -114,7 +119,7 @@ static int to_number(p2o_cx *cx, const pts_node *n, bool to_int)
 	if (known)
 		return to_int ? p2o_set_int(cx, n, 0, (int64_t)v) :
 				p2o_set_float(cx, n, 0, v);
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
+	uint32_t x = p2o_arg_tensor(cx, n, (uint32_t)a.idx);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	return p2o_set_result(cx, n, p2o_cast(cx, x, to_int ? P2O_INT64 :

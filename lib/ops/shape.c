@@ -8,14 +8,12 @@
 /* aten::flatten(self, start_dim=0, end_dim=-1) */
 P2O_HANDLER(flatten)
 {
-	int64_t start, end;
-	int rc;
-	if ((rc = p2o_arg_int(cx, n, 1, &start)) ||
-	    (rc = p2o_arg_int(cx, n, 2, &end)))
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "start_dim:i end_dim:i self:t", v);
+	if (rc)
 		return rc;
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	int64_t start = v[0].i, end = v[1].i;
+	uint32_t x = v[2].tensor;
 	const p2o_type *t = p2o_t(cx, x);
 	int r = t->rank;
 	if (r < 0)
@@ -62,42 +60,41 @@ P2O_HANDLER(flatten)
 /* aten::view(self, size) and aten::reshape(self, shape). */
 P2O_HANDLER(view)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
-	const pts_const *k = p2o_konst(cx, n, 1);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t size|shape:sh", v);
+	if (rc)
+		return rc;
+	const pts_const *k = v[1].k;
 	bool zero = false;
 	if (k && k->kind == PTS_C_INTS)
 		for (size_t i = 0; i < k->n; i++)
 			zero = zero || k->ints[i] == 0;
-	uint32_t shape = p2o_arg_shape(cx, n, 1);
-	if (shape == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
-	uint32_t in[2] = { x, shape };
+	uint32_t in[2] = { v[0].tensor, v[1].tensor };
 	uint32_t nd = p2o_node_new(cx, "Reshape", 2, in, 1);
 	if (zero) {
 		/* In PyTorch a 0 is a zero-size dim; in ONNX it means "copy"
 		 * unless allowzero (opset 14) says otherwise. */
-		int rc = p2o_need_opset(cx, 14, "reshaping to a zero-size dim");
-		if (rc)
+		if ((rc = p2o_need_opset(cx, 14, "reshaping to a zero-size dim")))
 			return rc;
 		p2o_attr_int(cx, nd, "allowzero", 1);
 	}
 	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 }
 
-/* aten::size(self) -> int[] and aten::size(self, dim) -> int: constants
- * when the dims are known, Shape/Gather otherwise. */
+/* aten::size(self) -> int[] and aten::size.int(self, dim) -> int:
+ * constants when the dims are known, Shape/Gather otherwise. */
 P2O_HANDLER(size)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t dim:i?", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
 	const p2o_type *t = p2o_t(cx, x);
 	if (t->rank < 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"size of a tensor of unknown rank");
-	if (n->n_in == 1) {
+	if (!v[1].decl) { /* the overload without dim: every size */
 		if (!p2o_dims_known(t))
 			return p2o_set_result(cx, n, p2o_op1(cx, "Shape", x));
 		pts_const *c = p2o_new_const(cx, PTS_C_INTS);
@@ -110,9 +107,7 @@ P2O_HANDLER(size)
 		return P2O_OK;
 	}
 	int64_t d;
-	int rc;
-	if ((rc = p2o_arg_int(cx, n, 1, &d)) ||
-	    (rc = p2o_norm_dim(cx, d, t->rank, &d)))
+	if ((rc = p2o_norm_dim(cx, v[1].i, t->rank, &d)))
 		return rc;
 	if (t->dims[d].v >= 0)
 		return p2o_set_int(cx, n, 0, t->dims[d].v);
@@ -122,9 +117,11 @@ P2O_HANDLER(size)
 /* aten::dim(self) -> int */
 P2O_HANDLER(dim)
 {
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	if (rc)
+		return rc;
+	uint32_t x = v.tensor;
 	if (p2o_t(cx, x)->rank < 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"dim of a tensor of unknown rank");
@@ -134,11 +131,12 @@ P2O_HANDLER(dim)
 /* aten::cat(tensors, dim=0): one Concat; inputs promoted to one dtype. */
 P2O_HANDLER(cat)
 {
-	const p2o_tv *list = p2o_tvin(cx, n, 0);
-	int64_t dim;
-	int rc = p2o_arg_int(cx, n, 1, &dim);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "tensors:v dim:i", v);
 	if (rc)
 		return rc;
+	int64_t dim = v[1].i;
+	const p2o_tv *list = p2o_tvin(cx, n, (uint32_t)v[0].idx);
 	if (list->kind != P2O_TV_LIST || list->n == 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"cat of a list that is not built in the graph");
@@ -164,10 +162,20 @@ P2O_HANDLER(cat)
 	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 }
 
-/* Output 0 is input 0, whatever it is (tensor, constant or list). */
+/* Output 0 is the first argument, whatever it is (tensor, constant or
+ * list): aten::contiguous(self, ...), aten::ScalarImplicit(a),
+ * prim::unchecked_cast(x), aten::dropout(input, ...) in eval mode. */
 P2O_HANDLER(identity)
 {
-	cx->tv[n->out[0]] = *p2o_tvin(cx, n, 0);
+	uint32_t i = 0;
+	if (n->schema) {
+		p2o_arg v;
+		int rc = p2o_args(cx, n, "self|a|x|input:v", &v);
+		if (rc)
+			return rc;
+		i = (uint32_t)v.idx;
+	}
+	cx->tv[n->out[0]] = *p2o_tvin(cx, n, i);
 	return P2O_OK;
 }
 
@@ -175,11 +183,11 @@ P2O_HANDLER(identity)
  * identity in eval mode. */
 P2O_HANDLER(dropout)
 {
-	bool train;
-	int rc = p2o_arg_bool(cx, n, 2, &train);
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "train:b", &v);
 	if (rc)
 		return rc;
-	if (train)
+	if (v.b)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"dropout with train=True (export needs the "
 				"model in eval mode)");
@@ -191,19 +199,16 @@ P2O_HANDLER(dropout)
  * the same way, so a symbolic dim needs no size). */
 P2O_HANDLER(slice)
 {
-	if (n->n_in != 5)
+	if (!p2o_overload_is(n, "Tensor"))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"slicing a list or string is not supported");
-	int64_t dim, start = 0, end = INT64_MAX, step;
-	int rc;
-	if ((rc = p2o_arg_int(cx, n, 1, &dim)) ||
-	    (!p2o_arg_none(cx, n, 2) && (rc = p2o_arg_int(cx, n, 2, &start))) ||
-	    (!p2o_arg_none(cx, n, 3) && (rc = p2o_arg_int(cx, n, 3, &end))) ||
-	    (rc = p2o_arg_int(cx, n, 4, &step)))
+	p2o_arg v[5];
+	int rc = p2o_args(cx, n, "self:t dim:i start:i? end:i? step:i", v);
+	if (rc)
 		return rc;
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	int64_t dim = v[1].i, start = v[2].none ? 0 : v[2].i,
+		end = v[3].none ? INT64_MAX : v[3].i, step = v[4].i;
+	uint32_t x = v[0].tensor;
 	int r = p2o_t(cx, x)->rank;
 	if (r < 1)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "slicing a tensor of "
@@ -227,21 +232,18 @@ P2O_HANDLER(pad)
 	bool nd_form = strcmp(n->kind, "aten::constant_pad_nd") == 0;
 	int64_t tp[2 * P2O_MAX_RANK];
 	size_t np;
-	double value = 0;
-	const char *mode = "constant";
-	int rc;
-	uint32_t vi = nd_form ? 2 : 3;
-	if ((rc = p2o_arg_ints(cx, n, 1, tp, 2 * P2O_MAX_RANK, &np)) ||
-	    (!nd_form && n->n_in > 2 && (rc = p2o_arg_str(cx, n, 2, &mode))) ||
-	    (n->n_in > vi && !p2o_arg_none(cx, n, vi) &&
-	     (rc = p2o_arg_float(cx, n, vi, &value))))
+	p2o_arg v[4];
+	/* constant_pad_nd has no mode: "mode" is then absent (none). */
+	int rc = p2o_args(cx, n, "self:t pad:is mode:s? value:f?", v);
+	if (rc || (rc = p2o_arg_ints_to(cx, &v[1], tp, 2 * P2O_MAX_RANK, &np)))
 		return rc;
+	const char *mode = v[2].none ? "constant" : v[2].s;
+	double value = v[3].none ? 0 : v[3].f;
+	(void)nd_form;
 	if (strcmp(mode, "constant") != 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"padding mode '%s' is not supported", mode);
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	uint32_t x = v[0].tensor;
 	int r = p2o_t(cx, x)->rank;
 	if (r < 0 || np % 2 || np / 2 > (size_t)r)
 		return p2o_fail(cx, P2O_ERR_CONVERT, "%zu pad values for a "
@@ -265,20 +267,21 @@ P2O_HANDLER(pad)
 P2O_HANDLER(split)
 {
 	bool chunk = strcmp(n->kind, "aten::chunk") == 0;
-	int64_t dim = 0, req[P2O_MAX_SPLIT];
+	int64_t req[P2O_MAX_SPLIT];
 	size_t nreq;
-	int rc;
-	if (n->n_in < 2)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "unknown overload");
-	if ((rc = p2o_arg_ints(cx, n, 1, req, P2O_MAX_SPLIT, &nreq)) ||
-	    (n->n_in > 2 && (rc = p2o_arg_int(cx, n, 2, &dim))))
+	if (p2o_overload_is(n, "str"))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"splitting a string is not supported");
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, chunk ? "self:t chunks:is dim:i" :
+				  "self:t split_size|split_sizes:is dim:i", v);
+	if (rc || (rc = p2o_arg_ints_to(cx, &v[1], req, P2O_MAX_SPLIT, &nreq)))
 		return rc;
-	/* A single int is split_size (or chunks) unless the argument is an
-	 * int list (split_with_sizes, split.sizes) of one entry. */
-	bool by_size = p2o_pv(cx, n, 1)->kind == PTS_V_INT;
-	uint32_t x = p2o_arg_tensor(cx, n, 0);
-	if (x == P2O_NOVAL)
-		return P2O_ERR_UNSUPPORTED;
+	int64_t dim = v[2].i;
+	/* An int is a size (or a count of chunks); an int list, even of one
+	 * entry, the sizes themselves: the schema's type says which. */
+	bool by_size = v[1].decl->type == PTS_T_INT;
+	uint32_t x = v[0].tensor;
 	const p2o_type *t = p2o_t(cx, x);
 	if (t->rank < 1)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "splitting a tensor of "
