@@ -1,351 +1,257 @@
 #!/usr/bin/env bats
-# Every handler, numerically: each fixture of testdata/ops (one op or one
-# argument variant, made by scripts/make_fixtures.py) is converted at opsets
-# 7, 9, 13, 17, 21 and 23 and run in ONNX Runtime on the fixture's inputs;
-# the outputs must match PyTorch's. At opsets <= 17 the ONNX checker's
-# full_check must pass too. Below a fixture's min_opset the conversion must
-# fail with exit status 4 and name the opset it needs.
+# Every handler, numerically, driven by the fixture list: each fixture of
+# testdata/ops (one op or one argument variant, made by
+# scripts/make_fixtures.py) is converted at every opset its json lists in
+# "opsets" and run in ONNX Runtime on its inputs, every input set when it has
+# symbolic dims; the outputs must match PyTorch's. At opsets <= 17 the ONNX
+# checker's full_check must pass too. Below a fixture's min_opset (at 7 and at
+# min_opset - 1) the conversion must fail with exit status 4, name the opset
+# it needs, and leave no output.
+#
+# bats cannot make a @test per fixture at run time, so setup_file converts
+# everything (convert_jobs: one batch) and checks everything (one ONNX
+# Runtime process, one checker process) into $OPSUITE, and each @test below
+# reads those results and names every fixture and opset that fails it.
+#
+# OPS_FIXTURES=DIR runs the suite on another folder of fixtures
+# (scripts/opsuite_load.sh does, to time a synthetic load).
 
 load helpers
 
-OPSETS=(7 9 13 17 21 23)
-
-# min_opset FIXTURE.json: the "min_opset" field.
-min_opset() {
-    local re='"min_opset"[[:space:]]*:[[:space:]]*([0-9]+)' text
-    text=$(head -c 4096 "$1")
-    [[ $text =~ $re ]] || fail "no min_opset in $1" || return
-    echo "${BASH_REMATCH[1]}"
+# Plans the suite for the fixtures of folder $1: one tab-separated line per
+# conversion, "check|below NAME JSON OPSET MIN_OPSET SETS SHAPE...", and
+# "bad NAME JSON WHY" for a fixture json the suite cannot use.
+PLAN_JS='
+const fs = require("fs"), path = require("path");
+const dir = process.argv[1];
+const names = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+const out = [];
+for (const f of names) {
+  const json = path.join(dir, f), name = f.slice(0, -5);
+  let j;
+  try { j = JSON.parse(fs.readFileSync(json, "utf8")); } catch (e) {
+    out.push(["bad", name, json, e.message]); continue;
+  }
+  const min = j.min_opset, ops = j.opsets, shapes = j.shapes;
+  const isOpset = (o) => Number.isInteger(o) && o >= 7 && o <= 23;
+  let why = "";
+  if (!isOpset(min)) why = "min_opset is not an opset 7-23";
+  else if (!Array.isArray(ops) || !ops.every(isOpset)) why = "opsets is not a list of opsets 7-23";
+  else if (ops.some((o) => o < min)) why = "opsets lists one below min_opset";
+  else if (![min, 17, 23].every((o) => o < min || ops.includes(o)))
+    why = "opsets lacks min_opset, 17 or 23";
+  else if (!Array.isArray(shapes) || !shapes.every((s) => typeof s === "string" && /^[^\t\n]*$/.test(s)))
+    why = "shapes is not a list of -s arguments";
+  else if (!fs.existsSync(json.slice(0, -5) + ".pt")) why = "no " + name + ".pt beside it";
+  if (why) { out.push(["bad", name, json, why]); continue; }
+  const sets = 1 + (Array.isArray(j.extra_sets) ? j.extra_sets.length : 0);
+  for (const o of [...new Set(ops)].sort((a, b) => a - b))
+    out.push(["check", name, json, o, min, sets, ...shapes]);
+  for (const o of [...new Set([7, min - 1])].filter((o) => o >= 7 && o < min))
+    out.push(["below", name, json, o, min, sets, ...shapes]);
 }
+process.stdout.write(out.map((l) => l.join("\t") + "\n").join(""));
+'
 
-# check_op NAME: the fixture at every opset of OPSETS.
-check_op() {
-    local json=$ROOT/testdata/ops/$1.json min o rc
-    [ -f "$json" ] || fail "no fixture $json" || return
-    min=$(min_opset "$json") || return
-    for o in "${OPSETS[@]}"; do
-        if [ "$o" -ge "$min" ]; then
-            convert_and_check "$json" "$o" || return
+# opsuite_run DIR OUT: converts and checks every fixture of DIR; leaves in
+# OUT: jobs (one line per conversion: "INDEX KIND NAME OPSET MIN_OPSET SETS
+# JSON MODEL", tab-separated; INDEX names results/INDEX.rc and .log), bad
+# (fixtures the plan rejected), batch (the commands), ort.out and
+# checker.out (the checkers' output) with their .rc.
+opsuite_run() {
+    local dir=$1 out=$2 kind name json opset min sets model i=0 s entry
+    local -a line shapes args
+    mkdir -p "$out/models" || return
+    node -e "$PLAN_JS" "$dir" > "$out/plan" || return
+    : > "$out/jobs"
+    : > "$out/batch"
+    : > "$out/bad"
+    while IFS=$'\t' read -r -a line; do
+        kind=${line[0]} name=${line[1]} json=${line[2]}
+        if [ "$kind" = bad ]; then
+            printf '%s\t%s\n' "$name" "${line[3]}" >> "$out/bad"
             continue
         fi
-        local out=$BATS_TEST_TMPDIR/$1.below.onnx
-        local -a args=()
-        while IFS= read -r s; do args+=(-s "$s"); done < <(shapes_args "$json")
-        rc=0
-        "$PT2ONNX" "${json%.json}.pt" -o "$out" --opset "$o" "${args[@]}" \
-            2> "$out.err" || rc=$?
-        [ "$rc" -eq 4 ] ||
-            fail "$1 at opset $o (below min_opset $min): exit $rc, want 4" \
-                "$(cat "$out.err")" || return
-        grep -q "needs opset $min or later" "$out.err" ||
-            fail "$1 at opset $o: the error does not name opset $min" \
-                "$(cat "$out.err")" || return
-        [ ! -e "$out" ] || fail "$1 at opset $o: output left behind" || return
-    done
-}
-
-# The ops whose ONNX form changes with the opset (Clip bounds at 11, Gemm's
-# optional C at 11, Squeeze/Unsqueeze and ReduceSum axes at 13, every
-# Reduce* at 18, Mod at 10), at every opset from 7 to 23.
-@test "opset switch points, every opset 7-23" {
-    local name o min
-    for name in hardtanh relu6 linear_nobias conv2d_unbatched view_symbolic \
-        sum mean max_pool2d_ceil div_rounding_int; do
-        min=$(min_opset "$ROOT/testdata/ops/$name.json") || return
-        for o in $(seq "$min" 23); do
-            convert_and_check "$ROOT/testdata/ops/$name.json" "$o" || return
-        done
-    done
-}
-
-@test "op adaptive_avg_pool1d" {
-    check_op adaptive_avg_pool1d
-}
-
-@test "op adaptive_avg_pool2d_divisible" {
-    check_op adaptive_avg_pool2d_divisible
-}
-
-@test "op adaptive_avg_pool2d_global" {
-    check_op adaptive_avg_pool2d_global
-}
-
-@test "op adaptive_avg_pool2d_identity" {
-    check_op adaptive_avg_pool2d_identity
-}
-
-@test "op add_alpha" {
-    check_op add_alpha
-}
-
-@test "op add_broadcast" {
-    check_op add_broadcast
-}
-
-@test "op addmm" {
-    check_op addmm
-}
-
-@test "op avg_pool1d" {
-    check_op avg_pool1d
-}
-
-@test "op avg_pool2d" {
-    check_op avg_pool2d
-}
-
-@test "op avg_pool2d_ceil" {
-    check_op avg_pool2d_ceil
-}
-
-@test "op avg_pool2d_ceil_pad" {
-    check_op avg_pool2d_ceil_pad
-}
-
-@test "op avg_pool2d_exclude_pad" {
-    check_op avg_pool2d_exclude_pad
-}
-
-@test "op avg_pool3d" {
-    check_op avg_pool3d
-}
-
-@test "op batch_norm1d_rank2" {
-    check_op batch_norm1d_rank2
-}
-
-@test "op batch_norm1d_rank3" {
-    check_op batch_norm1d_rank3
-}
-
-@test "op batch_norm2d" {
-    check_op batch_norm2d
-}
-
-@test "op batch_norm2d_noaffine" {
-    check_op batch_norm2d_noaffine
-}
-
-@test "op cat" {
-    check_op cat
-}
-
-@test "op cat_promote" {
-    check_op cat_promote
-}
-
-@test "op contiguous_detach" {
-    check_op contiguous_detach
-}
-
-@test "op conv1d" {
-    check_op conv1d
-}
-
-@test "op conv1d_traced" {
-    check_op conv1d_traced
-}
-
-@test "op conv2d_args" {
-    check_op conv2d_args
-}
-
-@test "op conv2d_basic" {
-    check_op conv2d_basic
-}
-
-@test "op conv2d_depthwise" {
-    check_op conv2d_depthwise
-}
-
-@test "op conv2d_rect" {
-    check_op conv2d_rect
-}
-
-@test "op conv2d_same" {
-    check_op conv2d_same
-}
-
-@test "op conv2d_traced" {
-    check_op conv2d_traced
-}
-
-@test "op conv2d_unbatched" {
-    check_op conv2d_unbatched
-}
-
-@test "op conv2d_valid" {
-    check_op conv2d_valid
-}
-
-@test "op conv3d" {
-    check_op conv3d
-}
-
-@test "op conv_bn_relu" {
-    check_op conv_bn_relu
-}
-
-@test "op conv_bn_shared_weight" {
-    check_op conv_bn_shared_weight
-}
-
-@test "op conv_transpose2d" {
-    check_op conv_transpose2d
-}
-
-@test "op div_int_true" {
-    check_op div_int_true
-}
-
-@test "op div_rounding_float" {
-    check_op div_rounding_float
-}
-
-@test "op div_rounding_int" {
-    check_op div_rounding_int
-}
-
-@test "op dropout_eval" {
-    check_op dropout_eval
-}
-
-@test "op flatten" {
-    check_op flatten
-}
-
-@test "op flatten_symbolic" {
-    check_op flatten_symbolic
-}
-
-@test "op half_scalar" {
-    check_op half_scalar
-}
-
-@test "op hardtanh" {
-    check_op hardtanh
-}
-
-@test "op linear" {
-    check_op linear
-}
-
-@test "op linear_nobias" {
-    check_op linear_nobias
-}
-
-@test "op linear_rank1" {
-    check_op linear_rank1
-}
-
-@test "op linear_rank3" {
-    check_op linear_rank3
-}
-
-@test "op linear_traced" {
-    check_op linear_traced
-}
-
-@test "op matmul" {
-    check_op matmul
-}
-
-@test "op max_pool1d" {
-    check_op max_pool1d
-}
-
-@test "op max_pool2d" {
-    check_op max_pool2d
-}
-
-@test "op max_pool2d_ceil" {
-    check_op max_pool2d_ceil
-}
-
-@test "op max_pool2d_dilation" {
-    check_op max_pool2d_dilation
-}
-
-@test "op max_pool2d_rect" {
-    check_op max_pool2d_rect
-}
-
-@test "op max_pool2d_unbatched" {
-    check_op max_pool2d_unbatched
-}
-
-@test "op max_pool3d" {
-    check_op max_pool3d
-}
-
-@test "op mean" {
-    check_op mean
-}
-
-@test "op mm_bmm" {
-    check_op mm_bmm
-}
-
-@test "op mul_div_tensors" {
-    check_op mul_div_tensors
-}
-
-@test "op promote_int32_int64" {
-    check_op promote_int32_int64
-}
-
-@test "op promote_int_float" {
-    check_op promote_int_float
-}
-
-@test "op promote_zero_dim" {
-    check_op promote_zero_dim
-}
-
-@test "op relu" {
-    check_op relu
-}
-
-@test "op relu6" {
-    check_op relu6
-}
-
-@test "op relu6_traced" {
-    check_op relu6_traced
-}
-
-@test "op relu_inplace" {
-    check_op relu_inplace
-}
-
-@test "op scalar_arith" {
-    check_op scalar_arith
-}
-
-@test "op scripted_checks" {
-    check_op scripted_checks
-}
-
-@test "op size_dim" {
-    check_op size_dim
-}
-
-@test "op sub_alpha" {
-    check_op sub_alpha
-}
-
-@test "op sum" {
-    check_op sum
-}
-
-@test "op view_reshape" {
-    check_op view_reshape
-}
-
-@test "op view_sizes" {
-    check_op view_sizes
-}
-
-@test "op view_symbolic" {
-    check_op view_symbolic
+        opset=${line[3]} min=${line[4]} sets=${line[5]} shapes=("${line[@]:6}")
+        i=$((i + 1))
+        model=$out/models/$name.opset$opset.onnx
+        args=("${json%.json}.pt" -o "$model" --opset "$opset")
+        for s in "${shapes[@]}"; do args+=(-s "$s"); done
+        args+=(-q)
+        printf '%q ' "${args[@]}" >> "$out/batch"
+        printf '\n' >> "$out/batch"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$kind" "$name" "$opset" \
+            "$min" "$sets" "$json" "$model" >> "$out/jobs"
+    done < "$out/plan"
+
+    convert_jobs "$out/batch" "$out/results" || return
+
+    # Every model that converted, for both checkers at once (two cores).
+    : > "$out/ort.manifest"
+    : > "$out/checker.manifest"
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = check ] && [ "$(cat "$out/results/$i.rc")" = 0 ] && [ -s "$model" ] ||
+            continue
+        entry="$model"$'\t'"$json"$'\t'"$name@opset$opset"
+        printf '%s\n' "$entry" >> "$out/ort.manifest"
+        [ "$opset" -gt "$CHECKER_MAX_OPSET" ] || printf '%s\n' "$entry" >> "$out/checker.manifest"
+    done < "$out/jobs"
+    run_manifest "$out/checker" "$PYTHON" "$ONNXCHECK" &
+    run_manifest "$out/ort" node "$ORTCHECK"
+    wait $!
+}
+
+# run_manifest BASE CMD...: CMD --manifest BASE.manifest into BASE.out, its
+# exit status into BASE.rc; nothing to check is a success.
+run_manifest() {
+    local base=$1 rc=0
+    shift
+    if [ -s "$base.manifest" ]; then
+        "$@" --manifest "$base.manifest" > "$base.out" 2>&1 || rc=$?
+    else
+        : > "$base.out"
+    fi
+    echo "$rc" > "$base.rc"
+}
+
+setup_file() {
+    export OPSUITE=$BATS_FILE_TMPDIR/opsuite
+    opsuite_run "${OPS_FIXTURES:-$ROOT/testdata/ops}" "$OPSUITE"
+}
+
+# job_command INDEX: the pt2onnx command of job INDEX, as a shell would run it.
+job_command() {
+    printf '  $ %s %s\n' "$PT2ONNX" "$(sed -n "$1p" "$OPSUITE/batch")"
+}
+
+# read_checker BASE: fills the associative arrays RESULT (LABEL -> ok/FAIL)
+# and DETAIL (LABEL -> the lines the checker printed for it) from BASE.out.
+read_checker() {
+    local line label='' re='^(ok|FAIL) ([^ :]+)'
+    while IFS= read -r line; do
+        if [[ $line =~ $re ]]; then
+            label=${BASH_REMATCH[2]}
+            RESULT[$label]=${BASH_REMATCH[1]}
+            DETAIL[$label]=$line
+        elif [ -n "$label" ] && [[ $line == "    "* ]]; then
+            DETAIL[$label]+=$'\n'$line
+        fi
+    done < "$1.out"
+}
+
+# add_failure LABEL LINE...: records that LABEL (NAME@opsetN) failed, with
+# the LINEs that explain it, in the caller's FAILED and MSG arrays.
+add_failure() {
+    local IFS=$'\n'
+    FAILED+=("$1")
+    shift
+    MSG+=("$*")
+}
+
+# report_failures TITLE: fails when add_failure recorded anything, printing
+# the first 20 failures in full (each can be long) and then one line naming
+# every failing label.
+report_failures() {
+    [ "${#FAILED[@]}" -eq 0 ] && return 0
+    local -a shown=("${MSG[@]:0:20}")
+    [ "${#MSG[@]}" -le 20 ] || shown+=("... and $((${#MSG[@]} - 20)) more")
+    fail "${shown[@]}" "$1: ${#FAILED[@]} failed: ${FAILED[*]}"
+}
+
+@test "every fixture is usable: its json lists its lowest opset, 17 and 23, its archive exists" {
+    local name why n
+    local -a msg=()
+    while IFS=$'\t' read -r name why; do
+        msg+=("$name: $why")
+    done < "$OPSUITE/bad"
+    [ "${#msg[@]}" -eq 0 ] || fail "${msg[@]}" "fixture jsons the suite cannot use: ${#msg[@]}"
+    n=$(grep -c . "$OPSUITE/jobs")
+    [ "$n" -gt 0 ] || fail "no fixtures in ${OPS_FIXTURES:-$ROOT/testdata/ops}"
+}
+
+@test "every fixture converts and matches PyTorch in ONNX Runtime at each of its opsets" {
+    local i kind name opset min sets json model rc label ort_rc n=0
+    local -a MSG=() FAILED=()
+    local -A RESULT=() DETAIL=()
+    read_checker "$OPSUITE/ort"
+    ort_rc=$(cat "$OPSUITE/ort.rc")
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = check ] || continue
+        n=$((n + 1))
+        label=$name@opset$opset
+        rc=$(cat "$OPSUITE/results/$i.rc")
+        if [ "$rc" -ne 0 ] || [ ! -s "$model" ]; then
+            add_failure "$label" \
+                "$name at opset $opset: pt2onnx exited $rc$([ -s "$model" ] || echo ', no output')" \
+                "$(job_command "$i")" "$(sed 's/^/    /' "$OPSUITE/results/$i.log")"
+        elif [ "${RESULT[$label]-}" != ok ]; then
+            add_failure "$label" "$name at opset $opset: the ONNX Runtime check failed" \
+                "$(job_command "$i")" \
+                "${DETAIL[$label]:-  (no result from ortcheck.js, exit $ort_rc:)$'\n'$(cat "$OPSUITE/ort.out")}"
+        fi
+    done < "$OPSUITE/jobs"
+    report_failures "conversions checked in ONNX Runtime: $n"
+}
+
+@test "the ONNX checker accepts every model at opsets <= 17" {
+    local i kind name opset min sets json model label checker_rc n=0
+    local -a MSG=() FAILED=()
+    local -A RESULT=() DETAIL=()
+    read_checker "$OPSUITE/checker"
+    checker_rc=$(cat "$OPSUITE/checker.rc")
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = check ] && [ "$opset" -le "$CHECKER_MAX_OPSET" ] || continue
+        # A model that did not convert fails the test above.
+        [ "$(cat "$OPSUITE/results/$i.rc")" = 0 ] && [ -s "$model" ] || continue
+        n=$((n + 1))
+        label=$name@opset$opset
+        if [ "${RESULT[$label]-}" != ok ]; then
+            add_failure "$label" "$name at opset $opset: the ONNX checker rejects the model" \
+                "$(job_command "$i")" \
+                "${DETAIL[$label]:-  (no result from onnxcheck.py, exit $checker_rc:)$'\n'$(cat "$OPSUITE/checker.out")}"
+        fi
+    done < "$OPSUITE/jobs"
+    report_failures "models checked by the ONNX checker: $n"
+}
+
+@test "below a fixture's lowest opset: exit 4, 'needs opset N or later', no output" {
+    local i kind name opset min sets json model rc
+    local -a MSG=() FAILED=()
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = below ] || continue
+        rc=$(cat "$OPSUITE/results/$i.rc")
+        local log=$OPSUITE/results/$i.log why=''
+        if [ "$rc" -ne 4 ]; then
+            why="exit $rc, want 4"
+        elif ! grep -q "needs opset $min or later" "$log"; then
+            why="the error does not name opset $min"
+        elif [ -e "$model" ]; then
+            why="output left behind"
+        fi
+        if [ -n "$why" ]; then
+            add_failure "$name@opset$opset" "$name at opset $opset (below min_opset $min): $why" \
+                "$(job_command "$i")" "$(sed 's/^/    /' "$log")"
+        fi
+    done < "$OPSUITE/jobs"
+    report_failures "conversions below min_opset"
+}
+
+@test "symbolic dims: every input set of each symbolic fixture matches, at each opset" {
+    local i kind name opset min sets json model label n=0
+    local -a MSG=() FAILED=()
+    local -A RESULT=() DETAIL=()
+    read_checker "$OPSUITE/ort"
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = check ] && [ "$sets" -gt 1 ] || continue
+        n=$((n + 1))
+        label=$name@opset$opset
+        # ortcheck.js counts the sets it ran: all of them, on one model.
+        if [ "${RESULT[$label]-}" != ok ] || [[ ${DETAIL[$label]} != *", $sets input sets)" ]]; then
+            add_failure "$label" "$name at opset $opset: not all $sets input sets matched" \
+                "$(job_command "$i")" \
+                "${DETAIL[$label]:-  (not converted or not checked: see the tests above)}"
+        fi
+    done < "$OPSUITE/jobs"
+    [ "$n" -gt 0 ] || fail "no fixture has a second input set (extra_sets)"
+    report_failures "symbolic fixtures checked: $n"
 }
