@@ -36,6 +36,7 @@ for (const f of names) {
   const isOpset = (o) => Number.isInteger(o) && o >= 7 && o <= 23;
   let why = "";
   if (!isOpset(min)) why = "min_opset is not an opset 7-23";
+  else if (ops === undefined) why = "no opsets (an old json: regenerate it with scripts/make_fixtures.py)";
   else if (!Array.isArray(ops) || !ops.every(isOpset)) why = "opsets is not a list of opsets 7-23";
   else if (ops.some((o) => o < min)) why = "opsets lists one below min_opset";
   else if (![min, 17, 23].every((o) => o < min || ops.includes(o)))
@@ -148,6 +149,15 @@ add_failure() {
     MSG+=("$*")
 }
 
+# checker_failure BASE INDEX LABEL WHY: add_failure for job INDEX, whose
+# model the checker of BASE (BASE.out, BASE.rc) did not pass: with the lines
+# it printed for LABEL, or its whole output when it printed none.
+checker_failure() {
+    local base=$1 i=$2 label=$3 why=$4
+    add_failure "$label" "${label/@opset/ at opset }: $why" "$(job_command "$i")" \
+        "${DETAIL[$label]:-  (no result for $label, exit $(cat "$base.rc"):)$'\n'$(cat "$base.out")}"
+}
+
 # report_failures TITLE: fails when add_failure recorded anything, printing
 # the first 20 failures in full (each can be long) and then one line naming
 # every failing label.
@@ -170,11 +180,10 @@ report_failures() {
 }
 
 @test "every fixture converts and matches PyTorch in ONNX Runtime at each of its opsets" {
-    local i kind name opset min sets json model rc label ort_rc n=0
+    local i kind name opset min sets json model rc label n=0
     local -a MSG=() FAILED=()
     local -A RESULT=() DETAIL=()
     read_checker "$OPSUITE/ort"
-    ort_rc=$(cat "$OPSUITE/ort.rc")
     while IFS=$'\t' read -r i kind name opset min sets json model; do
         [ "$kind" = check ] || continue
         n=$((n + 1))
@@ -185,20 +194,17 @@ report_failures() {
                 "$name at opset $opset: pt2onnx exited $rc$([ -s "$model" ] || echo ', no output')" \
                 "$(job_command "$i")" "$(sed 's/^/    /' "$OPSUITE/results/$i.log")"
         elif [ "${RESULT[$label]-}" != ok ]; then
-            add_failure "$label" "$name at opset $opset: the ONNX Runtime check failed" \
-                "$(job_command "$i")" \
-                "${DETAIL[$label]:-  (no result from ortcheck.js, exit $ort_rc:)$'\n'$(cat "$OPSUITE/ort.out")}"
+            checker_failure "$OPSUITE/ort" "$i" "$label" "the ONNX Runtime check failed"
         fi
     done < "$OPSUITE/jobs"
     report_failures "conversions checked in ONNX Runtime: $n"
 }
 
 @test "the ONNX checker accepts every model at opsets <= 17" {
-    local i kind name opset min sets json model label checker_rc n=0
+    local i kind name opset min sets json model label n=0
     local -a MSG=() FAILED=()
     local -A RESULT=() DETAIL=()
     read_checker "$OPSUITE/checker"
-    checker_rc=$(cat "$OPSUITE/checker.rc")
     while IFS=$'\t' read -r i kind name opset min sets json model; do
         [ "$kind" = check ] && [ "$opset" -le "$CHECKER_MAX_OPSET" ] || continue
         # A model that did not convert fails the test above.
@@ -206,9 +212,7 @@ report_failures() {
         n=$((n + 1))
         label=$name@opset$opset
         if [ "${RESULT[$label]-}" != ok ]; then
-            add_failure "$label" "$name at opset $opset: the ONNX checker rejects the model" \
-                "$(job_command "$i")" \
-                "${DETAIL[$label]:-  (no result from onnxcheck.py, exit $checker_rc:)$'\n'$(cat "$OPSUITE/checker.out")}"
+            checker_failure "$OPSUITE/checker" "$i" "$label" "the ONNX checker rejects the model"
         fi
     done < "$OPSUITE/jobs"
     report_failures "models checked by the ONNX checker: $n"
