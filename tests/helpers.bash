@@ -8,8 +8,9 @@
 #   MODELS_DIR      where scripts/make_models.py puts torchvision models
 #
 # Every test gets its own scratch folder, $BATS_TEST_TMPDIR, which bats
-# removes afterwards. The per-op suite calls convert_and_check hundreds of
-# times, so the helpers avoid starting processes they do not need.
+# removes afterwards. convert_and_check is for a few conversions; a suite of
+# hundreds (tests/ops.bats) converts through convert_jobs and checks with
+# the checkers' --manifest modes, one process each.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PT2ONNX=${PT2ONNX:-$ROOT/build/pt2onnx}
