@@ -18,85 +18,76 @@
 
 load helpers
 
-# Plans the suite for the fixtures of folder $1: one tab-separated line per
-# conversion, "check|below NAME JSON OPSET MIN_OPSET SETS SHAPE...", and
-# "bad NAME JSON WHY" for a fixture json the suite cannot use.
+# Plans the suite: for the fixtures of folder argv[1], writes into folder
+# argv[2] "jobs" (one line per conversion, tab-separated: INDEX KIND NAME
+# OPSET MIN_OPSET SETS JSON MODEL, KIND "check" or "below"), "batch" (line
+# INDEX: the pt2onnx arguments of that job, quoted as a shell would) and
+# "bad" (NAME WHY: fixture jsons the suite cannot use). In node rather than
+# bash: a loop of thousands of lines in bash costs a minute on a busy machine.
 PLAN_JS='
 const fs = require("fs"), path = require("path");
-const dir = process.argv[1];
+const [dir, out] = process.argv.slice(1);
 const names = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
-const out = [];
+const quote = (a) => (/^[A-Za-z0-9_\/.,:@%+=-]+$/.test(a) ? a : "\x27" + a.replace(/\x27/g, "\x27\\\x27\x27") + "\x27");
+const jobs = [], batch = [], bad = [];
+const job = (kind, name, json, o, min, sets, shapes) => {
+  const model = path.join(out, "models", `${name}.opset${o}.onnx`);
+  const args = [json.slice(0, -5) + ".pt", "-o", model, "--opset", String(o)];
+  for (const s of shapes) args.push("-s", s);
+  args.push("-q");
+  batch.push(args.map(quote).join(" "));
+  jobs.push([batch.length, kind, name, o, min, sets, json, model].join("\t"));
+};
 for (const f of names) {
   const json = path.join(dir, f), name = f.slice(0, -5);
   let j;
   try { j = JSON.parse(fs.readFileSync(json, "utf8")); } catch (e) {
-    out.push(["bad", name, json, e.message]); continue;
+    bad.push(name + "\t" + e.message); continue;
   }
   const min = j.min_opset, ops = j.opsets, shapes = j.shapes;
   const isOpset = (o) => Number.isInteger(o) && o >= 7 && o <= 23;
   let why = "";
-  if (!isOpset(min)) why = "min_opset is not an opset 7-23";
+  if (/[\t\n]/.test(json)) why = "a tab or newline in its path";
+  else if (!isOpset(min)) why = "min_opset is not an opset 7-23";
   else if (ops === undefined) why = "no opsets (an old json: regenerate it with scripts/make_fixtures.py)";
   else if (!Array.isArray(ops) || !ops.every(isOpset)) why = "opsets is not a list of opsets 7-23";
   else if (ops.some((o) => o < min)) why = "opsets lists one below min_opset";
   else if (![min, 17, 23].every((o) => o < min || ops.includes(o)))
     why = "opsets lacks min_opset, 17 or 23";
-  else if (!Array.isArray(shapes) || !shapes.every((s) => typeof s === "string" && /^[^\t\n]*$/.test(s)))
+  else if (!Array.isArray(shapes) || !shapes.every((s) => typeof s === "string"))
     why = "shapes is not a list of -s arguments";
   else if (!fs.existsSync(json.slice(0, -5) + ".pt")) why = "no " + name + ".pt beside it";
-  if (why) { out.push(["bad", name, json, why]); continue; }
+  if (why) { bad.push(name + "\t" + why); continue; }
   const sets = 1 + (Array.isArray(j.extra_sets) ? j.extra_sets.length : 0);
   for (const o of [...new Set(ops)].sort((a, b) => a - b))
-    out.push(["check", name, json, o, min, sets, ...shapes]);
+    job("check", name, json, o, min, sets, shapes);
   for (const o of [...new Set([7, min - 1])].filter((o) => o >= 7 && o < min))
-    out.push(["below", name, json, o, min, sets, ...shapes]);
+    job("below", name, json, o, min, sets, shapes);
 }
-process.stdout.write(out.map((l) => l.join("\t") + "\n").join(""));
+const lines = (a) => a.map((l) => l + "\n").join("");
+fs.writeFileSync(path.join(out, "jobs"), lines(jobs));
+fs.writeFileSync(path.join(out, "batch"), lines(batch));
+fs.writeFileSync(path.join(out, "bad"), lines(bad));
 '
 
 # opsuite_run DIR OUT: converts and checks every fixture of DIR; leaves in
-# OUT: jobs (one line per conversion: "INDEX KIND NAME OPSET MIN_OPSET SETS
-# JSON MODEL", tab-separated; INDEX names results/INDEX.rc and .log), bad
-# (fixtures the plan rejected), batch (the commands), ort.out and
-# checker.out (the checkers' output) with their .rc.
+# OUT what PLAN_JS writes, results/INDEX.rc and .log of each job, and
+# ort.out and checker.out (the checkers' output) with their .rc.
 opsuite_run() {
-    local dir=$1 out=$2 kind name json opset min sets model i=0 s entry
-    local -a line shapes args
+    local dir=$1 out=$2 i kind name opset min sets json model rc
     mkdir -p "$out/models" || return
-    node -e "$PLAN_JS" "$dir" > "$out/plan" || return
-    : > "$out/jobs"
-    : > "$out/batch"
-    : > "$out/bad"
-    while IFS=$'\t' read -r -a line; do
-        kind=${line[0]} name=${line[1]} json=${line[2]}
-        if [ "$kind" = bad ]; then
-            printf '%s\t%s\n' "$name" "${line[3]}" >> "$out/bad"
-            continue
-        fi
-        opset=${line[3]} min=${line[4]} sets=${line[5]} shapes=("${line[@]:6}")
-        i=$((i + 1))
-        model=$out/models/$name.opset$opset.onnx
-        args=("${json%.json}.pt" -o "$model" --opset "$opset")
-        for s in "${shapes[@]}"; do args+=(-s "$s"); done
-        args+=(-q)
-        printf '%q ' "${args[@]}" >> "$out/batch"
-        printf '\n' >> "$out/batch"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$kind" "$name" "$opset" \
-            "$min" "$sets" "$json" "$model" >> "$out/jobs"
-    done < "$out/plan"
+    node -e "$PLAN_JS" "$dir" "$out" || return
 
     convert_jobs "$out/batch" "$out/results" || return
 
     # Every model that converted, for both checkers at once (two cores).
-    : > "$out/ort.manifest"
-    : > "$out/checker.manifest"
     while IFS=$'\t' read -r i kind name opset min sets json model; do
-        [ "$kind" = check ] && [ "$(cat "$out/results/$i.rc")" = 0 ] && [ -s "$model" ] ||
-            continue
-        entry="$model"$'\t'"$json"$'\t'"$name@opset$opset"
-        printf '%s\n' "$entry" >> "$out/ort.manifest"
-        [ "$opset" -gt "$CHECKER_MAX_OPSET" ] || printf '%s\n' "$entry" >> "$out/checker.manifest"
-    done < "$out/jobs"
+        read -r rc < "$out/results/$i.rc"
+        [ "$kind" = check ] && [ "$rc" = 0 ] && [ -s "$model" ] || continue
+        printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$opset"
+        [ "$opset" -gt "$CHECKER_MAX_OPSET" ] ||
+            printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$opset" >&3
+    done < "$out/jobs" > "$out/ort.manifest" 3> "$out/checker.manifest"
     run_manifest "$out/checker" "$PYTHON" "$ONNXCHECK" &
     run_manifest "$out/ort" node "$ORTCHECK"
     wait $!
@@ -188,7 +179,7 @@ report_failures() {
         [ "$kind" = check ] || continue
         n=$((n + 1))
         label=$name@opset$opset
-        rc=$(cat "$OPSUITE/results/$i.rc")
+        read -r rc < "$OPSUITE/results/$i.rc"
         if [ "$rc" -ne 0 ] || [ ! -s "$model" ]; then
             add_failure "$label" \
                 "$name at opset $opset: pt2onnx exited $rc$([ -s "$model" ] || echo ', no output')" \
@@ -201,14 +192,15 @@ report_failures() {
 }
 
 @test "the ONNX checker accepts every model at opsets <= 17" {
-    local i kind name opset min sets json model label n=0
+    local i kind name opset min sets json model rc label n=0
     local -a MSG=() FAILED=()
     local -A RESULT=() DETAIL=()
     read_checker "$OPSUITE/checker"
     while IFS=$'\t' read -r i kind name opset min sets json model; do
         [ "$kind" = check ] && [ "$opset" -le "$CHECKER_MAX_OPSET" ] || continue
         # A model that did not convert fails the test above.
-        [ "$(cat "$OPSUITE/results/$i.rc")" = 0 ] && [ -s "$model" ] || continue
+        read -r rc < "$OPSUITE/results/$i.rc"
+        [ "$rc" = 0 ] && [ -s "$model" ] || continue
         n=$((n + 1))
         label=$name@opset$opset
         if [ "${RESULT[$label]-}" != ok ]; then
@@ -223,7 +215,7 @@ report_failures() {
     local -a MSG=() FAILED=()
     while IFS=$'\t' read -r i kind name opset min sets json model; do
         [ "$kind" = below ] || continue
-        rc=$(cat "$OPSUITE/results/$i.rc")
+        read -r rc < "$OPSUITE/results/$i.rc"
         local log=$OPSUITE/results/$i.log why=''
         if [ "$rc" -ne 4 ]; then
             why="exit $rc, want 4"
