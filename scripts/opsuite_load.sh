@@ -14,8 +14,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 count=${1:-400}
 per=${2:-5}
-[[ $count =~ ^[1-9][0-9]*$ && $per =~ ^[1-9]$ ]] ||
-    { echo "usage: opsuite_load.sh [COUNT [OPSETS (1-9)]]" >&2; exit 2; }
+[[ $count =~ ^[1-9][0-9]*$ && $per =~ ^[3-9]$ ]] ||
+    { echo "usage: opsuite_load.sh [COUNT [OPSETS (3-9: min_opset, 17 and 23 at least)]]" >&2; exit 2; }
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/opsuite-load.XXXXXX")
 trap 'rm -rf "$dir"' EXIT

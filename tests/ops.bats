@@ -188,6 +188,7 @@ report_failures() {
             checker_failure "$OPSUITE/ort" "$i" "$label" "the ONNX Runtime check failed"
         fi
     done < "$OPSUITE/jobs"
+    [ "$n" -gt 0 ] || fail "no conversions to check: see the first test"
     report_failures "conversions checked in ONNX Runtime: $n"
 }
 
