@@ -4,15 +4,20 @@
 
     /usr/bin/python3 scripts/make_fixtures.py testdata [NAME...]
 
-For every case: OUT/ops/NAME.pt (torch.jit.script or torch.jit.trace of a
-small module, saved with torch.jit.save) and OUT/ops/NAME.json: the -s
-arguments ("shapes"), the lowest opset the case converts at ("min_opset"),
-tolerances, fixed-seed inputs and the outputs of the *saved and reloaded*
-archive, as base64 of little-endian raw bytes. The demo model goes to
-OUT/demo/tinynet.{pt,json}.
+Every case is data: a module factory decorated with @case, which names the
+inputs, the mode (script or trace), the opsets the suite tests it at, and
+optionally symbolic dims checked at two sizes. For every case this writes
+OUT/ops/NAME.pt (torch.jit.script or torch.jit.trace of the module, saved with
+torch.jit.save) and OUT/ops/NAME.json: the -s arguments ("shapes"), the
+lowest opset the case converts at ("min_opset"), the opsets to test
+("opsets"), tolerances, fixed-seed inputs and the outputs of the *saved and
+reloaded* archive, as base64 of little-endian raw bytes, and for a symbolic
+case the further input sets ("extra_sets"). README's Testing section
+documents the fields. The demo model goes to OUT/demo/tinynet.{pt,json}.
 
-Each case is one op (or one argument variant of it); tests/ops.bats names
-every case. Adding an op: add its case here, its test there.
+Each case is one op (or one argument variant of it). tests/ops.bats
+enumerates testdata/ops/*.json: adding an op's fixture is adding its case
+here, nothing else.
 """
 import base64
 import json
@@ -21,9 +26,17 @@ import sys
 import zlib
 from typing import Optional
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# TorchScript writes a module's Final constants in set order, which follows
+# str hashes: with Python's per-run hash seed the archives would differ from
+# run to run. A fixed seed makes generation deterministic; set it before
+# torch is imported by running again with it.
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import torch  # noqa: E402 (after the re-exec above)
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 DTYPES = {
     torch.float32: "float32", torch.float16: "float16", torch.float64: "float64",
@@ -34,16 +47,105 @@ DTYPES = {
 
 CASES = []
 
+# The opsets pt2onnx targets.
+OPSET_RANGE = range(7, 24)
+
+# Opsets every case is tested at (when >= its min_opset), besides its
+# min_opset, 17 and 23: one per ONNX IR-version step the writer takes, so a
+# case says nothing unless it emits an op listed in SWITCHES.
+DEFAULT_OPSETS = (7, 9, 13, 21)
+
+# ONNX operators whose form changes with the opset, and the opsets where it
+# does (inputs become attributes or the reverse, new attributes, new
+# semantics). A case that emits one lists it in emits=; it is then tested on
+# both sides of every switch (s - 1 and s). These are facts of the ONNX
+# operator changelog, kept here because the suite must not depend on the
+# converter's own table to pick what to test it at.
+SWITCHES = {
+    "Clip": (11,),                   # min/max become inputs
+    "Gemm": (11, 13),                # C optional; bfloat16
+    "Unsqueeze": (11, 13),           # negative axes; axes become an input
+    "Squeeze": (11, 13),
+    "Split": (11, 13, 18),           # split sizes an input; num_outputs
+    "ReduceSum": (11, 13),           # axes become an input at 13
+    "ReduceMean": (11, 18),          # ... and at 18 for the others
+    "ReduceMax": (11, 18),
+    "ReduceMin": (11, 18),
+    "ReduceProd": (11, 18),
+    "ReduceL1": (11, 18),
+    "ReduceL2": (11, 18),
+    "ReduceLogSumExp": (11, 18),
+    "ReduceSumSquare": (11, 18),
+    "Slice": (10, 11),               # starts/ends become inputs; negatives
+    "Pad": (11, 18),                 # pads an input; axes input
+    "Mod": (10,),                    # new
+    "MaxPool": (10,),                # ceil_mode, dilations
+    "AveragePool": (10, 11, 19),     # ceil_mode; pads; dilations
+    "Flatten": (11,),                # negative axis
+    "Resize": (10, 11, 13, 18, 19),
+    "Range": (11,),
+    "ScatterND": (11, 16, 18),
+    "Trilu": (14,),
+    "HardSwish": (14,),
+    "LayerNormalization": (17,),
+    "Gelu": (20,),                   # its own op; the Erf form before
+    "GreaterOrEqual": (12,),         # new; Not(Less) before
+    "LessOrEqual": (12,),
+    "GridSample": (16, 20),
+}
+
 
 def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
-         atol=1e-5):
-    """Registers the decorated module factory as fixture NAME."""
+         atol=1e-5, opsets=None, emits=(), sizes=None):
+    """Registers the decorated module factory as fixture NAME.
+
+    inputs: input specs (randn, rand_as, randint); a dim may be a symbol
+      name (a str) given values in sizes.
+    shapes: the -s arguments; default: the inputs' dims (symbols kept) and
+      dtypes.
+    min_opset: the lowest opset the case converts at; below it the
+      conversion must fail with "needs opset N or later".
+    opsets: opsets to test besides min_opset, 17, 23 and DEFAULT_OPSETS.
+    emits: ONNX operators whose SWITCHES points the case is tested at.
+    sizes: {symbol: (size, size, ...)}: one input set per position, all run
+      on the one model converted with the symbolic shapes.
+    """
+    sizes = dict(sizes or {})
+    counts = {len(v) for v in sizes.values()}
+    assert len(counts) <= 1, f"{name}: every symbol needs as many sizes"
+    assert not sizes or counts.pop() >= 2, f"{name}: a symbol needs two sizes"
+    for spec in inputs:
+        for d in spec[1]:
+            assert not isinstance(d, str) or d in sizes, \
+                f"{name}: symbol {d} has no sizes"
+    for e in emits:
+        assert e in SWITCHES, f"{name}: {e} is not in SWITCHES"
+    tested = case_opsets(min_opset, opsets or (), emits)
+
     def register(factory):
         CASES.append(dict(name=name, factory=factory, inputs=inputs, mode=mode,
                           shapes=shapes, min_opset=min_opset, rtol=rtol,
-                          atol=atol))
+                          atol=atol, opsets=tested, sizes=sizes))
         return factory
     return register
+
+
+# For the cases whose ops change form most often (Clip, Gemm,
+# Squeeze/Unsqueeze, ReduceSum/ReduceMean, MaxPool, Mod, symbolic Reshape):
+# every opset, so a switch point missing from SWITCHES is still caught.
+EVERY_OPSET = tuple(OPSET_RANGE)
+
+
+def case_opsets(min_opset, opsets, emits):
+    """The sorted opsets a case is tested at (see case())."""
+    assert min_opset in OPSET_RANGE, f"min_opset {min_opset} out of range"
+    want = {min_opset, 17, 23, *DEFAULT_OPSETS, *opsets}
+    for e in emits:
+        for s in SWITCHES[e]:
+            want.update((s - 1, s))
+    for o in opsets:
+        assert o in OPSET_RANGE, f"opset {o} out of range"
+    return sorted(o for o in want if o >= min_opset and o in OPSET_RANGE)
 
 
 def randn(*dims):
@@ -114,7 +216,7 @@ def _():
     return nn.Conv2d(6, 6, 3, padding=1, groups=6)
 
 
-@case("conv2d_unbatched", [randn(3, 8, 8)])
+@case("conv2d_unbatched", [randn(3, 8, 8)], opsets=EVERY_OPSET)
 def _():
     return nn.Conv2d(3, 4, 3, padding=1)
 
@@ -225,12 +327,12 @@ def _():
     return fn_module(forward)()
 
 
-@case("hardtanh", [randn(2, 3, 4)])
+@case("hardtanh", [randn(2, 3, 4)], opsets=EVERY_OPSET)
 def _():
     return nn.Hardtanh(-0.5, 0.7)
 
 
-@case("relu6", [rand_as(torch.float32, 2, 3, 4)])
+@case("relu6", [rand_as(torch.float32, 2, 3, 4)], opsets=EVERY_OPSET)
 def _():
     def forward(self, x):
         return F.relu6(x * 5.0)
@@ -244,12 +346,12 @@ def _():
     return fn_module(forward)()
 
 
-@case("gelu", [randn(2, 3, 4)], min_opset=9)
+@case("gelu", [randn(2, 3, 4)], min_opset=9, opsets=[19, 20])
 def _():
     return nn.GELU()
 
 
-@case("gelu_tanh", [randn(2, 3, 4)], min_opset=9)
+@case("gelu_tanh", [randn(2, 3, 4)], min_opset=9, opsets=[19, 20])
 def _():
     return nn.GELU(approximate="tanh")
 
@@ -261,7 +363,8 @@ def _():
     return nn.MaxPool2d(3, stride=2, padding=1)
 
 
-@case("max_pool2d_ceil", [randn(1, 2, 10, 10)], min_opset=10)
+@case("max_pool2d_ceil", [randn(1, 2, 10, 10)], min_opset=10,
+      opsets=EVERY_OPSET)
 def _():
     return nn.MaxPool2d(3, 2, ceil_mode=True)
 
@@ -395,7 +498,7 @@ def _():
 
 
 @case("div_rounding_int", [randint(-30, 30, 3, 4), randint(1, 7, 4)],
-      min_opset=10)
+      min_opset=10, opsets=EVERY_OPSET)
 def _():
     def forward(self, x, y):
         return (torch.div(x, y, rounding_mode="floor"),
@@ -442,7 +545,7 @@ def _():
     return nn.Linear(5, 4)
 
 
-@case("linear_nobias", [randn(3, 5)])
+@case("linear_nobias", [randn(3, 5)], opsets=EVERY_OPSET)
 def _():
     return nn.Linear(5, 4, bias=False)
 
@@ -494,14 +597,16 @@ def _():
     return fn_module(forward)()
 
 
-@case("flatten_symbolic", [randn(3, 2, 4, 5)], shapes=["batchx2x4x5"])
+@case("flatten_symbolic", [randn("batch", 2, 4, 5)],
+      sizes={"batch": (3, 5)})
 def _():
     def forward(self, x):
         return torch.flatten(x, 1), torch.flatten(x, 2)
     return fn_module(forward)()
 
 
-@case("flatten_symbolic_range", [randn(2, 3, 4, 5)], shapes=["Bx3xHx5"])
+@case("flatten_symbolic_range", [randn("B", 3, "H", 5)],
+      sizes={"B": (2, 4), "H": (4, 7)}, opsets=[14, 15])
 def _():
     # A range with symbolic dims on both sides of it: the sizes kept come
     # from the input's Shape, never baked.
@@ -510,8 +615,9 @@ def _():
     return fn_module(forward)()
 
 
-@case("symbolic_dim_arith", [randn(2, 3, 9, 7), randn(2, 3, 4, 7)],
-      shapes=["Nx3xHxW", "Nx3xLxW"])
+@case("symbolic_dim_arith", [randn("N", 3, "H", "W"), randn("N", 3, "L", "W")],
+      sizes={"N": (2, 3), "H": (9, 13), "W": (7, 5), "L": (4, 2)},
+      opsets=[14, 15])
 def _():
     # Sizes computed from symbolic dims: products, sums, conv/pool output
     # sizes; type inference keeps them symbolic (N*3, H+L, (H-1)/2+1).
@@ -543,7 +649,8 @@ def _():
     return fn_module(forward)()
 
 
-@case("view_symbolic", [randn(3, 4, 5)], shapes=["Nx4x5"])
+@case("view_symbolic", [randn("N", 4, 5)], sizes={"N": (3, 6)},
+      opsets=EVERY_OPSET)
 def _():
     def forward(self, x):
         return x.view(x.size(0), -1), x.reshape(x.size(0), 2, 10)
@@ -571,7 +678,7 @@ def _():
     return fn_module(forward)()
 
 
-@case("mean", [randn(2, 3, 4, 5)])
+@case("mean", [randn(2, 3, 4, 5)], opsets=EVERY_OPSET)
 def _():
     def forward(self, x):
         return (x.mean([2, 3], keepdim=True), x.mean(-1), x.mean(),
@@ -579,7 +686,7 @@ def _():
     return fn_module(forward)()
 
 
-@case("sum", [randn(2, 3, 4), randint(-4, 4, 2, 3)])
+@case("sum", [randn(2, 3, 4), randint(-4, 4, 2, 3)], opsets=EVERY_OPSET)
 def _():
     def forward(self, x, i):
         return x.sum(1), x.sum([0, 2], keepdim=True), x.sum(), i.sum(1), i.sum()
@@ -599,35 +706,35 @@ def _():
     return fn_module(forward)()
 
 
-@case("compare_order", [randn(3, 4), randn(4)])
+@case("compare_order", [randn(3, 4), randn(4)], opsets=[11, 12, 16])
 def _():
     def forward(self, x, y):
         return x >= y, x <= y, x > y, x < 0.25
     return fn_module(forward)()
 
 
-@case("slice_bounds", [randn(6, 5, 4)])
+@case("slice_bounds", [randn(6, 5, 4)], opsets=[9, 10, 11, 13])
 def _():
     def forward(self, x):
         return x[1:4], x[:, -3:], x[:-1, 2:-1], x[-100:100, :, 1:2]
     return fn_module(forward)()
 
 
-@case("slice_step", [randn(7, 6)], min_opset=10)
+@case("slice_step", [randn(7, 6)], min_opset=10, opsets=[10, 11, 13])
 def _():
     def forward(self, x):
         return x[1:5:2], x[:, ::3], x[-4::2, 1:]
     return fn_module(forward)()
 
 
-@case("slice_symbolic", [randn(5, 6)], shapes=["Nx6"])
+@case("slice_symbolic", [randn(5, 6)], shapes=["Nx6"], opsets=[9, 10])
 def _():
     def forward(self, x):
         return x[1:-1], x[:, 2:] + 1.0, x[-2:]
     return fn_module(forward)()
 
 
-@case("split_size", [randn(4, 7)])
+@case("split_size", [randn(4, 7)], opsets=[12, 13, 18])
 def _():
     def forward(self, x):
         a, b, c, d = torch.split(x, 2, 1)
@@ -635,7 +742,7 @@ def _():
     return fn_module(forward)()
 
 
-@case("split_chunk", [randn(4, 6)])
+@case("split_chunk", [randn(4, 6)], opsets=[12, 13, 18])
 def _():
     def forward(self, x):
         a, b, c = x.chunk(3, 1)
@@ -643,7 +750,7 @@ def _():
     return fn_module(forward)()
 
 
-@case("split_sizes", [randn(6, 3)])
+@case("split_sizes", [randn(6, 3)], opsets=[12, 13, 18])
 def _():
     def forward(self, x):
         a, b, c = torch.split(x, [1, 3, 2], 0)
@@ -651,7 +758,7 @@ def _():
     return fn_module(forward)()
 
 
-@case("split_symbolic", [randn(5, 6)], shapes=["Nx6"])
+@case("split_symbolic", [randn(5, 6)], shapes=["Nx6"], opsets=[12, 13, 18])
 def _():
     def forward(self, x):
         a, b = x.chunk(2, 1)
@@ -660,14 +767,14 @@ def _():
     return fn_module(forward)()
 
 
-@case("pad_constant", [randn(2, 3, 4)])
+@case("pad_constant", [randn(2, 3, 4)], opsets=[10, 11, 13, 18, 19, 21])
 def _():
     def forward(self, x):
         return F.pad(x, (1, 2)), F.pad(x, (0, 1, 2, 0), value=0.5)
     return fn_module(forward)()
 
 
-@case("pad_int", [randint(-4, 4, 2, 3)], min_opset=11)
+@case("pad_int", [randint(-4, 4, 2, 3)], min_opset=11, opsets=[11, 18])
 def _():
     def forward(self, x):
         return F.pad(x, (1, 1, 1, 0), value=3.0)
@@ -746,6 +853,60 @@ def _():
         return (x.to(torch.int64), x.to(i), x.to("cpu", torch.float16),
                 x.double(), x.long(), x.bool(), i.type_as(x), i.float())
     return fn_module(forward)()
+
+
+# ---- symbolic dims: one model, checked at two sizes ----------------------------
+
+@case("conv2d_sym", [randn("batch", 3, 8, 8)], sizes={"batch": (2, 5)})
+def _():
+    return nn.Conv2d(3, 4, 3, padding=1)
+
+
+@case("linear_sym", [randn("batch", 5)], sizes={"batch": (3, 6)},
+      emits=["Gemm"])
+def _():
+    return nn.Linear(5, 4)
+
+
+@case("batch_norm2d_sym", [randn("N", 4, 5, 5)], sizes={"N": (2, 3)})
+def _():
+    return with_stats(nn.BatchNorm2d(4))
+
+
+@case("max_pool2d_sym", [randn("N", 3, 9, 9)], sizes={"N": (1, 4)},
+      emits=["MaxPool"])
+def _():
+    return nn.MaxPool2d(3, stride=2, padding=1)
+
+
+@case("add_broadcast_sym", [randn("N", "C", 4), randn("C", 1)],
+      sizes={"N": (2, 5), "C": (3, 1)})
+def _():
+    def forward(self, x, y):
+        return x + y, x * y - 1.0
+    return fn_module(forward)()
+
+
+@case("mean_sum_sym", [randn("batch", 3, 4)], sizes={"batch": (2, 7)},
+      emits=["ReduceMean", "ReduceSum"])
+def _():
+    def forward(self, x):
+        return x.mean(-1), x.sum(1, keepdim=True), x.mean([1, 2])
+    return fn_module(forward)()
+
+
+@case("cat_sym", [randn("batch", 3), randn("batch", 2)],
+      sizes={"batch": (2, 4)})
+def _():
+    def forward(self, a, b):
+        return torch.cat([a, b], 1)
+    return fn_module(forward)()
+
+
+@case("classifier_head_sym", [randn("batch", 8, 5, 5)], sizes={"batch": (2, 3)},
+      emits=["Gemm", "Flatten"])
+def _():
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
 
 
 # ---- models that must fail (testdata/errors/, tests/errors.bats) ----------------
@@ -842,12 +1003,23 @@ class TinyNet(nn.Module):
 
 # ---- writing -------------------------------------------------------------------------------
 
-def make_input(spec, gen):
+def make_input(spec, gen, binding):
+    """One input tensor of SPEC, its symbolic dims taken from BINDING."""
+    dims = tuple(binding[d] if isinstance(d, str) else d for d in spec[1])
     if spec[0] == "randn":
-        _, dims, dtype = spec
-        return torch.randn(tuple(dims), generator=gen).to(dtype)
-    _, dims, dtype, lo, hi = spec
+        return torch.randn(dims, generator=gen).to(spec[2])
+    _, _, dtype, lo, hi = spec
     return torch.randint(lo, hi, dims, generator=gen).to(dtype)
+
+
+def default_shapes(specs):
+    """The -s arguments of input SPECS: dims (symbols kept) and dtype."""
+    shapes = []
+    for spec in specs:
+        dims = "x".join(str(d) for d in spec[1])
+        shapes.append(dims + ("" if spec[2] == torch.float32
+                              else ":" + DTYPES[spec[2]]))
+    return shapes
 
 
 def encode(t):
@@ -871,34 +1043,61 @@ def flatten_outputs(out):
     return [out]
 
 
-def write_case(folder, name, module, inputs, mode, shapes, min_opset, rtol,
-               atol):
+def write_case(folder, name, module, input_sets, mode, shapes, min_opset,
+               rtol, atol, opsets=None, bindings=None):
+    """Saves MODULE as FOLDER/NAME.pt and writes FOLDER/NAME.json with the
+    outputs of the reloaded archive for every set of INPUT_SETS (the first is
+    also what a trace records). BINDINGS: the symbol sizes of each set."""
     module.eval()
     pt = os.path.join(folder, name + ".pt")
     with torch.no_grad():
         if mode == "trace":
-            saved = torch.jit.trace(module, tuple(inputs))
+            saved = torch.jit.trace(module, tuple(input_sets[0]))
         else:
             saved = torch.jit.script(module)
         torch.jit.save(saved, pt)
         # Outputs of the archive as saved: what pt2onnx converts. On
         # copies: a model may write into its inputs.
-        out = torch.jit.load(pt)(*[t.clone() for t in inputs])
-    if shapes is None:
-        shapes = []
-        for t in inputs:
-            dims = "x".join(str(d) for d in t.shape)
-            shapes.append(dims + ("" if t.dtype == torch.float32
-                                  else ":" + DTYPES[t.dtype]))
-    doc = {
-        "name": name, "shapes": shapes, "min_opset": min_opset,
-        "rtol": rtol, "atol": atol, "mode": mode,
-        "inputs": [encode(t) for t in inputs],
-        "outputs": [encode(o) for o in flatten_outputs(out)],
-    }
+        loaded = torch.jit.load(pt)
+        outs = [flatten_outputs(loaded(*[t.clone() for t in inputs]))
+                for inputs in input_sets]
+    doc = {"name": name, "shapes": shapes, "min_opset": min_opset}
+    if opsets is not None:
+        doc["opsets"] = opsets
+    doc.update(rtol=rtol, atol=atol, mode=mode)
+    if bindings:
+        doc["sizes"] = bindings[0]
+    doc["inputs"] = [encode(t) for t in input_sets[0]]
+    doc["outputs"] = [encode(o) for o in outs[0]]
+    if len(input_sets) > 1:
+        doc["extra_sets"] = [
+            {"sizes": bindings[k],
+             "inputs": [encode(t) for t in input_sets[k]],
+             "outputs": [encode(o) for o in outs[k]]}
+            for k in range(1, len(input_sets))]
     with open(os.path.join(folder, name + ".json"), "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
+
+
+def write_op_case(folder, c):
+    """Writes the fixture of case C (a CASES entry)."""
+    seed = zlib.crc32(c["name"].encode())
+    torch.manual_seed(seed)
+    module = c["factory"]()
+    gen = torch.Generator().manual_seed(seed)
+    sizes = c["sizes"]
+    count = len(next(iter(sizes.values()))) if sizes else 1
+    bindings = [{k: v[i] for k, v in sorted(sizes.items())}
+                for i in range(count)]
+    # One generator for all sets, in order: set 0 is what a case without
+    # sizes always had, so adding sizes to a case keeps its first set.
+    input_sets = [[make_input(s, gen, b) for s in c["inputs"]]
+                  for b in bindings]
+    shapes = c["shapes"] or default_shapes(c["inputs"])
+    write_case(folder, c["name"], module, input_sets, c["mode"], shapes,
+               c["min_opset"], c["rtol"], c["atol"], c["opsets"],
+               bindings if sizes else None)
 
 
 def main():
@@ -909,19 +1108,17 @@ def main():
     torch.set_num_threads(1)
     ops = os.path.join(out, "ops")
     os.makedirs(ops, exist_ok=True)
+    known = {c["name"] for c in CASES} | {e[0] for e in ERROR_CASES}
+    unknown = sorted(only - known - {"tinynet"})
+    if unknown:
+        sys.exit("make_fixtures: no case named " + ", ".join(unknown))
     names = set()
     for c in CASES:
         assert c["name"] not in names, "duplicate case " + c["name"]
         names.add(c["name"])
         if only and c["name"] not in only:
             continue
-        seed = zlib.crc32(c["name"].encode())
-        torch.manual_seed(seed)
-        module = c["factory"]()
-        gen = torch.Generator().manual_seed(seed)
-        inputs = [make_input(s, gen) for s in c["inputs"]]
-        write_case(ops, c["name"], module, inputs, c["mode"], c["shapes"],
-                   c["min_opset"], c["rtol"], c["atol"])
+        write_op_case(ops, c)
         print("make_fixtures: " + c["name"])
     errors = os.path.join(out, "errors")
     os.makedirs(errors, exist_ok=True)
@@ -930,8 +1127,9 @@ def main():
             continue
         torch.manual_seed(zlib.crc32(name.encode()))
         gen = torch.Generator().manual_seed(1)
-        write_case(errors, name, cls(), [make_input(s, gen) for s in specs],
-                   "script", None, 7, 1e-4, 1e-5)
+        inputs = [make_input(s, gen, {}) for s in specs]
+        write_case(errors, name, cls(), [inputs], "script",
+                   default_shapes(specs), 7, 1e-4, 1e-5)
         print("make_fixtures: errors/" + name)
     if not only or "tinynet" in only:
         demo = os.path.join(out, "demo")
@@ -942,8 +1140,9 @@ def main():
             if isinstance(m, nn.BatchNorm2d):
                 with_stats(m)
         gen = torch.Generator().manual_seed(7)
-        write_case(demo, "tinynet", net, [torch.randn(1, 3, 32, 32, generator=gen)],
-                   "script", None, 7, 1e-4, 1e-5)
+        write_case(demo, "tinynet", net,
+                   [[torch.randn(1, 3, 32, 32, generator=gen)]], "script",
+                   ["1x3x32x32"], 7, 1e-4, 1e-5)
         print("make_fixtures: tinynet")
 
 

@@ -8,8 +8,9 @@
 #   MODELS_DIR      where scripts/make_models.py puts torchvision models
 #
 # Every test gets its own scratch folder, $BATS_TEST_TMPDIR, which bats
-# removes afterwards. The per-op suite calls convert_and_check hundreds of
-# times, so the helpers avoid starting processes they do not need.
+# removes afterwards. convert_and_check is for a few conversions; a suite of
+# hundreds (tests/ops.bats) converts through convert_jobs and checks with
+# the checkers' --manifest modes, one process each.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PT2ONNX=${PT2ONNX:-$ROOT/build/pt2onnx}
@@ -111,4 +112,45 @@ convert_and_check() {
 # file_sum FILE: print a checksum of FILE's bytes (to compare before/after).
 file_sum() {
     cksum < "$1"
+}
+
+# How many conversions convert_jobs runs at once: the machine's two cores.
+CONVERT_JOBS=${CONVERT_JOBS:-2}
+
+# convert_jobs BATCH RESULTS
+#
+# Runs every conversion listed in BATCH: one job per line, each line the
+# arguments of one pt2onnx run quoted as a shell would (printf %q), which is
+# the format `pt2onnx --batch FILE` reads. For the job on line I (counting
+# from 1) writes RESULTS/I.rc (its exit status) and RESULTS/I.log (its
+# stderr, then its stdout). The one place the data-driven suites convert:
+#
+# MERGE: when `pt2onnx --batch FILE -j N` is on this branch, run it here
+# once instead (-j "$CONVERT_JOBS") and split its per-job result lines into
+# the same files; callers do not change. Until then: one pt2onnx process
+# per job, CONVERT_JOBS at a time, which pays a libtorch start-up per job.
+convert_jobs() {
+    local batch=$1 results=$2 line i=0 running=0
+    local -a args
+    require_pt2onnx || return
+    mkdir -p "$results" || return
+    while IFS= read -r line || [ -n "$line" ]; do
+        i=$((i + 1))
+        # The batch file is written by our own callers with printf %q, so
+        # evaluating a line only undoes that quoting.
+        eval "args=($line)"
+        if [ "$running" -ge "$CONVERT_JOBS" ]; then
+            wait -n || true
+            running=$((running - 1))
+        fi
+        (
+            rc=0
+            "$PT2ONNX" "${args[@]}" > "$results/$i.out" 2> "$results/$i.log" || rc=$?
+            cat "$results/$i.out" >> "$results/$i.log"
+            rm -f "$results/$i.out"
+            echo "$rc" > "$results/$i.rc"
+        ) &
+        running=$((running + 1))
+    done < "$batch"
+    wait
 }

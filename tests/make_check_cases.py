@@ -125,6 +125,26 @@ def main(outdir):
     off[0, 0] = np.float16(2.0 + 2**-9)
     write(outdir, "ulp_float16", addh, [h], [off])
 
+    # A symbolic batch, y = 2 * x, with a second input set (N=2 and N=5):
+    # every set runs on the one session. bad_sets differs in set 1 only.
+    two_c = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    dbl = model([helper.make_node("Mul", ["x", "two"], ["y"])],
+                [("x", "float32", ["N", 3])], [("y", "float32", ["N", 3])],
+                [two_c])
+    x2 = rng.standard_normal((2, 3)).astype(np.float32)
+    x5 = rng.standard_normal((5, 3)).astype(np.float32)
+    y5 = 2 * x5
+    for name in ("sets", "bad_sets"):
+        want5 = y5.copy()
+        if name == "bad_sets":
+            want5[4, 1] += 1.0
+        fx = write(outdir, name, dbl, [x2], [2 * x2])
+        fx["sizes"] = {"N": 2}
+        fx["extra_sets"] = [{"sizes": {"N": 5}, "inputs": [tensor(x5)],
+                             "outputs": [tensor(want5)]}]
+        with open(os.path.join(outdir, name + ".json"), "w") as f:
+            json.dump(fx, f)
+
     # --- cases that must fail ---
     a = samples["float32"]
     b = a.copy()

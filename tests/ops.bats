@@ -1,458 +1,254 @@
 #!/usr/bin/env bats
-# Every handler, numerically: each fixture of testdata/ops (one op or one
-# argument variant, made by scripts/make_fixtures.py) is converted at opsets
-# 7, 9, 13, 17, 21 and 23 and run in ONNX Runtime on the fixture's inputs;
-# the outputs must match PyTorch's. At opsets <= 17 the ONNX checker's
-# full_check must pass too. Below a fixture's min_opset the conversion must
-# fail with exit status 4 and name the opset it needs.
+# Every handler, numerically, driven by the fixture list: each fixture of
+# testdata/ops (one op or one argument variant, made by
+# scripts/make_fixtures.py) is converted at every opset its json lists in
+# "opsets" and run in ONNX Runtime on its inputs, every input set when it has
+# symbolic dims; the outputs must match PyTorch's. At opsets <= 17 the ONNX
+# checker's full_check must pass too. Below a fixture's min_opset (at 7 and at
+# min_opset - 1) the conversion must fail with exit status 4, name the opset
+# it needs, and leave no output.
+#
+# bats cannot make a @test per fixture at run time, so setup_file converts
+# everything (convert_jobs: one batch) and checks everything (one ONNX
+# Runtime process, one checker process) into $OPSUITE, and each @test below
+# reads those results and names every fixture and opset that fails it.
+#
+# OPS_FIXTURES=DIR runs the suite on another folder of fixtures
+# (scripts/opsuite_load.sh does, to time a synthetic load).
 
 load helpers
 
-OPSETS=(7 9 13 17 21 23)
+# Plans the suite: for the fixtures of folder argv[1], writes into folder
+# argv[2] "jobs" (one line per conversion, tab-separated: INDEX KIND NAME
+# OPSET MIN_OPSET SETS JSON MODEL, KIND "check" or "below"), "batch" (line
+# INDEX: the pt2onnx arguments of that job, quoted as a shell would) and
+# "bad" (NAME WHY: fixture jsons the suite cannot use). In node rather than
+# bash: a loop of thousands of lines in bash costs a minute on a busy machine.
+PLAN_JS='
+const fs = require("fs"), path = require("path");
+const [dir, out] = process.argv.slice(1);
+const names = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+const quote = (a) => (/^[A-Za-z0-9_\/.,:@%+=-]+$/.test(a) ? a : "\x27" + a.replace(/\x27/g, "\x27\\\x27\x27") + "\x27");
+const jobs = [], batch = [], bad = [];
+const job = (kind, name, json, o, min, sets, shapes) => {
+  const model = path.join(out, "models", `${name}.opset${o}.onnx`);
+  const args = [json.slice(0, -5) + ".pt", "-o", model, "--opset", String(o)];
+  for (const s of shapes) args.push("-s", s);
+  args.push("-q");
+  batch.push(args.map(quote).join(" "));
+  jobs.push([batch.length, kind, name, o, min, sets, json, model].join("\t"));
+};
+for (const f of names) {
+  const json = path.join(dir, f), name = f.slice(0, -5);
+  let j;
+  try { j = JSON.parse(fs.readFileSync(json, "utf8")); } catch (e) {
+    bad.push(name + "\t" + e.message); continue;
+  }
+  const min = j.min_opset, ops = j.opsets, shapes = j.shapes;
+  const isOpset = (o) => Number.isInteger(o) && o >= 7 && o <= 23;
+  let why = "";
+  if (/[\t\n]/.test(json)) why = "a tab or newline in its path";
+  else if (!isOpset(min)) why = "min_opset is not an opset 7-23";
+  else if (ops === undefined) why = "no opsets (an old json: regenerate it with scripts/make_fixtures.py)";
+  else if (!Array.isArray(ops) || !ops.every(isOpset)) why = "opsets is not a list of opsets 7-23";
+  else if (ops.some((o) => o < min)) why = "opsets lists one below min_opset";
+  else if (![min, 17, 23].every((o) => o < min || ops.includes(o)))
+    why = "opsets lacks min_opset, 17 or 23";
+  else if (!Array.isArray(shapes) || !shapes.every((s) => typeof s === "string"))
+    why = "shapes is not a list of -s arguments";
+  else if (!fs.existsSync(json.slice(0, -5) + ".pt")) why = "no " + name + ".pt beside it";
+  if (why) { bad.push(name + "\t" + why); continue; }
+  const sets = 1 + (Array.isArray(j.extra_sets) ? j.extra_sets.length : 0);
+  for (const o of [...new Set(ops)].sort((a, b) => a - b))
+    job("check", name, json, o, min, sets, shapes);
+  for (const o of [...new Set([7, min - 1])].filter((o) => o >= 7 && o < min))
+    job("below", name, json, o, min, sets, shapes);
+}
+const lines = (a) => a.map((l) => l + "\n").join("");
+fs.writeFileSync(path.join(out, "jobs"), lines(jobs));
+fs.writeFileSync(path.join(out, "batch"), lines(batch));
+fs.writeFileSync(path.join(out, "bad"), lines(bad));
+'
 
-# min_opset FIXTURE.json: the "min_opset" field.
-min_opset() {
-    local re='"min_opset"[[:space:]]*:[[:space:]]*([0-9]+)' text
-    text=$(head -c 4096 "$1")
-    [[ $text =~ $re ]] || fail "no min_opset in $1" || return
-    echo "${BASH_REMATCH[1]}"
+# opsuite_run DIR OUT: converts and checks every fixture of DIR; leaves in
+# OUT what PLAN_JS writes, results/INDEX.rc and .log of each job, and
+# ort.out and checker.out (the checkers' output) with their .rc.
+opsuite_run() {
+    local dir=$1 out=$2 i kind name opset min sets json model rc
+    mkdir -p "$out/models" || return
+    node -e "$PLAN_JS" "$dir" "$out" || return
+
+    convert_jobs "$out/batch" "$out/results" || return
+
+    # Every model that converted, for both checkers at once (two cores).
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        read -r rc < "$out/results/$i.rc"
+        [ "$kind" = check ] && [ "$rc" = 0 ] && [ -s "$model" ] || continue
+        printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$opset"
+        [ "$opset" -gt "$CHECKER_MAX_OPSET" ] ||
+            printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$opset" >&3
+    done < "$out/jobs" > "$out/ort.manifest" 3> "$out/checker.manifest"
+    run_manifest "$out/checker" "$PYTHON" "$ONNXCHECK" &
+    run_manifest "$out/ort" node "$ORTCHECK"
+    wait $!
 }
 
-# check_op NAME: the fixture at every opset of OPSETS.
-check_op() {
-    local json=$ROOT/testdata/ops/$1.json min o rc
-    [ -f "$json" ] || fail "no fixture $json" || return
-    min=$(min_opset "$json") || return
-    for o in "${OPSETS[@]}"; do
-        if [ "$o" -ge "$min" ]; then
-            convert_and_check "$json" "$o" || return
-            continue
+# run_manifest BASE CMD...: CMD --manifest BASE.manifest into BASE.out, its
+# exit status into BASE.rc; nothing to check is a success.
+run_manifest() {
+    local base=$1 rc=0
+    shift
+    if [ -s "$base.manifest" ]; then
+        "$@" --manifest "$base.manifest" > "$base.out" 2>&1 || rc=$?
+    else
+        : > "$base.out"
+    fi
+    echo "$rc" > "$base.rc"
+}
+
+setup_file() {
+    export OPSUITE=$BATS_FILE_TMPDIR/opsuite
+    opsuite_run "${OPS_FIXTURES:-$ROOT/testdata/ops}" "$OPSUITE"
+}
+
+# job_command INDEX: the pt2onnx command of job INDEX, as a shell would run it.
+job_command() {
+    printf '  $ %s %s\n' "$PT2ONNX" "$(sed -n "$1p" "$OPSUITE/batch")"
+}
+
+# read_checker BASE: fills the associative arrays RESULT (LABEL -> ok/FAIL)
+# and DETAIL (LABEL -> the lines the checker printed for it) from BASE.out.
+read_checker() {
+    local line label='' re='^(ok|FAIL) ([^ :]+)'
+    while IFS= read -r line; do
+        if [[ $line =~ $re ]]; then
+            label=${BASH_REMATCH[2]}
+            RESULT[$label]=${BASH_REMATCH[1]}
+            DETAIL[$label]=$line
+        elif [ -n "$label" ] && [[ $line == "    "* ]]; then
+            DETAIL[$label]+=$'\n'$line
         fi
-        local out=$BATS_TEST_TMPDIR/$1.below.onnx
-        local -a args=()
-        while IFS= read -r s; do args+=(-s "$s"); done < <(shapes_args "$json")
-        rc=0
-        "$PT2ONNX" "${json%.json}.pt" -o "$out" --opset "$o" "${args[@]}" \
-            2> "$out.err" || rc=$?
-        [ "$rc" -eq 4 ] ||
-            fail "$1 at opset $o (below min_opset $min): exit $rc, want 4" \
-                "$(cat "$out.err")" || return
-        grep -q "needs opset $min or later" "$out.err" ||
-            fail "$1 at opset $o: the error does not name opset $min" \
-                "$(cat "$out.err")" || return
-        [ ! -e "$out" ] || fail "$1 at opset $o: output left behind" || return
-    done
-}
-
-# The ops whose ONNX form changes with the opset (Clip bounds at 11, Gemm's
-# optional C at 11, Squeeze/Unsqueeze and ReduceSum axes at 13, every
-# Reduce* at 18, Mod at 10), at every opset from 7 to 23.
-@test "opset switch points, every opset 7-23" {
-    local name o min
-    for name in hardtanh relu6 linear_nobias conv2d_unbatched view_symbolic \
-        sum mean max_pool2d_ceil div_rounding_int; do
-        min=$(min_opset "$ROOT/testdata/ops/$name.json") || return
-        for o in $(seq "$min" 23); do
-            convert_and_check "$ROOT/testdata/ops/$name.json" "$o" || return
-        done
-    done
-}
-
-# The newer emit helpers on both sides of each switch of their ONNX form
-# (the operator table's versions): Slice inputs at 10, Pad inputs at 11,
-# GreaterOrEqual/LessOrEqual at 12, Gelu at 20, Split sizes as an input at
-# 13 and num_outputs at 18; and Slice's and Pad's later versions (11, 13,
-# 18, 19, 21, 23) keep the same form.
-@test "emit helper switch points: slice, pad, split, compare, gelu" {
-    local spec name o
-    for spec in "slice_bounds 9 10 11 13" "slice_step 10 11 13" \
-        "slice_symbolic 9 10" "pad_constant 10 11 13 18 19 21" "pad_int 11 18" \
-        "split_size 12 13 18" "split_chunk 12 13 18" "split_sizes 12 13 18" \
-        "split_symbolic 12 13 18" \
-        "compare_order 11 12 16" "gelu 19 20" "gelu_tanh 19 20"; do
-        read -r name spec <<< "$spec"
-        for o in $spec; do
-            convert_and_check "$ROOT/testdata/ops/$name.json" "$o" || return
-        done
-    done
-}
-
-@test "op adaptive_avg_pool1d" {
-    check_op adaptive_avg_pool1d
-}
-
-@test "op adaptive_avg_pool2d_divisible" {
-    check_op adaptive_avg_pool2d_divisible
-}
-
-@test "op adaptive_avg_pool2d_global" {
-    check_op adaptive_avg_pool2d_global
-}
-
-@test "op adaptive_avg_pool2d_identity" {
-    check_op adaptive_avg_pool2d_identity
-}
-
-@test "op add_alpha" {
-    check_op add_alpha
-}
-
-@test "op add_broadcast" {
-    check_op add_broadcast
-}
-
-@test "op addmm" {
-    check_op addmm
-}
-
-@test "op avg_pool1d" {
-    check_op avg_pool1d
-}
-
-@test "op avg_pool2d" {
-    check_op avg_pool2d
-}
-
-@test "op avg_pool2d_ceil" {
-    check_op avg_pool2d_ceil
-}
-
-@test "op avg_pool2d_ceil_pad" {
-    check_op avg_pool2d_ceil_pad
-}
-
-@test "op avg_pool2d_exclude_pad" {
-    check_op avg_pool2d_exclude_pad
-}
-
-@test "op avg_pool3d" {
-    check_op avg_pool3d
-}
-
-@test "op batch_norm1d_rank2" {
-    check_op batch_norm1d_rank2
-}
-
-@test "op batch_norm1d_rank3" {
-    check_op batch_norm1d_rank3
-}
-
-@test "op batch_norm2d" {
-    check_op batch_norm2d
-}
-
-@test "op batch_norm2d_noaffine" {
-    check_op batch_norm2d_noaffine
-}
-
-@test "op cat" {
-    check_op cat
-}
-
-@test "op cat_promote" {
-    check_op cat_promote
-}
-
-@test "op contiguous_detach" {
-    check_op contiguous_detach
-}
-
-@test "op conv1d" {
-    check_op conv1d
-}
-
-@test "op conv1d_traced" {
-    check_op conv1d_traced
-}
-
-@test "op conv2d_args" {
-    check_op conv2d_args
-}
-
-@test "op conv2d_basic" {
-    check_op conv2d_basic
-}
-
-@test "op conv2d_depthwise" {
-    check_op conv2d_depthwise
-}
-
-@test "op conv2d_rect" {
-    check_op conv2d_rect
-}
-
-@test "op conv2d_same" {
-    check_op conv2d_same
-}
-
-@test "op conv2d_traced" {
-    check_op conv2d_traced
-}
-
-@test "op conv2d_unbatched" {
-    check_op conv2d_unbatched
-}
-
-@test "op conv2d_valid" {
-    check_op conv2d_valid
-}
-
-@test "op conv3d" {
-    check_op conv3d
-}
-
-@test "op conv_bn_relu" {
-    check_op conv_bn_relu
-}
-
-@test "op conv_bn_shared_weight" {
-    check_op conv_bn_shared_weight
-}
-
-@test "op conv_transpose2d" {
-    check_op conv_transpose2d
-}
-
-@test "op div_int_true" {
-    check_op div_int_true
-}
-
-@test "op div_rounding_float" {
-    check_op div_rounding_float
-}
-
-@test "op div_rounding_int" {
-    check_op div_rounding_int
-}
-
-@test "op dropout_eval" {
-    check_op dropout_eval
-}
-
-@test "op flatten" {
-    check_op flatten
-}
-
-@test "op flatten_symbolic_range" {
-    check_op flatten_symbolic_range
-}
-
-@test "op symbolic_dim_arith" {
-    check_op symbolic_dim_arith
-}
-
-@test "op flatten_symbolic" {
-    check_op flatten_symbolic
-}
-
-@test "op half_scalar" {
-    check_op half_scalar
-}
-
-@test "op hardtanh" {
-    check_op hardtanh
-}
-
-@test "op inplace_input_write" {
-    check_op inplace_input_write
-}
-
-@test "op inplace_view_after_write" {
-    check_op inplace_view_after_write
-}
-
-@test "op linear" {
-    check_op linear
-}
-
-@test "op linear_nobias" {
-    check_op linear_nobias
-}
-
-@test "op linear_rank1" {
-    check_op linear_rank1
-}
-
-@test "op linear_rank3" {
-    check_op linear_rank3
-}
-
-@test "op linear_traced" {
-    check_op linear_traced
-}
-
-@test "op matmul" {
-    check_op matmul
-}
-
-@test "op max_pool1d" {
-    check_op max_pool1d
-}
-
-@test "op max_pool2d" {
-    check_op max_pool2d
-}
-
-@test "op max_pool2d_ceil" {
-    check_op max_pool2d_ceil
-}
-
-@test "op max_pool2d_dilation" {
-    check_op max_pool2d_dilation
-}
-
-@test "op max_pool2d_rect" {
-    check_op max_pool2d_rect
-}
-
-@test "op max_pool2d_unbatched" {
-    check_op max_pool2d_unbatched
-}
-
-@test "op max_pool3d" {
-    check_op max_pool3d
-}
-
-@test "op mean" {
-    check_op mean
-}
-
-@test "op mm_bmm" {
-    check_op mm_bmm
-}
-
-@test "op mul_div_tensors" {
-    check_op mul_div_tensors
-}
-
-@test "op promote_int32_int64" {
-    check_op promote_int32_int64
-}
-
-@test "op promote_int_float" {
-    check_op promote_int_float
-}
-
-@test "op promote_zero_dim" {
-    check_op promote_zero_dim
-}
-
-@test "op relu" {
-    check_op relu
-}
-
-@test "op relu6" {
-    check_op relu6
-}
-
-@test "op relu6_traced" {
-    check_op relu6_traced
-}
-
-@test "op relu_inplace" {
-    check_op relu_inplace
-}
-
-@test "op scalar_arith" {
-    check_op scalar_arith
-}
-
-@test "op scripted_checks" {
-    check_op scripted_checks
-}
-
-@test "op size_dim" {
-    check_op size_dim
-}
-
-@test "op sub_alpha" {
-    check_op sub_alpha
-}
-
-@test "op sum" {
-    check_op sum
-}
-
-@test "op to_device" {
-    check_op to_device
-}
-
-@test "op to_dtype" {
-    check_op to_dtype
-}
-
-@test "op to_methods" {
-    check_op to_methods
-}
-
-@test "op to_optional" {
-    check_op to_optional
-}
-
-@test "op to_other" {
-    check_op to_other
-}
-
-@test "op to_traced" {
-    check_op to_traced
-}
-
-@test "op view_reshape" {
-    check_op view_reshape
-}
-
-@test "op view_sizes" {
-    check_op view_sizes
-}
-
-@test "op view_symbolic" {
-    check_op view_symbolic
-}
-
-@test "op compare_order" {
-    check_op compare_order
-}
-
-@test "op gelu" {
-    check_op gelu
-}
-
-@test "op gelu_tanh" {
-    check_op gelu_tanh
-}
-
-@test "op pad_constant" {
-    check_op pad_constant
-}
-
-@test "op pad_int" {
-    check_op pad_int
-}
-
-@test "op slice_bounds" {
-    check_op slice_bounds
-}
-
-@test "op slice_step" {
-    check_op slice_step
-}
-
-@test "op slice_symbolic" {
-    check_op slice_symbolic
-}
-
-@test "op split_chunk" {
-    check_op split_chunk
-}
-
-@test "op split_size" {
-    check_op split_size
-}
-
-@test "op split_sizes" {
-    check_op split_sizes
-}
-
-@test "op split_symbolic" {
-    check_op split_symbolic
+    done < "$1.out"
+}
+
+# add_failure LABEL LINE...: records that LABEL (NAME@opsetN) failed, with
+# the LINEs that explain it, in the caller's FAILED and MSG arrays.
+add_failure() {
+    local IFS=$'\n'
+    FAILED+=("$1")
+    shift
+    MSG+=("$*")
+}
+
+# checker_failure BASE INDEX LABEL WHY: add_failure for job INDEX, whose
+# model the checker of BASE (BASE.out, BASE.rc) did not pass: with the lines
+# it printed for LABEL, or its whole output when it printed none.
+checker_failure() {
+    local base=$1 i=$2 label=$3 why=$4
+    add_failure "$label" "${label/@opset/ at opset }: $why" "$(job_command "$i")" \
+        "${DETAIL[$label]:-  (no result for $label, exit $(cat "$base.rc"):)$'\n'$(cat "$base.out")}"
+}
+
+# report_failures TITLE: fails when add_failure recorded anything, printing
+# the first 20 failures in full (each can be long) and then one line naming
+# every failing label.
+report_failures() {
+    [ "${#FAILED[@]}" -eq 0 ] && return 0
+    local -a shown=("${MSG[@]:0:20}")
+    [ "${#MSG[@]}" -le 20 ] || shown+=("... and $((${#MSG[@]} - 20)) more")
+    fail "${shown[@]}" "$1: ${#FAILED[@]} failed: ${FAILED[*]}"
+}
+
+@test "every fixture is usable: its json lists its lowest opset, 17 and 23, its archive exists" {
+    local name why n
+    local -a msg=()
+    while IFS=$'\t' read -r name why; do
+        msg+=("$name: $why")
+    done < "$OPSUITE/bad"
+    [ "${#msg[@]}" -eq 0 ] || fail "${msg[@]}" "fixture jsons the suite cannot use: ${#msg[@]}"
+    n=$(grep -c . "$OPSUITE/jobs")
+    [ "$n" -gt 0 ] || fail "no fixtures in ${OPS_FIXTURES:-$ROOT/testdata/ops}"
+}
+
+@test "every fixture converts and matches PyTorch in ONNX Runtime at each of its opsets" {
+    local i kind name opset min sets json model rc label n=0
+    local -a MSG=() FAILED=()
+    local -A RESULT=() DETAIL=()
+    read_checker "$OPSUITE/ort"
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = check ] || continue
+        n=$((n + 1))
+        label=$name@opset$opset
+        read -r rc < "$OPSUITE/results/$i.rc"
+        if [ "$rc" -ne 0 ] || [ ! -s "$model" ]; then
+            add_failure "$label" \
+                "$name at opset $opset: pt2onnx exited $rc$([ -s "$model" ] || echo ', no output')" \
+                "$(job_command "$i")" "$(sed 's/^/    /' "$OPSUITE/results/$i.log")"
+        elif [ "${RESULT[$label]-}" != ok ]; then
+            checker_failure "$OPSUITE/ort" "$i" "$label" "the ONNX Runtime check failed"
+        fi
+    done < "$OPSUITE/jobs"
+    [ "$n" -gt 0 ] || fail "no conversions to check: see the first test"
+    report_failures "conversions checked in ONNX Runtime: $n"
+}
+
+@test "the ONNX checker accepts every model at opsets <= 17" {
+    local i kind name opset min sets json model rc label n=0
+    local -a MSG=() FAILED=()
+    local -A RESULT=() DETAIL=()
+    read_checker "$OPSUITE/checker"
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = check ] && [ "$opset" -le "$CHECKER_MAX_OPSET" ] || continue
+        # A model that did not convert fails the test above.
+        read -r rc < "$OPSUITE/results/$i.rc"
+        [ "$rc" = 0 ] && [ -s "$model" ] || continue
+        n=$((n + 1))
+        label=$name@opset$opset
+        if [ "${RESULT[$label]-}" != ok ]; then
+            checker_failure "$OPSUITE/checker" "$i" "$label" "the ONNX checker rejects the model"
+        fi
+    done < "$OPSUITE/jobs"
+    report_failures "models checked by the ONNX checker: $n"
+}
+
+@test "below a fixture's lowest opset: exit 4, 'needs opset N or later', no output" {
+    local i kind name opset min sets json model rc
+    local -a MSG=() FAILED=()
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = below ] || continue
+        read -r rc < "$OPSUITE/results/$i.rc"
+        local log=$OPSUITE/results/$i.log why=''
+        if [ "$rc" -ne 4 ]; then
+            why="exit $rc, want 4"
+        elif ! grep -q "needs opset $min or later" "$log"; then
+            why="the error does not name opset $min"
+        elif [ -e "$model" ]; then
+            why="output left behind"
+        fi
+        if [ -n "$why" ]; then
+            add_failure "$name@opset$opset" "$name at opset $opset (below min_opset $min): $why" \
+                "$(job_command "$i")" "$(sed 's/^/    /' "$log")"
+        fi
+    done < "$OPSUITE/jobs"
+    report_failures "conversions below min_opset"
+}
+
+@test "symbolic dims: every input set of each symbolic fixture matches, at each opset" {
+    local i kind name opset min sets json model label n=0
+    local -a MSG=() FAILED=()
+    local -A RESULT=() DETAIL=()
+    read_checker "$OPSUITE/ort"
+    while IFS=$'\t' read -r i kind name opset min sets json model; do
+        [ "$kind" = check ] && [ "$sets" -gt 1 ] || continue
+        n=$((n + 1))
+        label=$name@opset$opset
+        # ortcheck.js counts the sets it ran: all of them, on one model.
+        if [ "${RESULT[$label]-}" != ok ] || [[ ${DETAIL[$label]} != *", $sets input sets)" ]]; then
+            add_failure "$label" "$name at opset $opset: not all $sets input sets matched" \
+                "$(job_command "$i")" \
+                "${DETAIL[$label]:-  (not converted or not checked: see the tests above)}"
+        fi
+    done < "$OPSUITE/jobs"
+    [ "$n" -gt 0 ] || fail "no fixture has a second input set (extra_sets)"
+    report_failures "symbolic fixtures checked: $n"
 }

@@ -79,6 +79,72 @@ ortcheck() {
     [ "$status" -eq 2 ]
 }
 
+@test "ortcheck: every input set of a symbolic fixture runs on one model" {
+    ortcheck sets
+    [ "$status" -eq 0 ] || fail "$output"
+    [ "${#lines[@]}" -eq 2 ]
+    [[ ${lines[0]} == "set 0 (N=2): output 0 (y): dims [2,3] "*" ok" ]] || fail "$output"
+    [[ ${lines[1]} == "set 1 (N=5): output 0 (y): dims [5,3] "*" ok" ]] || fail "$output"
+    # Only the second set is wrong: still a mismatch, naming that set.
+    ortcheck bad_sets
+    [ "$status" -eq 1 ]
+    [[ ${lines[0]} == *" ok" ]] || fail "$output"
+    [[ ${lines[1]} == "set 1 (N=5): output 0 (y): dims [5,3] "*MISMATCH* ]] || fail "$output"
+}
+
+# manifest NAME LINE...: write the manifest $BATS_TEST_TMPDIR/NAME.
+manifest() {
+    local file=$BATS_TEST_TMPDIR/$1
+    shift
+    printf '%s\n' "$@" > "$file"
+}
+
+@test "ortcheck --manifest: checks many models, names the one bad among good" {
+    manifest m "$CASES/two_io.onnx $CASES/two_io.json two_io@opset13" \
+        "# a comment, then a blank line" "" \
+        "$CASES/bad_value.onnx"$'\t'"$CASES/bad_value.json"$'\t'"bad_value@opset9" \
+        "$CASES/sets.onnx $CASES/sets.json" \
+        "$CASES/missing.onnx $CASES/ident_float32.json missing@opset7" \
+        "$CASES/ident_int64.onnx $CASES/ident_int64.json"
+    run node "$ORTCHECK" --manifest "$BATS_TEST_TMPDIR/m"
+    [ "$status" -eq 1 ] || fail "status $status" "$output"
+    [[ ${lines[0]} == "ok two_io@opset13 (2 outputs checked)" ]] || fail "$output"
+    [[ ${lines[1]} == "FAIL bad_value@opset9: outputs differ from PyTorch" ]] || fail "$output"
+    [[ $output == *$'\n    output 0 (y): dims [2,3] '*MISMATCH* ]] || fail "$output"
+    # No label: the model path is the label.
+    [[ $output == *$'\nok '"$CASES/sets.onnx (2 outputs checked, 2 input sets)"* ]] || fail "$output"
+    [[ $output == *$'\nFAIL missing@opset7: '*"no such file"* ]] || fail "$output"
+    [[ $output == *$'\nok '"$CASES/ident_int64.onnx "* ]] || fail "$output"
+    [[ ${lines[-1]} == "ortcheck: 5 models: 3 ok, 2 failed: bad_value@opset9, missing@opset7" ]] ||
+        fail "$output"
+    # All good: exit 0. A mismatch in an extra input set fails the run.
+    manifest good "$CASES/two_io.onnx $CASES/two_io.json a" "$CASES/sets.onnx $CASES/sets.json b"
+    run node "$ORTCHECK" --manifest "$BATS_TEST_TMPDIR/good"
+    [ "$status" -eq 0 ] || fail "$output"
+    [[ ${lines[-1]} == "ortcheck: 2 models: 2 ok, 0 failed" ]] || fail "$output"
+    manifest badset "$CASES/sets.onnx $CASES/sets.json a" "$CASES/bad_sets.onnx $CASES/bad_sets.json b"
+    run node "$ORTCHECK" --manifest "$BATS_TEST_TMPDIR/badset"
+    [ "$status" -eq 1 ]
+    [[ $output == *$'\n    set 1 (N=5): output 0 (y): '*MISMATCH* ]] || fail "$output"
+    [[ ${lines[-1]} == *"1 failed: b" ]] || fail "$output"
+}
+
+@test "ortcheck --manifest: a bad manifest is an error (exit 2)" {
+    manifest short "$CASES/two_io.onnx"
+    run node "$ORTCHECK" --manifest "$BATS_TEST_TMPDIR/short"
+    [ "$status" -eq 2 ]
+    [[ $output == "ortcheck: error: $BATS_TEST_TMPDIR/short:1: want MODEL.onnx FIXTURE.json [LABEL]" ]] ||
+        fail "$output"
+    manifest empty "# nothing"
+    run node "$ORTCHECK" --manifest "$BATS_TEST_TMPDIR/empty"
+    [ "$status" -eq 2 ]
+    [[ $output == *"no models listed"* ]] || fail "$output"
+    run node "$ORTCHECK" --manifest "$BATS_TEST_TMPDIR/absent"
+    [ "$status" -eq 2 ]
+    run node "$ORTCHECK" --manifest "$BATS_TEST_TMPDIR/short" "$CASES/two_io.onnx"
+    [ "$status" -eq 2 ]
+}
+
 @test "onnxcheck: accepts a valid model, rejects broken ones" {
     run "$PYTHON" "$ONNXCHECK" "$CASES/two_io.onnx"
     [ "$status" -eq 0 ]
@@ -88,6 +154,32 @@ ortcheck() {
     [[ $output == *"differs from existing elem type"* ]] || fail "$output"
     run "$PYTHON" "$ONNXCHECK" "$CASES/bad_garbage.onnx"
     [ "$status" -eq 1 ]
+}
+
+@test "onnxcheck: many models in one process, the bad ones named" {
+    run "$PYTHON" "$ONNXCHECK" "$CASES/two_io.onnx" "$CASES/bad_checker.onnx" "$CASES/sets.onnx"
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 4 ] || fail "$output"
+    [ "${lines[0]}" = "ok $CASES/two_io.onnx" ]
+    [[ ${lines[1]} == "FAIL $CASES/bad_checker.onnx: "*"differs from existing elem type"* ]] || fail "$output"
+    [ "${lines[3]}" = "onnxcheck: 3 models: 2 ok, 1 failed: $CASES/bad_checker.onnx" ]
+    manifest m "$CASES/two_io.onnx $CASES/two_io.json two_io@opset13" \
+        "$CASES/bad_garbage.onnx $CASES/two_io.json garbage@opset9" \
+        "$CASES/sets.onnx $CASES/sets.json sets@opset13"
+    # (a RuntimeWarning of protobuf about the garbage goes to stderr)
+    run --separate-stderr "$PYTHON" "$ONNXCHECK" --manifest "$BATS_TEST_TMPDIR/m"
+    [ "$status" -eq 1 ]
+    [ "${lines[0]}" = "ok two_io@opset13" ]
+    [[ ${lines[1]} == "FAIL garbage@opset9: "* ]] || fail "$output"
+    [ "${lines[2]}" = "ok sets@opset13" ]
+    [ "${lines[3]}" = "onnxcheck: 3 models: 2 ok, 1 failed: garbage@opset9" ]
+    run "$PYTHON" "$ONNXCHECK" "$CASES/two_io.onnx" "$CASES/sets.onnx"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "onnxcheck: 2 models: 2 ok, 0 failed" ]
+    manifest short "$CASES/two_io.onnx"
+    run "$PYTHON" "$ONNXCHECK" --manifest "$BATS_TEST_TMPDIR/short"
+    [ "$status" -eq 2 ]
+    [[ $output == *"short:1: want MODEL.onnx FIXTURE.json"* ]] || fail "$output"
 }
 
 @test "shapes_args: reads the -s arguments of a fixture" {
