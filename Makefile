@@ -4,7 +4,7 @@
 #   make test       install dependencies, build, run every test (bats, TAP)
 #   make demo       install dependencies, build, convert the bundled model
 #   make bench      resnet50: pt2onnx against torch.onnx.export, same run
-#   make install    PREFIX=/usr/local DESTDIR= : binary and man page
+#   make install    PREFIX=/usr/local DESTDIR= : binary, libtorch shim, man page
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -19,21 +19,30 @@ TORCH_INC = -I/usr/include/torch/csrc/api/include
 
 GEN      = $(BUILD)/gen
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
-LIBS     = -ltorch -ltorch_cpu -lc10 -lprotobuf-c -lm
+# The command links no C++ and no libtorch: the shim is a shared object
+# that lib/shimload.c opens with dlopen when a conversion needs it, so that
+# --help and usage errors do not pay libtorch's start-up.
+LIBS     = -lprotobuf-c -lm -ldl
+TORCH_LIBS = -ltorch -ltorch_cpu -lc10
+LIBDIR   = $(PREFIX)/lib/pt2onnx
 
 LIB_SRC  = $(wildcard lib/*.c) $(wildcard lib/ops/*.c)
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
 CMD_OBJ  = $(BUILD)/cmd/pt2onnx.o
 SHIM_OBJ = $(BUILD)/shim/pts.o
+SHIM_SO  = $(BUILD)/libpt2onnx-torch.so
 PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
 .PHONY: all deps test demo bench install uninstall clean fixtures models
 
-all: $(BIN)
+all: $(BIN) $(SHIM_SO)
 
-$(BIN): $(CMD_OBJ) $(LIB_OBJ) $(PROTO_OBJ) $(SHIM_OBJ)
-	$(CXX) -o $@ $^ $(LDFLAGS) $(LIBS)
+$(BIN): $(CMD_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
+
+$(SHIM_SO): $(SHIM_OBJ)
+	$(CXX) $(CXXFLAGS) -shared -o $@ $^ $(LDFLAGS) $(TORCH_LIBS)
 
 # protoc-c output is generated here, never committed.
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: proto/onnx.proto
@@ -49,7 +58,11 @@ $(BUILD)/%.o: %.c $(GEN)/onnx.pb-c.h
 
 $(SHIM_OBJ): shim/pts.cpp shim/pts.h
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
+	$(CXX) -std=c++17 -fPIC $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
+
+# The install location of the shim is compiled into its loader (besides
+# the search next to the executable and in ../lib/pt2onnx from it).
+$(BUILD)/lib/shimload.o: CPPFLAGS_ALL += -DP2O_LIBDIR='"$(LIBDIR)"'
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
 
@@ -78,12 +91,15 @@ fixtures:
 models:
 	/usr/bin/python3 scripts/make_models.py $(BUILD)/models
 
-install: $(BIN)
+install: $(BIN) $(SHIM_SO)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pt2onnx
+	install -D -m 644 $(SHIM_SO) $(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so
 	install -D -m 644 man/pt2onnx.1 $(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/pt2onnx $(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/pt2onnx $(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so \
+		$(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)
