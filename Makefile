@@ -4,6 +4,8 @@
 #   make test       install dependencies, build, run every test (bats, TAP)
 #   make demo       install dependencies, build, convert the bundled model
 #   make bench      resnet50: pt2onnx against torch.onnx.export, same run
+#   make check-asan build with AddressSanitizer+UBSan into build-asan/, run
+#                   the CLI, error, batch suites and a sample of the op suite
 #   make install    PREFIX=/usr/local DESTDIR= : binary, libtorch shim, man page
 
 PREFIX  ?= /usr/local
@@ -34,7 +36,8 @@ SHIM_SO  = $(BUILD)/libpt2onnx-torch.so
 PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
-.PHONY: all deps test demo bench install uninstall clean fixtures models
+.PHONY: all deps test demo bench install uninstall clean fixtures models \
+	check-asan
 
 all: $(BIN) $(SHIM_SO)
 
@@ -82,6 +85,32 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	bash scripts/bench.sh
+
+# Our C and the shim under AddressSanitizer and UBSan (libtorch itself is
+# not instrumented), in a build folder of its own.
+#   detect_leaks=0: the command leaves with _exit() on purpose (libtorch's
+#     static destructors cost ~50 ms and free nothing the exit would not),
+#     so LeakSanitizer's exit-time check would only see libtorch's
+#     never-freed registries, not our leaks.
+#   halt_on_error/abort_on_error: a finding aborts the process, so it fails
+#     the test that caused it (a worker's abort becomes exit 1 or 3 and its
+#     report lands on stderr, which the suites check).
+ASAN_BUILD = build-asan
+SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer
+# Op fixtures covering conv, pooling, norm, shape and index handlers.
+ASAN_OPS = conv2d_basic|batch_norm2d|max_pool2d_ceil|linear_rank3|cat_promote|flatten_symbolic|view_symbolic|div_rounding_int
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+		CFLAGS="-O1 -g $(SANITIZE)" CXXFLAGS="-O1 -g $(SANITIZE)" all
+	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+		bats --tap tests/cli.bats tests/errors.bats tests/batch.bats
+	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+		bats --tap -f 'op ($(ASAN_OPS))$$' tests/ops.bats
 
 # Regenerates the committed per-op fixtures (needs Debian's python3-torch).
 fixtures:

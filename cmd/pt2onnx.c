@@ -66,7 +66,8 @@ static void on_signal(int sig)
 static void help(void)
 {
 	printf("usage: %s MODEL.pt [-o OUT.onnx|-] [--opset N] "
-	       "[-s DIMS[:DTYPE]]... [options]\n", prog);
+	       "[-s DIMS[:DTYPE]]... [options]\n"
+	       "       %s --batch FILE|- [-j N] [options]\n", prog, prog);
 	printf("\nConvert a TorchScript archive (torch.jit.save) to an ONNX model.\n"
 	       "\n"
 	       "Options:\n"
@@ -87,6 +88,14 @@ static void help(void)
 	       "  -q, --quiet                  print errors only\n"
 	       "  -v, --verbose                also print the TorchScript graph and the\n"
 	       "                               ONNX graph (to stderr)\n"
+	       "      --batch FILE             convert many models: one job per line of\n"
+	       "                               FILE ('-' for stdin), written as MODEL\n"
+	       "                               and options with shell quoting; the\n"
+	       "                               options given here apply to every job.\n"
+	       "                               Prints 'LINE ok OUTPUT' or 'LINE exit=N\n"
+	       "                               OUTPUT' per job; exits with the highest\n"
+	       "                               job status\n"
+	       "  -j, --jobs N                 with --batch: run N jobs at once (default 1)\n"
 	       "      --list-ops               list the TorchScript ops pt2onnx converts,\n"
 	       "                               with their opsets\n"
 	       "      --version                print versions and the opset range\n"
@@ -95,9 +104,10 @@ static void help(void)
 	       "Exit status: 0 success, 1 internal error, 2 usage error, 3 unreadable or\n"
 	       "invalid model, 4 unsupported ops or shapes, 5 output not writable.\n"
 	       "\n"
-	       "Example:\n"
-	       "  %s resnet18.pt -o resnet18.onnx --opset 17 -s 1x3x224x224\n",
-	       P2O_OPSET_MIN, P2O_OPSET_MAX, P2O_OPSET_DEFAULT, prog);
+	       "Examples:\n"
+	       "  %s resnet18.pt -o resnet18.onnx --opset 17 -s 1x3x224x224\n"
+	       "  %s --batch models.txt -j 2 -q\n",
+	       P2O_OPSET_MIN, P2O_OPSET_MAX, P2O_OPSET_DEFAULT, prog, prog);
 }
 
 static int error(int status, const char *fmt, ...)

@@ -109,7 +109,8 @@ expect_error() {
         [ "$status" -eq 0 ]
         [ -z "$stderr" ]
         for opt in -o --opset -s --input-shape --input-names --output-names \
-            -q --quiet -v --verbose --list-ops --version -h --help MODEL; do
+            -q --quiet -v --verbose --batch -j --jobs --list-ops --version -h --help \
+            MODEL; do
             [[ $output == *"$opt"* ]] || fail "$h does not mention $opt" "$output"
         done
     done
