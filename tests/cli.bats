@@ -124,6 +124,26 @@ expect_error() {
         fail "$output"
 }
 
+@test "without libpt2onnx-torch.so: help works, converting names where it looked" {
+    local bin=$BATS_TEST_TMPDIR/alone/pt2onnx
+    mkdir -p "${bin%/*}"
+    cp "$PT2ONNX" "$bin"
+    run --separate-stderr "$bin" --help
+    [ "$status" -eq 0 ] || fail "--help needs no libtorch: exit $status" "$stderr"
+    run --separate-stderr "$bin" --list-ops
+    [ "$status" -eq 0 ] && [ -n "$output" ] || fail "--list-ops: exit $status" "$stderr"
+    local out=$BATS_TEST_TMPDIR/alone/t.onnx
+    for args in "--version" "$TINYNET -s 1x3x32x32 -o $out"; do
+        # shellcheck disable=SC2086
+        run --separate-stderr "$bin" $args
+        [ "$status" -eq 1 ] || fail "$args: exit $status, want 1" "$stderr"
+        [ "${#stderr_lines[@]}" -eq 1 ] || fail "$args: one line" "$stderr"
+        [[ $stderr == "pt2onnx: error: cannot load libtorch support: libpt2onnx-torch.so not found (looked for ${bin%/*}/libpt2onnx-torch.so, "*"/lib/pt2onnx/libpt2onnx-torch.so)" ]] ||
+            fail "$args: $stderr"
+    done
+    [ ! -e "$out" ] || fail "output written"
+}
+
 # --- usage errors: exit 2 ---
 
 @test "unknown option: exit 2" {
