@@ -118,7 +118,8 @@ int p2o_arg_ints(p2o_cx *cx, const pts_node *n, uint32_t i, int64_t *v,
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"argument %u has %zu entries, at most %zu "
 				"supported", i, k->n, max);
-	memcpy(v, k->ints, sizeof *v * k->n);
+	if (k->n) /* an empty list has no array: memcpy(NULL) is undefined */
+		memcpy(v, k->ints, sizeof *v * k->n);
 	*count = k->n;
 	return P2O_OK;
 }
