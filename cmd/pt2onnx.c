@@ -214,29 +214,13 @@ static char *default_output(const char *model)
 	return out;
 }
 
-/* Fails fast, before a long conversion, when the output cannot be made. */
-static int check_output(const char *path)
+/* Fails fast, before a long conversion, when the output cannot be made
+ * (or would destroy the model): the rules are lib's, p2o_write's own. */
+static int check_output(const char *path, const char *model)
 {
-	if (strcmp(path, "-") == 0)
-		return EXIT_OK;
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return error(EXIT_OUTPUT, "cannot write output '%s': it is a "
-					  "directory", path);
-	char *copy = strdup(path);
-	if (!copy)
-		return error(EXIT_INTERNAL, "out of memory");
-	const char *dir = dirname(copy);
-	int rc = EXIT_OK;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		rc = error(EXIT_OUTPUT, "cannot write output '%s': folder '%s' "
-					"does not exist", path, dir);
-	else if (access(dir, W_OK | X_OK) != 0)
-		rc = error(EXIT_OUTPUT, "cannot write output '%s': folder '%s' "
-					"is not writable (%s)", path, dir,
-			   strerror(errno));
-	free(copy);
-	return rc;
+	char err[4200];
+	int code = p2o_check_output(path, model, err, sizeof err);
+	return code == P2O_OK ? EXIT_OK : error(exit_status(code), "%s", err);
 }
 
 /* "812 B", "3.4 KiB", "97.4 MiB", "1.2 GiB". */
@@ -812,13 +796,18 @@ static int job_from_line(struct job *j, const struct job *base,
 }
 
 /* What identifies an output file: the existing file itself (device and
- * inode), else its path with the folder resolved. Owned by the caller. */
+ * inode), else its path with the folder resolved; "c" for a character
+ * device, which jobs may share (/dev/null). Owned by the caller. */
 static char *output_key(const char *path)
 {
 	struct stat st;
 	char *key = malloc(strlen(path) + PATH_MAX + 64);
 	if (!key)
 		return NULL;
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		strcpy(key, "c");
+		return key;
+	}
 	if (stat(path, &st) == 0) {
 		sprintf(key, "i%llu:%llu", (unsigned long long)st.st_dev,
 			(unsigned long long)st.st_ino);
@@ -863,6 +852,8 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 			continue; /* its line is wrong already */
 		if (!(k[m].key = output_key(jobs[i]->output)))
 			rc = error(EXIT_INTERNAL, "out of memory");
+		else if (strcmp(k[m].key, "c") == 0)
+			free(k[m].key);
 		else
 			k[m++].job = i;
 	}
@@ -900,7 +891,7 @@ static void start_job(struct batch_run *r, struct job **jobs, size_t i)
 	while (r->pids[s])
 		s++;
 	errout = j->log;
-	int rc = check_output(j->output);
+	int rc = check_output(j->output, j->model);
 	/* The worker's stderr goes to a file that is read back when it
 	 * exits, so that jobs running at once are not interleaved. */
 	FILE *cap = NULL;
@@ -1134,7 +1125,7 @@ int main(int argc, char **argv)
 	}
 	if (b.file)
 		rc = run_batch(&b, &j);
-	else if ((rc = check_output(j.output)) == EXIT_OK) {
+	else if ((rc = check_output(j.output, j.model)) == EXIT_OK) {
 		show_progress = !j.quiet && isatty(STDERR_FILENO);
 		rc = supervise(j.model);
 		if (rc < 0)

@@ -15,7 +15,15 @@ struct p2o_chunk {
 
 _Noreturn void p2o_oom(p2o_cx *cx)
 {
-	assert(cx->oom != NULL);
+	if (!cx->oom_hit) {
+		cx->oom_hit = true;
+		snprintf(cx->oom_msg, sizeof cx->oom_msg, "out of memory while %s",
+			 cx->stage ? cx->stage : "converting");
+		cx->oom_diag = (p2o_diag){ .code = P2O_ERR_NOMEM,
+					   .message = cx->oom_msg, .count = 1 };
+	}
+	if (!cx->oom)
+		abort(); /* unreachable: every public call sets it (P2O_ENTER) */
 	longjmp(*cx->oom, 1);
 }
 

@@ -22,8 +22,8 @@ void p2o_free(p2o_ctx *cx)
 	if (!cx)
 		return;
 	pts_free(cx->model);
-	free(cx->vals);
-	free(cx->nodes);
+	free(cx->val_chunks);
+	free(cx->node_chunks);
 	free(cx->names);
 	free(cx->diags);
 	free(cx->onnx_text);
@@ -102,11 +102,7 @@ static int precheck(p2o_cx *cx, const char *path)
 int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
 {
 	jmp_buf oom;
-	if (setjmp(oom)) {
-		cx->oom = NULL;
-		return P2O_ERR_NOMEM;
-	}
-	cx->oom = &oom;
+	P2O_ENTER(cx, oom, "loading");
 	cx->model_path = p2o_strdup(cx, path);
 	int rc = precheck(cx, path);
 	if (rc == P2O_OK) {
@@ -313,17 +309,34 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 			poison_outputs(cx, n);
 			continue;
 		}
+		if (inplace && n->aliased_read) {
+			/* Rebinding the written value would leave the value
+			 * sharing its memory with the old data. */
+			p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				 "writes in place into '%s', which shares memory "
+				 "with '%s' (a view of it, or the tensor it "
+				 "views), read afterwards; ONNX has no aliasing, "
+				 "so the write cannot be exported (write it "
+				 "out of place: y = x.op(...))",
+				 n->n_in ? cx->g->values[n->in[0]].name : "?",
+				 n->aliased_read);
+			poison_outputs(cx, n);
+			continue;
+		}
 		if (has_poison(cx, n)) {
 			poison_outputs(cx, n);
 			continue;
 		}
+		/* The contract: a handler succeeds (returns P2O_OK and records
+		 * nothing) or fails having recorded why. What it recorded
+		 * decides, whatever it returned: its outputs must not reach
+		 * the model. A failure with nothing recorded is a bug. */
 		uint64_t before = cx->n_reports;
 		int rc = fn(cx, n);
 		cx->cur = n;
-		if (rc != P2O_OK) {
-			/* Every failure must be reported, or the model would be
-			 * written without this node's outputs. */
-			if (cx->n_reports == before)
+		bool recorded = cx->n_reports != before;
+		if (rc != P2O_OK || recorded) {
+			if (!recorded)
 				p2o_fail(cx, P2O_ERR_INTERNAL,
 					 "handler failed without saying why");
 			poison_outputs(cx, n);
@@ -447,18 +460,19 @@ static int worst_code(p2o_cx *cx)
 
 int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 {
-	if (!cx->g)
-		return p2o_fail_graph(cx, P2O_ERR_USAGE, "no model loaded");
-	if (opt->opset < P2O_OPSET_MIN || opt->opset > P2O_OPSET_MAX)
-		return p2o_fail_graph(cx, P2O_ERR_USAGE,
-				  "opset %d is not supported (supported: %d-%d)",
-				  opt->opset, P2O_OPSET_MIN, P2O_OPSET_MAX);
 	jmp_buf oom;
-	if (setjmp(oom)) {
+	P2O_ENTER(cx, oom, "converting");
+	int rc = P2O_OK;
+	if (!cx->g)
+		rc = p2o_fail_graph(cx, P2O_ERR_USAGE, "no model loaded");
+	else if (opt->opset < P2O_OPSET_MIN || opt->opset > P2O_OPSET_MAX)
+		rc = p2o_fail_graph(cx, P2O_ERR_USAGE,
+				    "opset %d is not supported (supported: %d-%d)",
+				    opt->opset, P2O_OPSET_MIN, P2O_OPSET_MAX);
+	if (rc != P2O_OK) {
 		cx->oom = NULL;
-		return P2O_ERR_NOMEM;
+		return rc;
 	}
-	cx->oom = &oom;
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
 	cx->tv = p2o_alloc(cx, sizeof *cx->tv * (cx->g->n_values + 1));
@@ -469,7 +483,7 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 			cx->tv[i].k = cx->g->values[i].konst;
 		}
 	}
-	int rc = reserve_output_names(cx, opt);
+	rc = reserve_output_names(cx, opt);
 	if (rc == P2O_OK)
 		rc = bind_inputs(cx, opt);
 	if (rc == P2O_OK) {

@@ -97,10 +97,12 @@ int p2o_fail_graph(p2o_cx *cx, int code, const char *fmt, ...)
 
 size_t p2o_diag_count(const p2o_ctx *cx)
 {
-	return cx->n_diags;
+	return cx->n_diags + cx->oom_hit;
 }
 
 const p2o_diag *p2o_diag_at(const p2o_ctx *cx, size_t i)
 {
-	return i < cx->n_diags ? &cx->diags[i] : NULL;
+	if (i < cx->n_diags)
+		return &cx->diags[i];
+	return i == cx->n_diags && cx->oom_hit ? &cx->oom_diag : NULL;
 }

@@ -274,6 +274,36 @@ uint32_t p2o_dim_value(p2o_cx *cx, uint32_t x, int axis)
 	return p2o_op2(cx, "Gather", shape, idx);
 }
 
+uint32_t p2o_dims_value(p2o_cx *cx, uint32_t x, int from, int to)
+{
+	const p2o_type *t = p2o_t(cx, x);
+	assert(from >= 0 && from <= to && to <= t->rank);
+	int64_t v[P2O_MAX_RANK];
+	bool all = true;
+	for (int i = from; i < to; i++) {
+		v[i - from] = t->dims[i].v;
+		all = all && t->dims[i].v >= 0;
+	}
+	if (all)
+		return p2o_const_i64s(cx, v, (size_t)(to - from));
+	if (cx->opset >= 15) {
+		/* Shape-15 takes the range itself. */
+		uint32_t nd = p2o_node_new(cx, "Shape", 1, &x, 1);
+		if (from > 0)
+			p2o_attr_int(cx, nd, "start", from);
+		if (to < t->rank)
+			p2o_attr_int(cx, nd, "end", to);
+		return p2o_node_done(cx, nd);
+	}
+	uint32_t shape = p2o_op1(cx, "Shape", x);
+	if (from == 0 && to == t->rank)
+		return shape;
+	for (int i = from; i < to; i++)
+		v[i - from] = i;
+	return p2o_op2(cx, "Gather", shape,
+		       p2o_const_i64s(cx, v, (size_t)(to - from)));
+}
+
 int p2o_need_opset(p2o_cx *cx, int need, const char *what)
 {
 	if (cx->opset >= need)

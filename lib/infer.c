@@ -30,7 +30,6 @@ static const p2o_type *in_t(ictx *c, uint32_t i)
 static void set_out(ictx *c, uint32_t k, int dtype, int rank,
 		    const p2o_dim *dims)
 {
-	/* p2o_set_type allocates: re-fetch the node afterwards if needed. */
 	p2o_set_type(c->cx, c->nd->out[k], dtype, rank, dims);
 }
 
@@ -50,6 +49,70 @@ static const int64_t *const_ints(ictx *c, uint32_t i, size_t *n)
 		return NULL;
 	*n = v->init->nbytes / 8;
 	return v->init->data;
+}
+
+/* ---- contents of shape tensors ------------------------------------------------
+ *
+ * Sizes computed in the graph (Shape, Gather, Concat, arithmetic on them)
+ * feed Reshape, Expand and the like. Following their contents, as numbers
+ * or symbolic dims, lets the result keep `batch*seq` instead of turning
+ * unknown. Only small 0-D/1-D int64 tensors are followed. */
+
+/* Input i's contents: up to P2O_MAX_RANK dims into out; false if unknown. */
+static bool known_ints(ictx *c, uint32_t i, p2o_dim *out, int *n)
+{
+	if (i >= c->nd->n_in || c->nd->in[i] == P2O_NOVAL)
+		return false;
+	const p2o_val *v = p2o_v(c->cx, c->nd->in[i]);
+	if (v->n_known >= 0) {
+		memcpy(out, v->known, sizeof *out * (size_t)v->n_known);
+		*n = v->n_known;
+		return true;
+	}
+	size_t k;
+	const int64_t *ints = const_ints(c, i, &k);
+	if (!ints || k > P2O_MAX_RANK)
+		return false;
+	for (size_t j = 0; j < k; j++)
+		out[j] = (p2o_dim){ ints[j], NULL };
+	*n = (int)k;
+	return true;
+}
+
+static void set_known(ictx *c, uint32_t k, const p2o_dim *d, int n)
+{
+	p2o_val *v = p2o_v(c->cx, c->nd->out[k]);
+	v->known = p2o_memdup(c->cx, d, sizeof *d * (size_t)(n ? n : 1));
+	v->n_known = n;
+}
+
+/* Elementwise arithmetic on followed contents (numpy broadcasting of a
+ * single element). */
+static void known_arith(ictx *c, char op)
+{
+	p2o_dim a[P2O_MAX_RANK], b[P2O_MAX_RANK], r[P2O_MAX_RANK];
+	int na, nb;
+	if (!op || p2o_t(c->cx, c->nd->out[0])->dtype != P2O_INT64 ||
+	    !known_ints(c, 0, a, &na) || !known_ints(c, 1, b, &nb) ||
+	    (na != nb && na != 1 && nb != 1))
+		return;
+	int n = na > nb ? na : nb;
+	for (int j = 0; j < n; j++) {
+		p2o_dim x = a[na == 1 ? 0 : j], y = b[nb == 1 ? 0 : j];
+		switch (op) {
+		case '+': r[j] = p2o_dim_add(c->cx, x, y); break;
+		case '*': r[j] = p2o_dim_mul(c->cx, x, y); break;
+		case '-':
+			r[j] = y.v >= 0 ? p2o_dim_addk(c->cx, x, -y.v) :
+					  (p2o_dim){ -1, NULL };
+			break;
+		default: /* '/': sizes are >= 0, where truncation is floor */
+			r[j] = y.v > 0 ? p2o_dim_divk(c->cx, x, y.v) :
+					 (p2o_dim){ -1, NULL };
+			break;
+		}
+	}
+	set_known(c, 0, r, n);
 }
 
 static int bad(ictx *c, const char *fmt, ...)
@@ -83,12 +146,7 @@ static char *dims_str(const p2o_type *t, char *buf, size_t len)
 	return buf;
 }
 
-static bool dim_eq(p2o_dim a, p2o_dim b)
-{
-	if (a.v >= 0 || b.v >= 0)
-		return a.v == b.v;
-	return a.sym && b.sym && strcmp(a.sym, b.sym) == 0;
-}
+#define dim_eq p2o_dim_eq
 
 static const p2o_dim unknown = { -1, NULL };
 
@@ -149,7 +207,14 @@ static int broadcast(ictx *c, uint32_t first, int dtype)
 
 static int elementwise(ictx *c)
 {
-	return broadcast(c, 0, in_t(c, 0)->dtype);
+	int rc = broadcast(c, 0, in_t(c, 0)->dtype);
+	const char *op = c->nd->op;
+	if (rc == P2O_OK && c->nd->n_in == 2)
+		known_arith(c, strcmp(op, "Add") == 0 ? '+' :
+			       strcmp(op, "Mul") == 0 ? '*' :
+			       strcmp(op, "Sub") == 0 ? '-' :
+			       strcmp(op, "Div") == 0 ? '/' : 0);
+	return rc;
 }
 
 static int compare(ictx *c)
@@ -166,6 +231,11 @@ static int cast(ictx *c)
 {
 	const p2o_type *a = in_t(c, 0);
 	set_out(c, 0, (int)attr_i(c->nd, "to", 0), a->rank, a->dims);
+	p2o_dim k[P2O_MAX_RANK];
+	int n;
+	if (attr_i(c->nd, "to", 0) == P2O_INT64 && p2o_dtype_is_int(a->dtype) &&
+	    known_ints(c, 0, k, &n))
+		set_known(c, 0, k, n);
 	return P2O_OK;
 }
 
@@ -240,14 +310,14 @@ static int window(ictx *c, bool conv)
 			o[1] = unknown;
 		}
 		for (int i = 0; i < sp; i++) {
-			int64_t in = x->dims[2 + i].v;
 			int64_t op = aop ? aop->ints[i] : 0;
-			o[2 + i] = (in < 0 || k[i] < 0) ?
-					   unknown :
-					   (p2o_dim){ s[i] * (in - 1) + op +
-							      d[i] * (k[i] - 1) + 1 -
-							      p[i] - p[sp + i],
-						      NULL };
+			/* s*(in-1) + op + d*(k-1) + 1 - pads, in may be a symbol */
+			o[2 + i] = k[i] < 0 ? unknown :
+				   p2o_dim_addk(c->cx,
+						p2o_dim_mul(c->cx, x->dims[2 + i],
+							    (p2o_dim){ s[i], NULL }),
+						op + d[i] * (k[i] - 1) + 1 - p[i] -
+							p[sp + i] - s[i]);
 		}
 		set_out(c, 0, x->dtype, x->rank, o);
 		return P2O_OK;
@@ -269,8 +339,17 @@ static int window(ictx *c, bool conv)
 	}
 	for (int i = 0; i < sp; i++) {
 		int64_t in = x->dims[2 + i].v;
-		if (in < 0 || k[i] < 0) {
+		if (k[i] < 0 || (in < 0 && (ceil_mode || !x->dims[2 + i].sym))) {
 			o[2 + i] = unknown;
+			continue;
+		}
+		if (in < 0) {
+			/* (in + pads - d*(k-1) - 1) / s + 1 with a symbolic in */
+			p2o_dim span = p2o_dim_addk(c->cx, x->dims[2 + i],
+						    p[i] + p[sp + i] -
+							    d[i] * (k[i] - 1) - 1);
+			o[2 + i] = p2o_dim_addk(c->cx,
+						p2o_dim_divk(c->cx, span, s[i]), 1);
 			continue;
 		}
 		int64_t v = window_out(in, k[i], s[i], d[i], p[i], p[sp + i],
@@ -325,14 +404,8 @@ static int flatten(ictx *c)
 	p2o_dim o[2] = { { 1, NULL }, { 1, NULL } };
 	for (int i = 0; i < x->rank; i++) {
 		p2o_dim *t = &o[i < axis ? 0 : 1];
-		if (t->v < 0 || x->dims[i].v < 0)
-			*t = unknown;
-		else
-			t->v *= x->dims[i].v;
+		*t = p2o_dim_mul(c->cx, *t, x->dims[i]);
 	}
-	/* A lone symbolic dim passes through unchanged (the batch). */
-	if (axis == 1 && x->dims[0].v < 0)
-		o[0] = x->dims[0];
 	set_out(c, 0, x->dtype, 2, o);
 	return P2O_OK;
 }
@@ -420,9 +493,7 @@ static int concat(ictx *c)
 				   t->rank);
 		for (int j = 0; j < a->rank; j++) {
 			if (j == axis) {
-				o[j].v = (o[j].v >= 0 && t->dims[j].v >= 0) ?
-						 o[j].v + t->dims[j].v : -1;
-				o[j].sym = NULL;
+				o[j] = p2o_dim_add(c->cx, o[j], t->dims[j]);
 			} else if (o[j].v >= 0 && t->dims[j].v >= 0 &&
 				   o[j].v != t->dims[j].v) {
 				char b1[128], b2[128];
@@ -484,61 +555,56 @@ static int reduce(ictx *c)
 static int reshape(ictx *c)
 {
 	const p2o_type *x = in_t(c, 0);
-	size_t n = 0;
-	const int64_t *s = const_ints(c, 1, &n);
-	if (!s) {
+	p2o_dim sd[P2O_MAX_RANK];
+	int nsd;
+	if (!known_ints(c, 1, sd, &nsd)) {
 		const p2o_type *st = in_t(c, 1);
 		int r = (st->rank == 1 && st->dims[0].v >= 0) ?
 				(int)st->dims[0].v : -1;
+		if (r > P2O_MAX_RANK)
+			return bad(c, "target rank %d is too large", r);
 		set_out(c, 0, x->dtype, r, NULL);
 		return P2O_OK;
 	}
-	if (n > P2O_MAX_RANK)
-		return bad(c, "target rank %zu is too large", n);
+	size_t n = (size_t)nsd;
 	bool allowzero = attr_i(c->nd, "allowzero", 0) != 0;
 	p2o_dim o[P2O_MAX_RANK];
 	int infer_at = -1;
-	int64_t known = 1;
-	bool all_known = true;
+	p2o_dim known = { 1, NULL }; /* product of the dims given */
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == 0 && !allowzero) {
+		if (sd[i].v == 0 && !allowzero) {
 			o[i] = (int)i < x->rank ? x->dims[i] : unknown;
-		} else if (s[i] == -1) {
+		} else if (sd[i].v == -1 && !sd[i].sym) {
+			/* -1, or a size nothing is known of: the same to us */
+			if (infer_at >= 0)
+				known = unknown;
 			infer_at = (int)i;
 			o[i] = unknown;
 			continue;
 		} else {
-			o[i] = (p2o_dim){ s[i], NULL };
+			o[i] = sd[i];
 		}
-		if (o[i].v >= 0)
-			known *= o[i].v;
-		else
-			all_known = false;
+		known = p2o_dim_mul(c->cx, known, o[i]);
 	}
-	int64_t total = p2o_numel(x);
-	if (infer_at >= 0 && total >= 0 && all_known) {
-		if (known == 0 || total % known)
+	p2o_dim total = { 1, NULL };
+	for (int i = 0; i < x->rank; i++)
+		total = p2o_dim_mul(c->cx, total, x->dims[i]);
+	if (x->rank < 0)
+		total = unknown;
+	if (total.v >= 0 && known.v >= 0) {
+		if (infer_at >= 0 && (known.v == 0 || total.v % known.v))
 			return bad(c, "cannot reshape %lld elements to the "
 				      "requested shape",
-				   (long long)total);
-		o[infer_at].v = total / known;
-	} else if (infer_at < 0 && total >= 0 && all_known && known != total) {
-		return bad(c, "cannot reshape %lld elements into %lld; check "
-			      "--input-shape",
-			   (long long)total, (long long)known);
-	} else if (infer_at >= 0 && x->rank > 0 && all_known) {
-		/* Symbolic batch: [batch, ...] -> [-1, known...] keeps it. */
-		int64_t rest = 1;
-		bool ok = x->dims[0].v < 0 && x->dims[0].sym && infer_at == 0;
-		for (int i = 1; ok && i < x->rank; i++) {
-			if (x->dims[i].v < 0)
-				ok = false;
-			else
-				rest *= x->dims[i].v;
-		}
-		if (ok && rest == known)
-			o[0] = x->dims[0];
+				   (long long)total.v);
+		if (infer_at < 0 && known.v != total.v)
+			return bad(c, "cannot reshape %lld elements into %lld; "
+				      "check --input-shape",
+				   (long long)total.v, (long long)known.v);
 	}
+	/* The -1 is what the given dims leave of the total, which may be
+	 * symbolic: [batch, seq, 8] -> [-1, 8] is batch*seq. */
+	if (infer_at >= 0)
+		o[infer_at] = p2o_dim_div(c->cx, total, known);
 	set_out(c, 0, x->dtype, (int)n, o);
 	return P2O_OK;
 }
@@ -547,6 +613,19 @@ static int shape(ictx *c)
 {
 	const p2o_type *x = in_t(c, 0);
 	p2o_dim o = { x->rank >= 0 ? x->rank : -1, NULL };
+	if (x->rank >= 0) {
+		/* Shape-15's start/end: a range of dims, clamped. */
+		int64_t r = x->rank, a = attr_i(c->nd, "start", 0),
+			b = attr_i(c->nd, "end", r);
+		a = a < 0 ? a + r : a;
+		b = b < 0 ? b + r : b;
+		a = a < 0 ? 0 : a > r ? r : a;
+		b = b < 0 ? 0 : b > r ? r : b;
+		o.v = b > a ? b - a : 0;
+		set_out(c, 0, P2O_INT64, 1, &o);
+		set_known(c, 0, x->dims + a, (int)o.v);
+		return P2O_OK;
+	}
 	set_out(c, 0, P2O_INT64, 1, &o);
 	return P2O_OK;
 }
@@ -685,10 +764,7 @@ static int pad(ictx *c)
 	}
 	p2o_dim o[P2O_MAX_RANK];
 	for (int i = 0; i < x->rank; i++)
-		o[i] = x->dims[i].v >= 0 ?
-			       (p2o_dim){ x->dims[i].v + p[i] + p[x->rank + i],
-					  NULL } :
-			       unknown;
+		o[i] = p2o_dim_addk(c->cx, x->dims[i], p[i] + p[x->rank + i]);
 	set_out(c, 0, x->dtype, x->rank, o);
 	return P2O_OK;
 }
@@ -783,6 +859,44 @@ static int cmp_rule(const void *k, const void *e)
 	return strcmp(k, ((const rule *)e)->op);
 }
 
+/* Contents of small int64 tensors through the ops that move them. */
+static void follow(ictx *c)
+{
+	const p2o_type *o = p2o_t(c->cx, c->nd->out[0]);
+	if (o->dtype != P2O_INT64 || o->rank > 1 || c->nd->n_out != 1)
+		return;
+	const char *op = c->nd->op;
+	p2o_dim d[P2O_MAX_RANK], part[P2O_MAX_RANK];
+	int n = 0, k;
+	if (strcmp(op, "Concat") == 0) {
+		for (uint32_t i = 0; i < c->nd->n_in; i++) {
+			if (!known_ints(c, i, part, &k) || n + k > P2O_MAX_RANK)
+				return;
+			memcpy(d + n, part, sizeof *d * (size_t)k);
+			n += k;
+		}
+	} else if (strcmp(op, "Gather") == 0) {
+		size_t ni;
+		const int64_t *idx = const_ints(c, 1, &ni);
+		if (attr_i(c->nd, "axis", 0) != 0 || !idx ||
+		    !known_ints(c, 0, part, &k))
+			return;
+		for (size_t j = 0; j < ni; j++) {
+			int64_t at = idx[j] < 0 ? idx[j] + k : idx[j];
+			if (at < 0 || at >= k)
+				return;
+			d[n++] = part[at];
+		}
+	} else if (strcmp(op, "Unsqueeze") == 0 || strcmp(op, "Squeeze") == 0 ||
+		   strcmp(op, "Identity") == 0 || strcmp(op, "Reshape") == 0) {
+		if (!known_ints(c, 0, d, &n))
+			return;
+	} else {
+		return;
+	}
+	set_known(c, 0, d, n);
+}
+
 int p2o_infer(p2o_cx *cx, uint32_t node)
 {
 	ictx c = { cx, p2o_n(cx, node), node };
@@ -792,5 +906,8 @@ int p2o_infer(p2o_cx *cx, uint32_t node)
 	if (!r)
 		return p2o_fail(cx, P2O_ERR_INTERNAL, "no type rule for %s",
 				c.nd->op);
-	return r->fn(&c);
+	int rc = r->fn(&c);
+	if (rc == P2O_OK && p2o_v(cx, c.nd->out[0])->n_known < 0)
+		follow(&c);
+	return rc;
 }

@@ -3,9 +3,9 @@
  * p2o_; everything else in lib/ is static.
  *
  * Ownership: the IR (values, nodes, attributes, names, small constant data)
- * lives in the context: growable arrays for values and nodes (addressed by
- * index, never by pointer, since they move when they grow) and one arena for
- * everything else, freed at once by p2o_free(). Weight data is never copied:
+ * lives in the context's arena, freed at once by p2o_free(). Values and
+ * nodes are addressed by id (p2o_v, p2o_n) and sit in chunks that never
+ * move, so pointers to them stay valid for the whole conversion. Weight data is never copied:
  * p2o_tensor.data of a weight points into the shim's memory, which lives as
  * long as the context.
  */
@@ -17,11 +17,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pt2onnx.h"
 #include "pts.h"
 
 #define P2O_NOVAL UINT32_MAX /* "no value": an omitted optional input */
+#define P2O_CHUNK_BITS 10    /* values/nodes per storage chunk: 1024 */
 #define P2O_MAX_DIAGS 256    /* distinct diagnostics kept one by one */
 
 /* ---- arena (arena.c) ---------------------------------------------------- */
@@ -65,6 +67,10 @@ typedef struct p2o_val {
 	p2o_type t;
 	const p2o_tensor *init;   /* non-NULL: an initializer */
 	int32_t producer;         /* node index; -1 for inputs and initializers */
+	int32_t n_known;          /* a small int64 tensor whose contents are
+	                             known (numbers or symbolic dims, e.g. a
+	                             Shape's): how many, or -1 */
+	const p2o_dim *known;     /* those contents, arena-owned */
 	bool graph_input;
 	bool graph_output;        /* set by p2o_finalize */
 	bool named;               /* name came from TorchScript or the user */
@@ -120,7 +126,12 @@ typedef struct p2o_tv {
 
 struct p2o_ctx {
 	p2o_arena arena;
-	jmp_buf *oom;             /* where allocation failure jumps, if set */
+	jmp_buf *oom;             /* where allocation failure jumps: set by
+	                             P2O_ENTER in every public call */
+	const char *stage;        /* "loading", "converting", "writing" */
+	bool oom_hit;             /* an allocation failed: oom_diag holds it */
+	p2o_diag oom_diag;        /* made without allocating: the last diag */
+	char oom_msg[64];
 
 	pts_model *model;         /* owned; freed by p2o_free */
 	const pts_graph *g;       /* view of model */
@@ -131,16 +142,21 @@ struct p2o_ctx {
 	void *progress_user;
 	p2o_tv *tv;               /* one per TorchScript value */
 
-	p2o_val *vals;            /* ONNX values */
-	uint32_t n_vals, cap_vals;
-	p2o_node *nodes;          /* ONNX nodes, in topological order */
-	uint32_t n_nodes, cap_nodes;
+	/* ONNX values and nodes, addressed by id. They live in fixed-size
+	 * arena chunks that never move, so a p2o_val/p2o_node pointer stays
+	 * valid while more are made; only the chunk directories grow. */
+	p2o_val **val_chunks;
+	uint32_t n_vals, n_val_chunks, cap_val_chunks;
+	p2o_node **node_chunks;   /* nodes in topological order */
+	uint32_t n_nodes, n_node_chunks, cap_node_chunks;
 	uint32_t *inputs, n_inputs;   /* graph inputs (value ids) */
 	uint32_t *outputs, n_outputs; /* graph outputs (value ids) */
 	uint32_t n_reserved;          /* output names reserved up front */
 
-	/* Name set: open addressing over arena strings, for unique names. */
-	const char **names;
+	/* Name set: open addressing over arena strings, for unique names;
+	 * each entry also keeps the next suffix to try for names made from
+	 * it, so that a base asked for n times costs O(n), not O(n^2). */
+	struct p2o_name { const char *s; uint32_t next; } *names;
 	uint32_t names_cap, names_used;
 	/* Small-constant cache: equal small initializers are made once. */
 	uint32_t *kcache;
@@ -170,8 +186,23 @@ void *p2o_memdup(p2o_cx *cx, const void *p, size_t n);
 void p2o_arena_free(p2o_arena *a);
 /* Grows a malloc'ed array to hold at least need elements of size sz. */
 void p2o_grow(p2o_cx *cx, void **arr, uint32_t *cap, uint32_t need, size_t sz);
-/* Out-of-memory exit: jumps to cx->oom (asserted set). */
+/* Out-of-memory exit: records "out of memory while STAGE" without
+ * allocating and jumps to cx->oom. */
 _Noreturn void p2o_oom(p2o_cx *cx);
+
+/* The first statement of every public call that allocates: an allocation
+ * failure anywhere below returns P2O_ERR_NOMEM from that call, with the
+ * out-of-memory diagnostic. One jump buffer per call, so no path reaches
+ * p2o_oom without one. The caller clears cx->oom before returning. */
+#define P2O_ENTER(cx, jb, stage_)                     \
+	do {                                          \
+		(cx)->stage = (stage_);               \
+		if (setjmp(jb)) {                     \
+			(cx)->oom = NULL;             \
+			return P2O_ERR_NOMEM;         \
+		}                                     \
+		(cx)->oom = &(jb);                    \
+	} while (0)
 
 /* ---- diag.c ------------------------------------------------------------------ */
 
@@ -205,6 +236,21 @@ int p2o_dtype_from_torch(int64_t scalar_type);
 /* Number of elements when every dim is known, else -1. */
 int64_t p2o_numel(const p2o_type *t);
 bool p2o_dims_known(const p2o_type *t);
+
+/* ---- dims.c: arithmetic on dims that may be symbolic ---------------------------- */
+
+/* Each gives a number when its operands are numbers, a canonical
+ * symbolic dim ("batch*seq", "h+2", "(h-1)/2") when one is symbolic, and
+ * unknown when one is unknown. */
+p2o_dim p2o_dim_add(p2o_cx *cx, p2o_dim a, p2o_dim b);
+p2o_dim p2o_dim_addk(p2o_cx *cx, p2o_dim a, int64_t k);
+p2o_dim p2o_dim_mul(p2o_cx *cx, p2o_dim a, p2o_dim b);
+/* floor(a / k), k > 0. */
+p2o_dim p2o_dim_divk(p2o_cx *cx, p2o_dim a, int64_t k);
+/* a / b when b divides a exactly (known to), else unknown. */
+p2o_dim p2o_dim_div(p2o_cx *cx, p2o_dim a, p2o_dim b);
+/* Equal dims: the same number, or the same symbolic expression. */
+bool p2o_dim_eq(p2o_dim a, p2o_dim b);
 
 /* ---- ir.c -------------------------------------------------------------------- */
 
@@ -257,8 +303,13 @@ uint32_t p2o_clip(p2o_cx *cx, uint32_t x, const double *lo, const double *hi);
 uint32_t p2o_reshape(p2o_cx *cx, uint32_t x, uint32_t shape);
 uint32_t p2o_reshape_to(p2o_cx *cx, uint32_t x, const int64_t *dims, int n);
 uint32_t p2o_transpose(p2o_cx *cx, uint32_t x, const int64_t *perm, int n);
-/* The size of dim `axis` of x as a 0-D int64 value (constant if known). */
+/* Dims as values: every size a handler feeds to the graph comes from
+ * these, so that no size the user declared symbolic is baked in.
+ * The size of dim `axis` of x as a 0-D int64 value (constant if known). */
 uint32_t p2o_dim_value(p2o_cx *cx, uint32_t x, int axis);
+/* Dims [from, to) of x as a 1-D int64 value: a constant when all are
+ * known, else Shape(start, end) (opset 15) or Shape then Gather. */
+uint32_t p2o_dims_value(p2o_cx *cx, uint32_t x, int from, int to);
 /* A handler-level block: records that this use needs opset >= need. */
 int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
@@ -332,6 +383,28 @@ const char *p2o_where(p2o_cx *cx, const char *kind);
 /* convert.c: converts the nodes of a block in order (prim::If's chosen
  * branch is walked this way). */
 void p2o_walk_block(p2o_cx *cx, const pts_block *b);
+
+/* ---- outfile.c: the rules of every file pt2onnx writes ----------------------------- */
+
+/* One output being written. */
+typedef struct p2o_out {
+	const char *path;   /* as given ("-" for stdout) */
+	const char *target; /* the file replaced: path with links followed */
+	const char *tmp;    /* temporary file beside target, or NULL */
+	int fd;             /* -1 when closed */
+	FILE *f;            /* stream over fd (stdout for "-") */
+	bool in_place;      /* stdout, a device or a FIFO: never renamed */
+} p2o_out;
+
+/* Opens path for writing by the rules of outfile.c; a diagnostic and its
+ * code on failure (nothing is left open then). */
+int p2o_out_open(p2o_cx *cx, p2o_out *o, const char *path);
+/* Finishes: flush, fsync, close, rename into place. werr is an errno the
+ * caller met while writing (0 if none): then, or on any failure here, the
+ * temporary file is removed and the old file stays as it was. */
+int p2o_out_commit(p2o_cx *cx, p2o_out *o, int werr);
+/* Gives up: closes and removes the temporary file. */
+void p2o_out_abort(p2o_cx *cx, p2o_out *o);
 
 /* ---- passes.c / writer.c ------------------------------------------------------------------- */
 

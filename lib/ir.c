@@ -6,10 +6,12 @@
 
 #include "internal.h"
 
+#define CHUNK ((uint32_t)1 << P2O_CHUNK_BITS)
+
 p2o_val *p2o_v(p2o_cx *cx, uint32_t id)
 {
 	assert(id < cx->n_vals);
-	return &cx->vals[id];
+	return &cx->val_chunks[id >> P2O_CHUNK_BITS][id & (CHUNK - 1)];
 }
 
 const p2o_type *p2o_t(p2o_cx *cx, uint32_t id)
@@ -20,7 +22,21 @@ const p2o_type *p2o_t(p2o_cx *cx, uint32_t id)
 p2o_node *p2o_n(p2o_cx *cx, uint32_t node)
 {
 	assert(node < cx->n_nodes);
-	return &cx->nodes[node];
+	return &cx->node_chunks[node >> P2O_CHUNK_BITS][node & (CHUNK - 1)];
+}
+
+/* Room for item n of a chunked store: a new zeroed arena chunk every
+ * CHUNK items; the directory of chunks is the only thing that moves. */
+static void *chunk_slot(p2o_cx *cx, void ***dir, uint32_t *n_chunks,
+			uint32_t *cap, uint32_t n, size_t sz)
+{
+	uint32_t c = n >> P2O_CHUNK_BITS;
+	if (c == *n_chunks) {
+		p2o_grow(cx, (void **)dir, cap, c + 1, sizeof **dir);
+		(*dir)[c] = p2o_alloc(cx, sz * CHUNK);
+		(*n_chunks)++;
+	}
+	return (char *)(*dir)[c] + sz * (n & (CHUNK - 1));
 }
 
 static uint64_t hash_str(const char *s)
@@ -31,22 +47,21 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-/* Inserts s into the name set unless present; returns whether inserted. */
-static bool name_insert(p2o_cx *cx, const char *s)
+/* The name set's entry for s: found, or the empty slot where it goes. */
+static struct p2o_name *name_slot(p2o_cx *cx, const char *s)
 {
 	if ((cx->names_used + 1) * 2 > cx->names_cap) {
 		uint32_t ncap = cx->names_cap ? cx->names_cap * 2 : 256;
-		const char **nt = calloc(ncap, sizeof *nt);
+		struct p2o_name *nt = calloc(ncap, sizeof *nt);
 		if (!nt)
 			p2o_oom(cx);
 		for (uint32_t i = 0; i < cx->names_cap; i++) {
-			const char *e = cx->names[i];
-			if (!e)
+			if (!cx->names[i].s)
 				continue;
-			uint32_t j = (uint32_t)(hash_str(e) & (ncap - 1));
-			while (nt[j])
+			uint32_t j = (uint32_t)(hash_str(cx->names[i].s) & (ncap - 1));
+			while (nt[j].s)
 				j = (j + 1) & (ncap - 1);
-			nt[j] = e;
+			nt[j] = cx->names[i];
 		}
 		free(cx->names);
 		cx->names = nt;
@@ -54,12 +69,19 @@ static bool name_insert(p2o_cx *cx, const char *s)
 	}
 	uint32_t mask = cx->names_cap - 1;
 	uint32_t j = (uint32_t)(hash_str(s) & mask);
-	while (cx->names[j]) {
-		if (strcmp(cx->names[j], s) == 0)
-			return false;
+	while (cx->names[j].s && strcmp(cx->names[j].s, s) != 0)
 		j = (j + 1) & mask;
-	}
-	cx->names[j] = s;
+	return &cx->names[j];
+}
+
+/* Inserts s (arena-owned) unless present; returns whether inserted. */
+static bool name_insert(p2o_cx *cx, const char *s)
+{
+	struct p2o_name *e = name_slot(cx, s);
+	if (e->s)
+		return false;
+	e->s = s;
+	e->next = 1;
 	cx->names_used++;
 	return true;
 }
@@ -67,21 +89,29 @@ static bool name_insert(p2o_cx *cx, const char *s)
 const char *p2o_unique_name(p2o_cx *cx, const char *base)
 {
 	const char *s = p2o_strdup(cx, base);
-	for (unsigned k = 1; !name_insert(cx, s); k++)
-		s = p2o_fmt(cx, "%s_%u", base, k);
+	if (name_insert(cx, s))
+		return s;
+	/* Taken: try base_k from where the last such name stopped. A k may
+	 * still be taken by a name given outright, hence the loop. */
+	uint32_t k = name_slot(cx, base)->next;
+	do
+		s = p2o_fmt(cx, "%s_%u", base, k++);
+	while (!name_insert(cx, s));
+	name_slot(cx, base)->next = k; /* the set may have been rehashed */
 	return s;
 }
 
 uint32_t p2o_val_new(p2o_cx *cx, const char *base, bool named)
 {
-	p2o_grow(cx, (void **)&cx->vals, &cx->cap_vals, cx->n_vals + 1,
-		 sizeof *cx->vals);
+	p2o_val *v = chunk_slot(cx, (void ***)&cx->val_chunks,
+				&cx->n_val_chunks, &cx->cap_val_chunks,
+				cx->n_vals, sizeof *v);
 	uint32_t id = cx->n_vals++;
-	p2o_val *v = &cx->vals[id];
 	memset(v, 0, sizeof *v);
 	v->name = p2o_unique_name(cx, base);
 	v->named = named;
 	v->producer = -1;
+	v->n_known = -1;
 	v->t.rank = -1;
 	return id;
 }
@@ -119,10 +149,10 @@ uint32_t p2o_initializer(p2o_cx *cx, const p2o_tensor *t, const char *name)
 uint32_t p2o_node_new(p2o_cx *cx, const char *op, uint32_t n_in,
 		      const uint32_t *in, uint32_t n_out)
 {
-	p2o_grow(cx, (void **)&cx->nodes, &cx->cap_nodes, cx->n_nodes + 1,
-		 sizeof *cx->nodes);
+	p2o_node *nd = chunk_slot(cx, (void ***)&cx->node_chunks,
+				  &cx->n_node_chunks, &cx->cap_node_chunks,
+				  cx->n_nodes, sizeof *nd);
 	uint32_t idx = cx->n_nodes++;
-	p2o_node *nd = &cx->nodes[idx];
 	memset(nd, 0, sizeof *nd);
 	nd->op = op;
 	nd->name = p2o_fmt(cx, "%s_%u", op, idx);
@@ -134,8 +164,8 @@ uint32_t p2o_node_new(p2o_cx *cx, const char *op, uint32_t n_in,
 	snprintf(base, sizeof base, "onnx::%s_%u", op, cx->n_vals);
 	for (uint32_t k = 0; k < n_out; k++) {
 		uint32_t v = p2o_val_new(cx, base, false);
-		cx->nodes[idx].out[k] = v;
-		cx->vals[v].producer = (int32_t)idx;
+		nd->out[k] = v;
+		p2o_v(cx, v)->producer = (int32_t)idx;
 	}
 	return idx;
 }

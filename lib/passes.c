@@ -12,39 +12,39 @@ void p2o_finalize(p2o_cx *cx)
 	for (uint32_t v = 0; v < nv; v++)
 		alias[v] = v;
 	for (uint32_t i = 0; i < cx->n_outputs; i++)
-		cx->vals[cx->outputs[i]].graph_output = true;
+		p2o_v(cx, cx->outputs[i])->graph_output = true;
 
 	/* Identity removal: consumers of an Identity read its input instead.
 	 * Every consumer comes after its producer, so one forward sweep sees
 	 * each alias before its uses. Identities that are graph outputs stay:
 	 * they give the output its own name. */
 	for (uint32_t i = 0; i < cx->n_nodes; i++) {
-		p2o_node *nd = &cx->nodes[i];
+		p2o_node *nd = p2o_n(cx, i);
 		for (uint32_t j = 0; j < nd->n_in; j++)
 			if (nd->in[j] != P2O_NOVAL)
 				nd->in[j] = alias[nd->in[j]];
-		if (strcmp(nd->op, "Identity") == 0 && !cx->vals[nd->out[0]].graph_output)
+		if (strcmp(nd->op, "Identity") == 0 && !p2o_v(cx, nd->out[0])->graph_output)
 			alias[nd->out[0]] = nd->in[0];
 	}
 
 	/* Dead-code removal: a node lives if one of its outputs is read by a
 	 * live node or is a graph output. */
 	for (uint32_t v = 0; v < nv; v++)
-		cx->vals[v].live = cx->vals[v].graph_output;
+		p2o_v(cx, v)->live = p2o_v(cx, v)->graph_output;
 	for (uint32_t i = 0; i < cx->n_inputs; i++)
-		cx->vals[cx->inputs[i]].live = true;
+		p2o_v(cx, cx->inputs[i])->live = true;
 	for (uint32_t i = cx->n_nodes; i-- > 0;) {
-		p2o_node *nd = &cx->nodes[i];
+		p2o_node *nd = p2o_n(cx, i);
 		nd->live = false;
 		for (uint32_t k = 0; k < nd->n_out && !nd->live; k++)
-			nd->live = cx->vals[nd->out[k]].live;
+			nd->live = p2o_v(cx, nd->out[k])->live;
 		if (!nd->live)
 			continue;
 		for (uint32_t j = 0; j < nd->n_in; j++)
 			if (nd->in[j] != P2O_NOVAL)
-				cx->vals[nd->in[j]].live = true;
+				p2o_v(cx, nd->in[j])->live = true;
 		for (uint32_t k = 0; k < nd->n_out; k++)
-			cx->vals[nd->out[k]].live = true;
+			p2o_v(cx, nd->out[k])->live = true;
 	}
 }
 

@@ -105,10 +105,21 @@ int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt);
  * P2O_ERR_UNSUPPORTED every unsupported op has its own diagnostic. */
 int p2o_convert(p2o_ctx *cx, const p2o_options *opt);
 
-/* Writes the converted model to path ("-" for stdout). A file is written
- * to a temporary name in the same folder and renamed into place, so that a
- * failure never leaves a partial file or clobbers an existing one. */
+/* Writes the converted model to path ("-" for stdout), by the rules of
+ * p2o_check_output: a file is written to a temporary name in its folder
+ * and renamed into place (through symlinks), so that a failure never
+ * leaves a partial file or clobbers an existing one; a device or FIFO is
+ * written in place. */
 int p2o_write(p2o_ctx *cx, const char *path);
+
+/* Whether path can take an output of a conversion of model (NULL: no
+ * model), checked before the work starts: P2O_OK; P2O_ERR_USAGE when it is
+ * the model itself (the same file through any path or link) or empty;
+ * P2O_ERR_OUTPUT when it is a directory, block device or socket, or its
+ * folder is missing or not writable. The reason goes to err (one line,
+ * naming the path). */
+int p2o_check_output(const char *path, const char *model, char *err,
+		     size_t errlen);
 
 /* While p2o_write writes a file: the temporary file's path (to unlink
  * from a signal handler on SIGINT/SIGTERM); NULL otherwise. Reading it is

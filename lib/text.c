@@ -86,62 +86,71 @@ const char *p2o_onnx_text(p2o_ctx *cx)
 		return "";
 	if (cx->onnx_text)
 		return cx->onnx_text;
+	/* On the heap, not in this frame: after a longjmp, locals changed
+	 * since setjmp are indeterminate. */
+	sbuf *bp = calloc(1, sizeof *bp);
+	if (!bp)
+		return "";
+	bp->cx = cx;
 	jmp_buf oom;
-	sbuf b = { cx, NULL, 0, 0 };
 	if (setjmp(oom)) {
 		cx->oom = NULL;
-		free(b.s);
+		free(bp->s);
+		free(bp);
 		return "";
 	}
 	cx->oom = &oom;
-	put(&b, "ONNX graph (opset %d, IR version %d)\n", cx->opset,
+	cx->stage = "listing the ONNX graph";
+	sbuf *const b = bp;
+	put(b, "ONNX graph (opset %d, IR version %d)\n", cx->opset,
 	    p2o_ir_version(cx->opset));
 	for (uint32_t i = 0; i < cx->n_inputs; i++) {
-		const p2o_val *v = &cx->vals[cx->inputs[i]];
-		put(&b, "  input  %s: ", v->name);
-		put_type(&b, &v->t);
-		put(&b, "\n");
+		const p2o_val *v = p2o_v(cx, cx->inputs[i]);
+		put(b, "  input  %s: ", v->name);
+		put_type(b, &v->t);
+		put(b, "\n");
 	}
 	for (uint32_t i = 0; i < cx->n_vals; i++) {
-		const p2o_val *v = &cx->vals[i];
+		const p2o_val *v = p2o_v(cx, i);
 		if (!v->live || !v->init)
 			continue;
-		put(&b, "  weight %s: ", v->name);
-		put_type(&b, &v->t);
-		put(&b, "\n");
+		put(b, "  weight %s: ", v->name);
+		put_type(b, &v->t);
+		put(b, "\n");
 	}
 	for (uint32_t i = 0; i < cx->n_nodes; i++) {
-		const p2o_node *nd = &cx->nodes[i];
+		const p2o_node *nd = p2o_n(cx, i);
 		if (!nd->live)
 			continue;
-		put(&b, "  ");
+		put(b, "  ");
 		for (uint32_t k = 0; k < nd->n_out; k++)
-			put(&b, "%s%s", k ? ", " : "", cx->vals[nd->out[k]].name);
-		put(&b, " = %s", nd->op);
+			put(b, "%s%s", k ? ", " : "", p2o_v(cx, nd->out[k])->name);
+		put(b, " = %s", nd->op);
 		if (nd->n_attr) {
-			put(&b, "[");
+			put(b, "[");
 			for (uint32_t a = 0; a < nd->n_attr; a++) {
 				if (a)
-					put(&b, ", ");
-				put_attr(&b, &nd->attrs[a]);
+					put(b, ", ");
+				put_attr(b, &nd->attrs[a]);
 			}
-			put(&b, "]");
+			put(b, "]");
 		}
-		put(&b, "(");
+		put(b, "(");
 		for (uint32_t j = 0; j < nd->n_in; j++)
-			put(&b, "%s%s", j ? ", " : "",
-			    nd->in[j] == P2O_NOVAL ? "" : cx->vals[nd->in[j]].name);
-		put(&b, ") : ");
-		put_type(&b, &cx->vals[nd->out[0]].t);
-		put(&b, "\n");
+			put(b, "%s%s", j ? ", " : "",
+			    nd->in[j] == P2O_NOVAL ? "" : p2o_v(cx, nd->in[j])->name);
+		put(b, ") : ");
+		put_type(b, &p2o_v(cx, nd->out[0])->t);
+		put(b, "\n");
 	}
 	for (uint32_t i = 0; i < cx->n_outputs; i++) {
-		const p2o_val *v = &cx->vals[cx->outputs[i]];
-		put(&b, "  output %s: ", v->name);
-		put_type(&b, &v->t);
-		put(&b, "\n");
+		const p2o_val *v = p2o_v(cx, cx->outputs[i]);
+		put(b, "  output %s: ", v->name);
+		put_type(b, &v->t);
+		put(b, "\n");
 	}
 	cx->oom = NULL;
-	cx->onnx_text = b.s;
+	cx->onnx_text = b->s;
+	free(b);
 	return cx->onnx_text ? cx->onnx_text : "";
 }

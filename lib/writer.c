@@ -7,7 +7,7 @@
  * the weights go from libtorch's storage to the file with no copy of ours. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,11 +129,11 @@ static Onnx__NodeProto *node_proto(p2o_cx *cx, const p2o_node *nd)
 		/* "" marks an omitted optional input. */
 		np->input[j] = nd->in[j] == P2O_NOVAL ?
 				       "" :
-				       (char *)cx->vals[nd->in[j]].name;
+				       (char *)p2o_v(cx, nd->in[j])->name;
 	np->n_output = nd->n_out;
 	np->output = ALLOCN(cx, char *, nd->n_out);
 	for (uint32_t k = 0; k < nd->n_out; k++)
-		np->output[k] = (char *)cx->vals[nd->out[k]].name;
+		np->output[k] = (char *)p2o_v(cx, nd->out[k])->name;
 	np->n_attribute = nd->n_attr;
 	np->attribute = ALLOCN(cx, Onnx__AttributeProto *, nd->n_attr);
 	for (uint32_t a = 0; a < nd->n_attr; a++)
@@ -149,13 +149,13 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 
 	g->node = ALLOCN(cx, Onnx__NodeProto *, cx->n_nodes);
 	for (uint32_t i = 0; i < cx->n_nodes; i++)
-		if (cx->nodes[i].live)
-			g->node[g->n_node++] = node_proto(cx, &cx->nodes[i]);
+		if (p2o_n(cx, i)->live)
+			g->node[g->n_node++] = node_proto(cx, p2o_n(cx, i));
 
 	size_t n_init = 0, n_vi = 0;
 	uint64_t weight_bytes = 0;
 	for (uint32_t v = 0; v < cx->n_vals; v++) {
-		const p2o_val *val = &cx->vals[v];
+		const p2o_val *val = p2o_v(cx, v);
 		if (!val->live)
 			continue;
 		if (val->init)
@@ -170,9 +170,9 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	g->input = ALLOCN(cx, Onnx__ValueInfoProto *,
 			  cx->n_inputs + (init_inputs ? n_init : 0));
 	for (uint32_t i = 0; i < cx->n_inputs; i++)
-		g->input[g->n_input++] = value_info(cx, &cx->vals[cx->inputs[i]]);
+		g->input[g->n_input++] = value_info(cx, p2o_v(cx, cx->inputs[i]));
 	for (uint32_t v = 0; v < cx->n_vals; v++) {
-		const p2o_val *val = &cx->vals[v];
+		const p2o_val *val = p2o_v(cx, v);
 		if (!val->live)
 			continue;
 		if (val->init) {
@@ -188,7 +188,7 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	g->n_output = cx->n_outputs;
 	g->output = ALLOCN(cx, Onnx__ValueInfoProto *, cx->n_outputs);
 	for (uint32_t i = 0; i < cx->n_outputs; i++)
-		g->output[i] = value_info(cx, &cx->vals[cx->outputs[i]]);
+		g->output[i] = value_info(cx, p2o_v(cx, cx->outputs[i]));
 
 	Onnx__OperatorSetIdProto *os = ALLOC(cx, Onnx__OperatorSetIdProto);
 	onnx__operator_set_id_proto__init(os);
@@ -222,6 +222,7 @@ typedef struct file_buffer {
 	ProtobufCBuffer base;
 	FILE *f;
 	bool failed;
+	int err;                 /* errno of the first failed write */
 	uint64_t written, total, next_report;
 	p2o_cx *cx;
 } file_buffer;
@@ -233,8 +234,11 @@ static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 	file_buffer *fb = (file_buffer *)b;
 	if (fb->failed || len == 0)
 		return;
-	if (fwrite(data, 1, len, fb->f) != len)
+	if (fwrite(data, 1, len, fb->f) != len) {
 		fb->failed = true;
+		fb->err = errno;
+		return;
+	}
 	fb->written += len;
 	if (fb->written >= fb->next_report) {
 		p2o_progress(fb->cx, "writing MiB", fb->written >> 20,
@@ -243,83 +247,49 @@ static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 	}
 }
 
-static int out_fail(p2o_cx *cx, const char *path, const char *what, int err)
-{
-	char msg[1200];
-	snprintf(msg, sizeof msg, "cannot write output '%s': %s%s%s", path, what,
-		 err ? ": " : "", err ? strerror(err) : "");
-	return p2o_diag_add(cx, P2O_ERR_OUTPUT, NULL, NULL, msg);
-}
-
+/* Packs m into o's stream; returns an errno (0 on success). */
 static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f, size_t size)
 {
 	file_buffer fb = { .base = { .append = file_append }, .f = f,
 			   .total = size, .next_report = REPORT_EVERY, .cx = cx };
+	errno = 0;
 	protobuf_c_message_pack_to_buffer(&m->base, &fb.base);
 	cx->stats.file_bytes = fb.written;
-	if (fb.failed || fflush(f) != 0)
-		return errno ? errno : EIO;
+	if (fb.failed)
+		return fb.err ? fb.err : EIO;
 	return 0;
 }
 
 int p2o_write(p2o_ctx *cx, const char *path)
 {
-	if (!cx->converted)
-		return p2o_diag_add(cx, P2O_ERR_USAGE, NULL, NULL,
-				    "nothing converted to write");
 	jmp_buf oom;
-	if (setjmp(oom)) {
+	P2O_ENTER(cx, oom, "writing");
+	if (!cx->converted) {
+		int rc = p2o_diag_add(cx, P2O_ERR_USAGE, NULL, NULL,
+				      "nothing converted to write");
 		cx->oom = NULL;
-		return P2O_ERR_NOMEM;
+		return rc;
 	}
-	cx->oom = &oom;
 	Onnx__ModelProto *m = model_proto(cx);
 	size_t size = protobuf_c_message_get_packed_size(&m->base);
+	int rc;
+	if (size > (size_t)INT32_MAX) { /* protobuf's own limit */
+		char msg[PATH_MAX + 128];
+		snprintf(msg, sizeof msg,
+			 "cannot write output '%s': the model is larger than 2 "
+			 "GiB, which a single ONNX protobuf file cannot hold",
+			 path);
+		rc = p2o_diag_add(cx, P2O_ERR_OUTPUT, NULL, NULL, msg);
+	} else {
+		p2o_out o;
+		rc = p2o_out_open(cx, &o, path);
+		if (rc == P2O_OK) {
+			p2o_progress(cx, "writing MiB", 0, size >> 20);
+			rc = p2o_out_commit(cx, &o, stream(cx, m, o.f, size));
+		}
+	}
 	cx->oom = NULL;
-	if (size > (size_t)INT32_MAX) /* protobuf's own limit */
-		return out_fail(cx, path,
-				"the model is larger than 2 GiB, which a single "
-				"ONNX protobuf file cannot hold", 0);
-
-	if (strcmp(path, "-") == 0) {
-		int err = stream(cx, m, stdout, size);
-		return err ? out_fail(cx, "-", "write failed", err) : P2O_OK;
-	}
-
-	/* A temporary file in the destination folder, renamed into place:
-	 * readers never see a partial model, and a failure leaves the old
-	 * file (if any) as it was. */
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return out_fail(cx, path, "it is a directory", 0);
-	char *tmp = p2o_fmt(cx, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return out_fail(cx, path, "cannot create a file there", errno);
-	mode_t mask = umask(0);
-	umask(mask);
-	(void)fchmod(fd, 0666 & ~mask);
-	FILE *f = fdopen(fd, "wb");
-	if (!f) {
-		int err = errno;
-		close(fd);
-		unlink(tmp);
-		return out_fail(cx, path, "cannot open", err);
-	}
-	cx->pending = tmp;
-	/* p2o_pending_path() is set from here on: say so at once. */
-	p2o_progress(cx, "writing MiB", 0, size >> 20);
-	int err = stream(cx, m, f, size);
-	if (!err && fsync(fd) != 0)
-		err = errno;
-	if (fclose(f) != 0 && !err)
-		err = errno ? errno : EIO;
-	if (!err && rename(tmp, path) != 0)
-		err = errno;
-	if (err)
-		unlink(tmp);
-	cx->pending = NULL;
-	return err ? out_fail(cx, path, "write failed", err) : P2O_OK;
+	return rc;
 }
 
 const char *p2o_pending_path(const p2o_ctx *cx)

@@ -204,6 +204,26 @@ def _():
     return fn_module(forward)()
 
 
+@case("inplace_input_write", [randn(2, 3)])
+def _():
+    # A write into a graph input, read afterwards: converts as a rebinding.
+    def forward(self, x):
+        x.add_(1.5)
+        return x * 2
+    return fn_module(forward)()
+
+
+@case("inplace_view_after_write", [randn(2, 3)])
+def _():
+    # A view made after the write sees the new data, in ONNX too.
+    def forward(self, x):
+        y = x * 1
+        y.mul_(3)
+        v = y.view(-1)
+        return v + 1
+    return fn_module(forward)()
+
+
 @case("hardtanh", [randn(2, 3, 4)])
 def _():
     return nn.Hardtanh(-0.5, 0.7)
@@ -470,6 +490,34 @@ def _():
     return fn_module(forward)()
 
 
+@case("flatten_symbolic_range", [randn(2, 3, 4, 5)], shapes=["Bx3xHx5"])
+def _():
+    # A range with symbolic dims on both sides of it: the sizes kept come
+    # from the input's Shape, never baked.
+    def forward(self, x):
+        return torch.flatten(x, 0, 1), torch.flatten(x, 1, 2), x.flatten(2)
+    return fn_module(forward)()
+
+
+@case("symbolic_dim_arith", [randn(2, 3, 9, 7), randn(2, 3, 4, 7)],
+      shapes=["Nx3xHxW", "Nx3xLxW"])
+def _():
+    # Sizes computed from symbolic dims: products, sums, conv/pool output
+    # sizes; type inference keeps them symbolic (N*3, H+L, (H-1)/2+1).
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+            self.pool = nn.MaxPool2d(2)
+
+        def forward(self, x, y):
+            a = self.pool(self.conv(x))
+            z = torch.cat([x, y], 2)
+            v = z.view(z.size(0) * z.size(1), -1)
+            return torch.flatten(a, 1), z * 2, v, y.reshape(-1, y.size(3))
+    return M()
+
+
 @case("view_reshape", [randn(2, 3, 4)])
 def _():
     def forward(self, x):
@@ -588,7 +636,29 @@ class Counter(nn.Module):
         return x * 2
 
 
-ERROR_CASES = [("unsupported", Unsupported, [randn(1, 2, 6, 6)]),
+class WriteThroughView(nn.Module):
+    """Writes through a view, then reads the viewed tensor: PyTorch returns
+    3 for ones; converted as a rebinding it would return 2."""
+
+    def forward(self, x):
+        v = x.view(-1)
+        v.mul_(2)
+        return x + 1
+
+
+class ViewReadAfterWrite(nn.Module):
+    """A view made before a write to its base, read after it."""
+
+    def forward(self, x):
+        y = x * 1
+        v = y.view(-1)
+        y.mul_(3)
+        return v + 1
+
+
+ERROR_CASES = [("alias_view_write", WriteThroughView, [randn(2, 2)]),
+               ("alias_base_write", ViewReadAfterWrite, [randn(2, 2)]),
+               ("unsupported", Unsupported, [randn(1, 2, 6, 6)]),
                ("conv3ch", ChannelCheck, [randn(1, 3, 6, 6)]),
                ("setattr", Counter, [randn(2, 3)])]
 
@@ -656,8 +726,9 @@ def write_case(folder, name, module, inputs, mode, shapes, min_opset, rtol,
         else:
             saved = torch.jit.script(module)
         torch.jit.save(saved, pt)
-        # Outputs of the archive as saved: what pt2onnx converts.
-        out = torch.jit.load(pt)(*inputs)
+        # Outputs of the archive as saved: what pt2onnx converts. On
+        # copies: a model may write into its inputs.
+        out = torch.jit.load(pt)(*[t.clone() for t in inputs])
     if shapes is None:
         shapes = []
         for t in inputs:

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <deque>
 #include <new>
+#include <tuple>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,9 @@ struct pts_model {
 	std::unordered_map<const Value *, uint32_t> index;
 	pts_graph view{};
 	std::string text;
+	// In-place writes C must not convert by rebinding (see alias_writes),
+	// with a value read later that shares the written memory.
+	std::unordered_map<const Node *, std::string> aliased;
 };
 
 namespace {
@@ -355,6 +359,9 @@ void fill_node(pts_model *m, const Node *n, pts_node *pn)
 	pn->out = keep_idx(m, std::move(out));
 	fill_attrs(m, n, pn);
 	pn->source = source_of(m, n);
+	auto al = m->aliased.find(n);
+	if (al != m->aliased.end())
+		pn->aliased_read = keep_str(m, al->second);
 	if (!n->blocks().empty()) {
 		std::vector<pts_block> bs(n->blocks().size());
 		for (size_t i = 0; i < bs.size(); i++)
@@ -622,6 +629,147 @@ void fold_conv_bn(torch::jit::Graph &g, const storage_users &users)
 	}
 }
 
+// In-place writes that stay after RemoveTensorMutation are converted in C
+// by rebinding the written value to the result. That is right only when no
+// other value sharing the written memory (a view of it, the tensor it is a
+// view of, a slice) is read after the write: such a reader would see the
+// old data in the ONNX model and the new data in PyTorch.
+//
+// Memory is tracked by "base": a node output annotated as aliasing one of
+// its inputs (Tensor(a) self -> Tensor(a), per the op's schema) has that
+// input's base; an output that may alias anything (a wildcard, an If or
+// Loop result whose branches disagree) has the wildcard base; any other
+// value is its own base. Graph inputs are distinct bases: ONNX inputs are
+// separate tensors. Linear in the graph's size per remaining write, and
+// remaining writes are few.
+class alias_writes {
+public:
+	explicit alias_writes(torch::jit::Block *top)
+	{
+		walk(top);
+		for (const auto &w : writes_)
+			check(w.first, w.second);
+	}
+	// The writes found unsafe, each with one value read later that shares
+	// its memory.
+	std::unordered_map<const Node *, std::string> bad;
+
+private:
+	const Value *const wildcard_ = nullptr;
+	std::unordered_map<const Value *, const Value *> base_;
+	std::unordered_map<const Node *, size_t> order_;
+	std::vector<std::pair<Node *, const Value *>> writes_;
+	// Every read, in execution order: (position, user, value).
+	std::vector<std::tuple<size_t, const Node *, const Value *>> reads_;
+	size_t pos_ = 0;
+
+	const Value *base(const Value *v)
+	{
+		auto it = base_.find(v);
+		return it == base_.end() ? v : it->second;
+	}
+
+	void reads(const Node *n)
+	{
+		for (const Value *in : n->inputs())
+			reads_.emplace_back(pos_, n, in);
+	}
+
+	void walk(torch::jit::Block *b)
+	{
+		for (Node *n : b->nodes()) {
+			order_[n] = pos_++;
+			reads(n);
+			for (torch::jit::Block *sub : n->blocks())
+				walk(sub);
+			if (n->kind() == c10::prim::If && n->blocks().size() == 2) {
+				for (size_t k = 0; k < n->outputs().size(); k++) {
+					const Value *a = base(n->blocks()[0]->outputs()[k]);
+					const Value *c = base(n->blocks()[1]->outputs()[k]);
+					if (a != n->blocks()[0]->outputs()[k] ||
+					    c != n->blocks()[1]->outputs()[k] || a == wildcard_)
+						base_[n->outputs()[k]] = a == c ? a : wildcard_;
+				}
+			} else if (!n->blocks().empty()) {
+				for (const Value *o : n->outputs())
+					base_[o] = wildcard_;
+			} else if (n->kind() == c10::prim::ListUnpack ||
+				   n->kind() == c10::prim::TupleUnpack ||
+				   n->kind() == c10::prim::unchecked_cast) {
+				for (const Value *o : n->outputs())
+					base_[o] = base(n->input(0));
+			} else if (auto *s = n->maybeSchema()) {
+				annotate(n, *s);
+			}
+			pos_++;
+		}
+		// The block's results are read when it ends.
+		reads(b->return_node());
+		order_[b->return_node()] = pos_++;
+	}
+
+	void annotate(Node *n, const c10::FunctionSchema &s)
+	{
+		const auto &args = s.arguments();
+		for (size_t i = 0; i < args.size() && i < n->inputs().size(); i++) {
+			const c10::AliasInfo *ai = args[i].alias_info();
+			if (ai && ai->isWrite() && n->input(i)->type()->kind() ==
+							   c10::TypeKind::TensorType)
+				writes_.emplace_back(n, n->input(i));
+		}
+		const auto &rets = s.returns();
+		for (size_t j = 0; j < rets.size() && j < n->outputs().size(); j++) {
+			const c10::AliasInfo *ro = rets[j].alias_info();
+			if (!ro)
+				continue;
+			const Value *b = wildcard_;
+			if (!ro->isWildcardBefore()) {
+				for (size_t i = 0; i < args.size() && i < n->inputs().size(); i++) {
+					const c10::AliasInfo *ai = args[i].alias_info();
+					if (!ai)
+						continue;
+					for (auto set : ro->beforeSets())
+						if (ai->beforeSets().count(set))
+							b = base(n->input(i));
+				}
+			}
+			base_[n->outputs()[j]] = b;
+		}
+	}
+
+	void check(Node *w, const Value *v)
+	{
+		size_t at = order_[w];
+		const Value *bv = base(v);
+		for (const auto &r : reads_) {
+			const Node *user = std::get<1>(r);
+			const Value *u = std::get<2>(r);
+			if (std::get<0>(r) <= at || user == w || u == v ||
+			    !mutable_type(u))
+				continue;
+			// A value made after the write (its result, a view of it)
+			// sees the new data in C as well.
+			auto def = order_.find(u->node());
+			if (def != order_.end() && def->second >= at)
+				continue;
+			const Value *bu = base(u);
+			if (bu == bv || bu == wildcard_ || bv == wildcard_) {
+				bad[w] = u->debugName();
+				return;
+			}
+		}
+	}
+
+	static bool mutable_type(const Value *u)
+	{
+		auto k = u->type()->kind();
+		return k == c10::TypeKind::TensorType ||
+		       k == c10::TypeKind::ListType ||
+		       k == c10::TypeKind::TupleType ||
+		       k == c10::TypeKind::OptionalType;
+	}
+};
+
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
@@ -696,6 +844,7 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		// The graph now holds every constant the conversion needs; the
 		// module (and weights only it still refers to) can go.
 		mod = torch::jit::Module();
+		m->aliased = alias_writes(m->graph->block()).bad;
 		fill_block(m, m->graph->block(), &m->view.top);
 		for (size_t i = 0; defaults.size() == m->view.top.n_in &&
 				   i < defaults.size(); i++)

@@ -130,6 +130,11 @@ typedef struct pts_node {
 	const pts_attr *attrs;         /* n_attrs attributes */
 	const struct pts_block *blocks; /* prim::If / prim::Loop bodies */
 	const char *source;            /* "file.py:LINE:COL", or NULL */
+	const char *aliased_read;      /* an in-place write whose memory is
+	                                  shared with a value read after it
+	                                  (a view, or the tensor viewed): that
+	                                  value's name; NULL when the write
+	                                  can be converted as a rebinding */
 } pts_node;
 
 /* A block: a straight-line list of nodes (prim::Constant nodes are not

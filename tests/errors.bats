@@ -86,6 +86,17 @@ unchanged() {
     unchanged
 }
 
+@test "a write through a view, read through its base (or the reverse): exit 4, never a wrong model" {
+    local m
+    for m in alias_view_write alias_base_write; do
+        convert "$m.pt" -s 2x2
+        [ "$status" -eq 4 ] || fail "$m: exit $status, want 4" "$stderr"
+        [[ $stderr == *"aten::mul_ (at "*"make_fixtures.py:"*"): writes in place into '"*"', which shares memory with '"*"'"*"read afterwards"* ]] ||
+            fail "$m: the op, its line and the aliasing" "$stderr"
+        unchanged
+    done
+}
+
 @test "SIGTERM stops the conversion: no output file, no temporary file" {
     # A model that takes seconds to convert (about 4 here): a deep MLP.
     local pt=$BATS_TEST_TMPDIR/deep.pt

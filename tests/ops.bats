@@ -214,6 +214,14 @@ check_op() {
     check_op flatten
 }
 
+@test "op flatten_symbolic_range" {
+    check_op flatten_symbolic_range
+}
+
+@test "op symbolic_dim_arith" {
+    check_op symbolic_dim_arith
+}
+
 @test "op flatten_symbolic" {
     check_op flatten_symbolic
 }
@@ -224,6 +232,14 @@ check_op() {
 
 @test "op hardtanh" {
     check_op hardtanh
+}
+
+@test "op inplace_input_write" {
+    check_op inplace_input_write
+}
+
+@test "op inplace_view_after_write" {
+    check_op inplace_view_after_write
 }
 
 @test "op linear" {

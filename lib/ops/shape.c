@@ -40,25 +40,23 @@ P2O_HANDLER(flatten)
 		p2o_attr_int(cx, nd, "axis", 1);
 		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 	}
-	/* A Reshape: dims before the range copy (0), the range is -1 or its
-	 * known product, dims after it must be known. */
-	int64_t shape[P2O_MAX_RANK];
-	int k = 0;
-	for (int i = 0; i < start; i++)
-		shape[k++] = t->dims[i].v >= 0 ? t->dims[i].v : 0;
-	int64_t prod = 1;
-	for (int64_t i = start; i <= end && prod >= 0; i++)
-		prod = t->dims[i].v >= 0 ? prod * t->dims[i].v : -1;
-	shape[k++] = prod;
-	for (int64_t i = end + 1; i < r; i++) {
-		if (t->dims[i].v < 0 && prod < 0)
-			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-					"flatten(%lld, %lld) with symbolic dims "
-					"both inside and after the range",
-					(long long)start, (long long)end);
-		shape[k++] = t->dims[i].v >= 0 ? t->dims[i].v : -1;
+	/* A Reshape to [dims before, their product, dims after]: the product
+	 * is -1, as the sizes outside the range come from the input itself
+	 * (constants where known, its Shape where symbolic). */
+	int64_t minus1 = -1;
+	uint32_t parts[3], np = 0;
+	if (start > 0)
+		parts[np++] = p2o_dims_value(cx, x, 0, (int)start);
+	parts[np++] = p2o_const_i64s(cx, &minus1, 1);
+	if (end + 1 < r)
+		parts[np++] = p2o_dims_value(cx, x, (int)end + 1, r);
+	uint32_t shape = parts[0];
+	if (np > 1) {
+		uint32_t nd = p2o_node_new(cx, "Concat", np, parts, 1);
+		p2o_attr_int(cx, nd, "axis", 0);
+		shape = p2o_node_done(cx, nd);
 	}
-	return p2o_set_result(cx, n, p2o_reshape_to(cx, x, shape, k));
+	return p2o_set_result(cx, n, p2o_reshape(cx, x, shape));
 }
 
 /* aten::view(self, size) and aten::reshape(self, shape). */
