@@ -137,6 +137,11 @@ check_ort() {
     [ "$status" -eq 2 ] || fail "exit $status, want 2" "$stderr"
     [[ $stderr == *"output 'b.onnx' is the output of line 1 too"* ]] || fail "$stderr"
     [ "$(cat a.onnx)" = old ] || fail "a.onnx was written"
+    # A character device is no file to lose: jobs may share /dev/null.
+    { job relu /dev/null; job relu6 /dev/null; } > jobs.txt
+    run --separate-stderr "$PT2ONNX" --batch jobs.txt -q
+    [ "$status" -eq 0 ] || fail "exit $status" "$stderr"
+    [ "$output" = $'1 ok /dev/null\n2 ok /dev/null' ] || fail "$output"
 }
 
 @test "--batch - reads standard input; command-line options apply to every job" {
