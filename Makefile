@@ -4,7 +4,9 @@
 #   make test       install dependencies, build, run every test (bats, TAP)
 #   make demo       install dependencies, build, convert the bundled model
 #   make bench      resnet50: pt2onnx against torch.onnx.export, same run
-#   make install    PREFIX=/usr/local DESTDIR= : binary and man page
+#   make check-asan build with AddressSanitizer+UBSan into build-asan/, run
+#                   the CLI, error, batch suites and a sample of the op suite
+#   make install    PREFIX=/usr/local DESTDIR= : binary, libtorch shim, man page
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -19,21 +21,31 @@ TORCH_INC = -I/usr/include/torch/csrc/api/include
 
 GEN      = $(BUILD)/gen
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
-LIBS     = -ltorch -ltorch_cpu -lc10 -lprotobuf-c -lm
+# The command links no C++ and no libtorch: the shim is a shared object
+# that lib/shimload.c opens with dlopen when a conversion needs it, so that
+# --help and usage errors do not pay libtorch's start-up.
+LIBS     = -lprotobuf-c -lm -ldl
+TORCH_LIBS = -ltorch -ltorch_cpu -lc10
+LIBDIR   = $(PREFIX)/lib/pt2onnx
 
 LIB_SRC  = $(wildcard lib/*.c) $(wildcard lib/ops/*.c)
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
 CMD_OBJ  = $(BUILD)/cmd/pt2onnx.o
 SHIM_OBJ = $(BUILD)/shim/pts.o
+SHIM_SO  = $(BUILD)/libpt2onnx-torch.so
 PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
-.PHONY: all deps test demo bench install uninstall clean fixtures models
+.PHONY: all deps test demo bench install uninstall clean fixtures models \
+	check-asan
 
-all: $(BIN)
+all: $(BIN) $(SHIM_SO)
 
-$(BIN): $(CMD_OBJ) $(LIB_OBJ) $(PROTO_OBJ) $(SHIM_OBJ)
-	$(CXX) -o $@ $^ $(LDFLAGS) $(LIBS)
+$(BIN): $(CMD_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
+
+$(SHIM_SO): $(SHIM_OBJ)
+	$(CXX) $(CXXFLAGS) -shared -o $@ $^ $(LDFLAGS) $(TORCH_LIBS)
 
 # protoc-c output is generated here, never committed.
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: proto/onnx.proto
@@ -58,12 +70,16 @@ $(BUILD)/lib/registry.o $(BUILD)/lib/infer.o: $(BUILD)/tables.ok
 
 $(SHIM_OBJ): shim/pts.cpp shim/pts.h
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
+	$(CXX) -std=c++17 -fPIC $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
+
+# The install location of the shim is compiled into its loader (besides
+# the search next to the executable and in ../lib/pt2onnx from it).
+$(BUILD)/lib/shimload.o: CPPFLAGS_ALL += -DP2O_LIBDIR='"$(LIBDIR)"'
 
 # A test-only program over lib's internals (tests/tables.bats runs it).
 TABLES_TEST = $(BUILD)/tests/tables_test
-$(TABLES_TEST): $(BUILD)/tests/tables_test.o $(LIB_OBJ) $(PROTO_OBJ) $(SHIM_OBJ)
-	$(CXX) -o $@ $^ $(LDFLAGS) $(LIBS)
+$(TABLES_TEST): $(BUILD)/tests/tables_test.o $(LIB_OBJ) $(PROTO_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(BUILD)/tests/tables_test.d
 
@@ -84,6 +100,32 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	bash scripts/bench.sh
 
+# Our C and the shim under AddressSanitizer and UBSan (libtorch itself is
+# not instrumented), in a build folder of its own.
+#   detect_leaks=0: the command leaves with _exit() on purpose (libtorch's
+#     static destructors cost ~50 ms and free nothing the exit would not),
+#     so LeakSanitizer's exit-time check would only see libtorch's
+#     never-freed registries, not our leaks.
+#   halt_on_error/abort_on_error: a finding aborts the process, so it fails
+#     the test that caused it (a worker's abort becomes exit 1 or 3 and its
+#     report lands on stderr, which the suites check).
+ASAN_BUILD = build-asan
+SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer
+# Op fixtures covering conv, pooling, norm, shape and index handlers.
+ASAN_OPS = conv2d_basic|batch_norm2d|max_pool2d_ceil|linear_rank3|cat_promote|flatten_symbolic|view_symbolic|div_rounding_int
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
+		CFLAGS="-O1 -g $(SANITIZE)" CXXFLAGS="-O1 -g $(SANITIZE)" all
+	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+		bats --tap tests/cli.bats tests/errors.bats tests/batch.bats
+	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+		bats --tap -f 'op ($(ASAN_OPS))$$' tests/ops.bats
+
 # Regenerates the committed per-op fixtures (needs Debian's python3-torch).
 fixtures:
 	/usr/bin/python3 scripts/make_fixtures.py testdata
@@ -92,12 +134,15 @@ fixtures:
 models:
 	/usr/bin/python3 scripts/make_models.py $(BUILD)/models
 
-install: $(BIN)
+install: $(BIN) $(SHIM_SO)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pt2onnx
+	install -D -m 644 $(SHIM_SO) $(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so
 	install -D -m 644 man/pt2onnx.1 $(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/pt2onnx $(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/pt2onnx $(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so \
+		$(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD)

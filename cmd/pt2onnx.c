@@ -2,6 +2,8 @@
  * work is lib/'s (through pt2onnx.h); this file only talks to the user. */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,7 +29,8 @@ enum {
 };
 
 static const char *prog = "pt2onnx";
-static int quiet;
+static FILE *errout;            /* where error() writes: stderr, or the log
+				   of the batch job being parsed or judged */
 static p2o_ctx *volatile active; /* for the signal handler */
 static bool show_progress;      /* stderr is a terminal and not -q */
 
@@ -40,8 +43,13 @@ struct shared_state {
 	volatile sig_atomic_t phase;
 	char tmp[4096]; /* the worker's temporary output file, if any */
 };
-static struct shared_state *shared;
-static volatile pid_t worker;
+static struct shared_state *shared; /* the worker's own page, or NULL */
+
+/* The supervisor's running workers (one, or up to -j in a batch), for
+ * forwarding a signal; 0 marks a free slot. */
+static volatile pid_t *workers;
+static int n_workers;
+static volatile sig_atomic_t stop_sig; /* a signal asked the batch to stop */
 
 /* Interrupted while writing: remove the temporary file, then die of the
  * same signal. */
@@ -58,7 +66,8 @@ static void on_signal(int sig)
 static void help(void)
 {
 	printf("usage: %s MODEL.pt [-o OUT.onnx|-] [--opset N] "
-	       "[-s DIMS[:DTYPE]]... [options]\n", prog);
+	       "[-s DIMS[:DTYPE]]... [options]\n"
+	       "       %s --batch FILE|- [-j N] [options]\n", prog, prog);
 	printf("\nConvert a TorchScript archive (torch.jit.save) to an ONNX model.\n"
 	       "\n"
 	       "Options:\n"
@@ -79,6 +88,14 @@ static void help(void)
 	       "  -q, --quiet                  print errors only\n"
 	       "  -v, --verbose                also print the TorchScript graph and the\n"
 	       "                               ONNX graph (to stderr)\n"
+	       "      --batch FILE             convert many models: one job per line of\n"
+	       "                               FILE ('-' for stdin), written as MODEL\n"
+	       "                               and options with shell quoting; the\n"
+	       "                               options given here apply to every job.\n"
+	       "                               Prints 'LINE ok OUTPUT' or 'LINE exit=N\n"
+	       "                               OUTPUT' per job; exits with the highest\n"
+	       "                               job status\n"
+	       "  -j, --jobs N                 with --batch: run N jobs at once (default 1)\n"
 	       "      --list-ops               list the TorchScript ops pt2onnx converts,\n"
 	       "                               with their opsets\n"
 	       "      --version                print versions and the opset range\n"
@@ -87,9 +104,10 @@ static void help(void)
 	       "Exit status: 0 success, 1 internal error, 2 usage error, 3 unreadable or\n"
 	       "invalid model, 4 unsupported ops or shapes, 5 output not writable.\n"
 	       "\n"
-	       "Example:\n"
-	       "  %s resnet18.pt -o resnet18.onnx --opset 17 -s 1x3x224x224\n",
-	       P2O_OPSET_MIN, P2O_OPSET_MAX, P2O_OPSET_DEFAULT, prog);
+	       "Examples:\n"
+	       "  %s resnet18.pt -o resnet18.onnx --opset 17 -s 1x3x224x224\n"
+	       "  %s --batch models.txt -j 2 -q\n",
+	       P2O_OPSET_MIN, P2O_OPSET_MAX, P2O_OPSET_DEFAULT, prog, prog);
 }
 
 static int error(int status, const char *fmt, ...)
@@ -97,11 +115,11 @@ static int error(int status, const char *fmt, ...)
 static int error(int status, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: error: ", prog);
+	fprintf(errout, "%s: error: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(errout, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', errout);
 	return status;
 }
 
@@ -250,8 +268,77 @@ static void set_phase(int phase)
 
 static void forward_signal(int sig)
 {
-	if (worker > 0)
-		kill(worker, sig);
+	stop_sig = sig;
+	for (int i = 0; i < n_workers; i++)
+		if (workers[i] > 0)
+			kill(workers[i], sig);
+}
+
+static void forward_signals(void)
+{
+	signal(SIGINT, forward_signal);
+	signal(SIGTERM, forward_signal);
+	signal(SIGHUP, forward_signal);
+}
+
+/* Forks a worker that will report through st. Returns 0 in the worker, the
+ * worker's pid in the supervisor, -1 when fork fails. */
+static pid_t spawn_worker(struct shared_state *st)
+{
+	st->phase = PHASE_START;
+	st->tmp[0] = '\0';
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rlimit none = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &none); /* the supervisor reports it */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		shared = st;
+	}
+	return pid;
+}
+
+/* Whether sig is how one stops a process from outside, as opposed to a
+ * crash of the worker's own making. */
+static bool stop_signal(int sig)
+{
+	return sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+	       sig == SIGPIPE || sig == SIGKILL;
+}
+
+/* The exit status for a worker's wait status, with a message (to errout)
+ * when it died of a signal. A worker stopped from outside stops a single
+ * conversion the same way (*restop set); in a batch (restop NULL) it is
+ * that job's internal error, the other jobs go on. */
+static int worker_verdict(int status, const struct shared_state *st,
+			  const char *model, int *restop)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	int sig = WTERMSIG(status);
+	if (st->tmp[0])
+		unlink(st->tmp);
+	if (stop_signal(sig)) {
+		if (restop) {
+			*restop = sig;
+			return 128 + sig;
+		}
+		return error(EXIT_INTERNAL, "the worker converting '%s' was "
+					    "stopped (%s)",
+			     model, strsignal(sig));
+	}
+	if (st->phase <= PHASE_LOADING)
+		return error(EXIT_MODEL, "model '%s': libtorch crashed reading it "
+					 "(%s); the archive is corrupt",
+			     model, strsignal(sig));
+	return error(EXIT_INTERNAL, "crashed while %s '%s' (%s): a bug in "
+				    "pt2onnx, please report it",
+		     st->phase == PHASE_WRITING ? "writing the model of" :
+						  "converting",
+		     model, strsignal(sig));
 }
 
 /* Forks the worker. Returns -1 in the worker (go on converting), or the
@@ -259,61 +346,42 @@ static void forward_signal(int sig)
  * conversion runs unsupervised, in this process. */
 static int supervise(const char *model)
 {
+	static volatile pid_t one;
 	const char *env = getenv("PT2ONNX_SUPERVISE");
 	if (env && strcmp(env, "0") == 0)
 		return -1; /* one process: for debuggers and memory accounting */
-	void *p = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	struct shared_state *st = mmap(NULL, sizeof *st, PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (st == MAP_FAILED)
 		return -1;
-	shared = p;
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
+	pid_t pid = spawn_worker(st);
 	if (pid < 0) {
-		munmap(p, sizeof *shared);
-		shared = NULL;
+		munmap(st, sizeof *st);
 		return -1;
 	}
-	if (pid == 0) {
-		struct rlimit none = { 0, 0 };
-		setrlimit(RLIMIT_CORE, &none); /* the supervisor reports it */
+	if (pid == 0)
 		return -1;
-	}
-	worker = pid;
-	signal(SIGINT, forward_signal);
-	signal(SIGTERM, forward_signal);
-	signal(SIGHUP, forward_signal);
+	one = pid;
+	workers = &one;
+	n_workers = 1;
+	forward_signals();
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return error(EXIT_INTERNAL, "lost the worker: %s",
 				     strerror(errno));
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	int sig = WTERMSIG(status);
-	if (shared->tmp[0])
-		unlink(shared->tmp);
-	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGPIPE ||
-	    sig == SIGKILL) {
+	int sig = 0;
+	int rc = worker_verdict(status, st, model, &sig);
+	if (sig) {
 		/* Stopped from outside: stop the same way. */
 		signal(sig, SIG_DFL);
 		raise(sig);
-		return 128 + sig;
 	}
-	if (shared->phase <= PHASE_LOADING)
-		return error(EXIT_MODEL, "model '%s': libtorch crashed reading it "
-					 "(%s); the archive is corrupt",
-			     model, strsignal(sig));
-	return error(EXIT_INTERNAL, "crashed while %s '%s' (%s): a bug in "
-				    "pt2onnx, please report it",
-		     shared->phase == PHASE_WRITING ? "writing the model of" :
-						      "converting",
-		     model, strsignal(sig));
+	return rc;
 }
 
 enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
-       OPT_LIST_OPS };
+       OPT_LIST_OPS, OPT_BATCH };
 
 /* --list-ops: one line per TorchScript op kind and its opsets. */
 static void list_ops(void)
@@ -324,7 +392,46 @@ static void list_ops(void)
 		printf("%-28s opsets %d-%d\n", kind, since, until);
 }
 
-int main(int argc, char **argv)
+/* One conversion's settings: from the command line, or from a line of a
+ * --batch file on top of the command line's. */
+struct job {
+	int line;               /* the batch file's line number; 0 for argv */
+	char *words;            /* batch: the line's unquoted words (owned) */
+	char **argv;            /* batch: prog plus the line's words (owned) */
+	const char *model;      /* the MODEL argument */
+	const char *output;     /* -o, or def_out */
+	char *def_out;          /* MODEL with .onnx, when no -o (owned) */
+	int opset;              /* --opset */
+	int verbose, quiet;     /* -v, -q */
+	p2o_input_spec *specs;  /* -s, in order (owned) */
+	size_t n_specs;
+	char **in_names, **out_names; /* --input-names, --output-names (owned
+					 arrays into argv's strings) */
+	size_t n_in_names, n_out_names;
+	/* Batch bookkeeping. */
+	int status;             /* exit status; -1 until known */
+	FILE *log;              /* the job's stderr, collected (memstream) */
+	char *log_text;         /* log's buffer */
+	size_t log_len;
+	int cap_fd;             /* the running worker's stderr file, or -1 */
+	int slot;               /* its workers[]/states[] slot while running */
+};
+
+/* What main does besides converting. */
+enum action { ACT_CONVERT, ACT_HELP, ACT_VERSION, ACT_LIST_OPS };
+
+/* The batch options of the command line. */
+struct batch_opts {
+	const char *file;       /* --batch FILE, or NULL */
+	long jobs;              /* -j N; 0 when not given */
+};
+
+/* Parses argv into j (on top of what j holds). Returns EXIT_OK or the exit
+ * status of a usage error (told through error()). b is NULL for a batch
+ * line: --batch, -j and the options that do not convert are errors there,
+ * which *structural reports (the batch stops before any job runs). */
+static int parse_args(int argc, char **argv, struct job *j,
+		      enum action *act, struct batch_opts *b, bool *structural)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -334,25 +441,29 @@ int main(int argc, char **argv)
 		{ "output-names", required_argument, NULL, OPT_OUTPUT_NAMES },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "batch", required_argument, NULL, OPT_BATCH },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "list-ops", no_argument, NULL, OPT_LIST_OPS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *output = NULL;
-	int opset = P2O_OPSET_DEFAULT, verbose = 0;
-	p2o_input_spec *specs = NULL;
-	size_t n_specs = 0;
-	char **in_names = NULL, **out_names = NULL;
-	size_t n_in_names = 0, n_out_names = 0;
 	char err[600];
-
+	*act = ACT_CONVERT;
+	optind = 0; /* GNU: start over (a batch parses many argvs) */
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":o:s:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:s:qvhj:", longopts, NULL)) != -1) {
+		if (!b && (c == OPT_BATCH || c == 'j' || c == OPT_VERSION ||
+			   c == OPT_LIST_OPS || c == 'h')) {
+			*structural = true;
+			return error(EXIT_USAGE, "option '%s' cannot be used in "
+						 "a batch line",
+				     argv[optind - 1]);
+		}
 		switch (c) {
 		case 'o':
-			output = optarg;
+			j->output = optarg;
 			break;
 		case OPT_OPSET: {
 			char *end;
@@ -367,47 +478,61 @@ int main(int argc, char **argv)
 							 "supported (supported "
 							 "range: %d-%d)",
 					     v, P2O_OPSET_MIN, P2O_OPSET_MAX);
-			opset = (int)v;
+			j->opset = (int)v;
 			break;
 		}
 		case 's': {
-			p2o_input_spec *ns = realloc(specs, (n_specs + 1) *
-								    sizeof *ns);
+			p2o_input_spec *ns = realloc(j->specs, (j->n_specs + 1) *
+								       sizeof *ns);
 			if (!ns)
 				return error(EXIT_INTERNAL, "out of memory");
-			specs = ns;
-			if (p2o_parse_input_spec(optarg, &specs[n_specs], err,
-						 sizeof err) != P2O_OK)
+			j->specs = ns;
+			if (p2o_parse_input_spec(optarg, &j->specs[j->n_specs],
+						 err, sizeof err) != P2O_OK)
 				return error(EXIT_USAGE, "--input-shape: %s", err);
-			n_specs++;
+			j->n_specs++;
 			break;
 		}
 		case OPT_INPUT_NAMES:
-			if (!(in_names = split_names(optarg, &n_in_names)))
+			free(j->in_names);
+			if (!(j->in_names = split_names(optarg, &j->n_in_names)))
 				return error(EXIT_USAGE, "--input-names: empty "
 							 "name in '%s'", optarg);
 			break;
 		case OPT_OUTPUT_NAMES:
-			if (!(out_names = split_names(optarg, &n_out_names)))
+			free(j->out_names);
+			if (!(j->out_names = split_names(optarg, &j->n_out_names)))
 				return error(EXIT_USAGE, "--output-names: empty "
 							 "name in '%s'", optarg);
 			break;
 		case 'q':
-			quiet = 1;
+			j->quiet = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			j->verbose = 1;
 			break;
+		case OPT_BATCH:
+			b->file = optarg;
+			break;
+		case 'j': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || v < 1 || v > 1024)
+				return error(EXIT_USAGE, "-j takes a number of "
+							 "jobs 1-1024, not '%s'",
+					     optarg);
+			b->jobs = v;
+			break;
+		}
 		case OPT_VERSION:
-			printf("%s %s (libtorch %s, ONNX opsets %d-%d)\n", prog,
-			       PT2ONNX_VERSION, p2o_torch_version(),
-			       P2O_OPSET_MIN, P2O_OPSET_MAX);
+			*act = ACT_VERSION;
 			return EXIT_OK;
 		case OPT_LIST_OPS:
-			list_ops();
+			*act = ACT_LIST_OPS;
 			return EXIT_OK;
 		case 'h':
-			help();
+			*act = ACT_HELP;
 			return EXIT_OK;
 		case ':':
 			return error(EXIT_USAGE, "option '%s' needs a value (see "
@@ -423,6 +548,17 @@ int main(int argc, char **argv)
 				     argv[optind - 1], prog);
 		}
 	}
+	if (b && b->file) {
+		if (optind < argc)
+			return error(EXIT_USAGE, "--batch takes the models from "
+						 "'%s'; got '%s' on the command "
+						 "line too",
+				     b->file, argv[optind]);
+		return EXIT_OK; /* the lines give MODEL, and -o */
+	}
+	if (b && b->jobs)
+		return error(EXIT_USAGE, "-j runs the jobs of a --batch file; "
+					 "there is no --batch");
 	if (optind >= argc)
 		return error(EXIT_USAGE, "no MODEL given (usage: %s MODEL.pt -o "
 					 "OUT.onnx -s DIMS; see %s --help)",
@@ -430,32 +566,32 @@ int main(int argc, char **argv)
 	if (argc - optind > 1)
 		return error(EXIT_USAGE, "one MODEL at a time; got '%s' and '%s'",
 			     argv[optind], argv[optind + 1]);
-	const char *model = argv[optind];
-	char *def_out = NULL;
-	if (!output) {
-		if (!(def_out = default_output(model)))
+	j->model = argv[optind];
+	if (!b && j->output && strcmp(j->output, "-") == 0)
+		return error(EXIT_USAGE, "-o - cannot be used in a batch: "
+					 "standard output carries the results");
+	if (!j->output) {
+		if (!(j->def_out = default_output(j->model)))
 			return error(EXIT_INTERNAL, "out of memory");
-		output = def_out;
+		j->output = j->def_out;
 	}
-	int rc = check_output(output, model);
-	if (rc != EXIT_OK)
-		return rc;
+	return EXIT_OK;
+}
 
+/* Converts j in this process (the worker): load, convert, write, and the
+ * summary line. Returns the exit status. */
+static int convert_one(const struct job *j)
+{
 	p2o_options opt = {
-		.opset = opset,
-		.inputs = specs,
-		.n_inputs = n_specs,
-		.input_names = (const char *const *)in_names,
-		.n_input_names = n_in_names,
-		.output_names = (const char *const *)out_names,
-		.n_output_names = n_out_names,
+		.opset = j->opset,
+		.inputs = j->specs,
+		.n_inputs = j->n_specs,
+		.input_names = (const char *const *)j->in_names,
+		.n_input_names = j->n_in_names,
+		.output_names = (const char *const *)j->out_names,
+		.n_output_names = j->n_out_names,
+		.progress = progress,
 	};
-	show_progress = !quiet && isatty(STDERR_FILENO);
-	opt.progress = progress;
-	rc = supervise(model);
-	if (rc >= 0)
-		_exit(rc);
-
 	p2o_ctx *cx = p2o_new();
 	if (!cx)
 		return error(EXIT_INTERNAL, "out of memory");
@@ -464,34 +600,36 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	set_phase(PHASE_LOADING);
-	int code = p2o_load(cx, model, &opt);
-	if (code == P2O_OK && verbose)
+	int code = p2o_load(cx, j->model, &opt);
+	if (code == P2O_OK && j->verbose)
 		fprintf(stderr, "TorchScript graph (frozen, canonicalized):\n%s\n",
 			p2o_torch_text(cx));
 	set_phase(PHASE_CONVERTING);
 	if (code == P2O_OK)
 		code = p2o_convert(cx, &opt);
-	if (code == P2O_OK && verbose)
+	if (code == P2O_OK && j->verbose)
 		fprintf(stderr, "%s\n", p2o_onnx_text(cx));
 	set_phase(PHASE_WRITING);
 	if (code == P2O_OK)
-		code = p2o_write(cx, output);
+		code = p2o_write(cx, j->output);
 	if (shared)
 		shared->tmp[0] = '\0'; /* renamed or removed by now */
 	if (show_progress)
 		progress_done();
+	int rc;
 	if (code != P2O_OK) {
-		rc = report(cx, code, model, opset);
+		rc = report(cx, code, j->model, j->opset);
 	} else {
 		rc = EXIT_OK;
-		if (!quiet) {
+		if (!j->quiet) {
 			p2o_stats st;
 			p2o_get_stats(cx, &st);
 			char wsz[32], fsz[32];
 			fprintf(stderr,
 				"%s: wrote %s (opset %d, IR %d): %zu nodes, %zu "
 				"initializers (%s), %zu input%s, %zu output%s, %s\n",
-				prog, strcmp(output, "-") ? output : "<stdout>",
+				prog,
+				strcmp(j->output, "-") ? j->output : "<stdout>",
 				st.opset, st.ir_version, st.nodes, st.initializers,
 				human_size(st.weight_bytes, wsz, sizeof wsz),
 				st.inputs, st.inputs == 1 ? "" : "s", st.outputs,
@@ -501,12 +639,499 @@ int main(int argc, char **argv)
 	}
 	active = NULL;
 	p2o_free(cx);
-	free(def_out);
-	free(specs);
-	free(in_names);
-	free(out_names);
 	/* libtorch's static destructors take ~50 ms and release nothing the
-	 * exit would not: flush what is ours and leave without them. */
+	 * exit would not: the caller flushes what is ours and _exits. */
+	if (fflush(stdout) != 0 && rc == EXIT_OK)
+		rc = error(EXIT_OUTPUT, "cannot write to stdout");
+	fflush(stderr);
+	return rc;
+}
+
+static void job_free(struct job *j)
+{
+	free(j->words);
+	free(j->argv);
+	free(j->def_out);
+	free(j->specs);
+	free(j->in_names);
+	free(j->out_names);
+	if (j->log)
+		fclose(j->log);
+	free(j->log_text);
+	if (j->cap_fd >= 0)
+		close(j->cap_fd);
+}
+
+/* ---- --batch: many conversions, one libtorch load ---------------------- */
+
+/* Splits a batch line into j->argv (prog, then the words) with the shell's
+ * quoting, minus expansions: 'single quotes' keep everything, "double
+ * quotes" let a backslash escape " \ $ and `, a backslash outside quotes
+ * escapes any character. Returns NULL, or what is malformed. */
+static const char *split_words(const char *line, struct job *j, int *argc)
+{
+	size_t len = strlen(line);
+	/* Words only shrink when unquoted; a word takes at least one byte and
+	 * one separator, so there are at most len / 2 + 1 of them. */
+	j->words = malloc(len + 1);
+	j->argv = malloc((len / 2 + 3) * sizeof *j->argv);
+	if (!j->words || !j->argv)
+		return "out of memory";
+	char *o = j->words;
+	int n = 0;
+	j->argv[n++] = (char *)prog;
+	const char *p = line;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		j->argv[n++] = o;
+		while (*p && *p != ' ' && *p != '\t') {
+			if (*p == '\'') {
+				for (p++; *p && *p != '\'';)
+					*o++ = *p++;
+				if (!*p)
+					return "a single quote is not closed";
+				p++;
+			} else if (*p == '"') {
+				for (p++; *p && *p != '"';) {
+					if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+						p++;
+					*o++ = *p++;
+				}
+				if (!*p)
+					return "a double quote is not closed";
+				p++;
+			} else if (*p == '\\') {
+				if (!p[1])
+					return "a backslash ends the line (a job "
+					       "is one line)";
+				p++;
+				*o++ = *p++;
+			} else {
+				*o++ = *p++;
+			}
+		}
+		*o++ = '\0';
+	}
+	j->argv[n] = NULL;
+	*argc = n;
+	return NULL;
+}
+
+/* Copies a names array (the strings stay where they are). */
+static bool dup_names(char ***v, size_t n)
+{
+	if (!*v)
+		return true;
+	char **c = malloc((n + 1) * sizeof *c);
+	if (c)
+		memcpy(c, *v, (n + 1) * sizeof *c);
+	*v = c;
+	return c != NULL;
+}
+
+/* Prints a job's collected messages to stderr, each line prefixed with
+ * "FILE:LINE: " so that they can be told apart from other jobs'. */
+static void show_log(struct job *j, const char *name)
+{
+	if (!j->log || fflush(j->log) != 0)
+		return;
+	const char *p = j->log_text, *end = p + j->log_len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		fprintf(stderr, "%s:%d: %.*s\n", name, j->line, (int)len, p);
+		p += len + (nl != NULL);
+	}
+}
+
+/* Makes job j from a batch line, on top of the command line's options in
+ * base. A line whose options are wrong becomes a job that failed (exit 2);
+ * a line that is not a job at all (bad quoting, --batch in it) fails the
+ * batch: returns EXIT_USAGE. */
+static int job_from_line(struct job *j, const struct job *base,
+			 const char *line, int lineno, const char *name)
+{
+	*j = (struct job){
+		.line = lineno,
+		.output = base->output,
+		.opset = base->opset,
+		.verbose = base->verbose,
+		.quiet = base->quiet,
+		.n_specs = base->n_specs,
+		.in_names = base->in_names,
+		.n_in_names = base->n_in_names,
+		.out_names = base->out_names,
+		.n_out_names = base->n_out_names,
+		.status = -1,
+		.cap_fd = -1,
+	};
+	if (!(j->log = open_memstream(&j->log_text, &j->log_len)))
+		return error(EXIT_INTERNAL, "out of memory");
+	if (base->n_specs &&
+	    (j->specs = malloc(base->n_specs * sizeof *j->specs)))
+		memcpy(j->specs, base->specs, base->n_specs * sizeof *j->specs);
+	if ((base->n_specs && !j->specs) || !dup_names(&j->in_names, j->n_in_names) ||
+	    !dup_names(&j->out_names, j->n_out_names)) {
+		j->in_names = j->out_names = NULL;
+		return error(EXIT_INTERNAL, "out of memory");
+	}
+	int argc = 0;
+	errout = j->log;
+	const char *bad = split_words(line, j, &argc);
+	bool structural = bad != NULL;
+	int rc = bad ? error(EXIT_USAGE, "%s", bad) :
+		       parse_args(argc, j->argv, j, &(enum action){ 0 }, NULL,
+				  &structural);
+	errout = stderr;
+	if (structural) {
+		show_log(j, name);
+		return EXIT_USAGE;
+	}
+	if (rc != EXIT_OK)
+		j->status = rc;
+	return EXIT_OK;
+}
+
+/* What identifies an output file: the existing file itself (device and
+ * inode), else its path with the folder resolved; "c" for a character
+ * device, which jobs may share (/dev/null). Owned by the caller. */
+static char *output_key(const char *path)
+{
+	struct stat st;
+	char *key = malloc(strlen(path) + PATH_MAX + 64);
+	if (!key)
+		return NULL;
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		strcpy(key, "c");
+		return key;
+	}
+	if (stat(path, &st) == 0) {
+		sprintf(key, "i%llu:%llu", (unsigned long long)st.st_dev,
+			(unsigned long long)st.st_ino);
+		return key;
+	}
+	char *d = strdup(path), *f = strdup(path);
+	char *real = d ? realpath(dirname(d), NULL) : NULL;
+	if (real && f)
+		sprintf(key, "p%s/%s", real, basename(f));
+	else
+		sprintf(key, "p%s", path); /* the job will fail check_output */
+	free(real);
+	free(d);
+	free(f);
+	return key;
+}
+
+/* An output key and the job it belongs to, for sorting. */
+struct out_key {
+	char *key;  /* output_key() */
+	size_t job; /* index into the batch's jobs */
+};
+
+static int cmp_out_key(const void *a, const void *b)
+{
+	const struct out_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->job > y->job) - (x->job < y->job);
+}
+
+/* Two jobs writing one file would race (and one result would be lost):
+ * refuse the batch before any job runs. Sorting keeps this n log n. */
+static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
+{
+	struct out_key *k = malloc((n ? n : 1) * sizeof *k);
+	if (!k)
+		return error(EXIT_INTERNAL, "out of memory");
+	size_t m = 0;
+	int rc = EXIT_OK;
+	for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
+		if (jobs[i]->status >= 0)
+			continue; /* its line is wrong already */
+		if (!(k[m].key = output_key(jobs[i]->output)))
+			rc = error(EXIT_INTERNAL, "out of memory");
+		else if (strcmp(k[m].key, "c") == 0)
+			free(k[m].key);
+		else
+			k[m++].job = i;
+	}
+	if (rc == EXIT_OK)
+		qsort(k, m, sizeof *k, cmp_out_key);
+	for (size_t i = 1; i < m && rc != EXIT_INTERNAL; i++) {
+		if (strcmp(k[i].key, k[i - 1].key) != 0)
+			continue;
+		struct job *j = jobs[k[i].job];
+		fprintf(stderr, "%s:%d: %s: error: output '%s' is the output of "
+				"line %d too\n",
+			name, j->line, prog, j->output, jobs[k[i - 1].job]->line);
+		rc = EXIT_USAGE;
+	}
+	for (size_t i = 0; i < m; i++)
+		free(k[i].key);
+	free(k);
+	return rc;
+}
+
+/* The running batch: its workers' report pages and jobs, by slot. */
+struct batch_run {
+	struct shared_state *states; /* nslots pages, shared with workers */
+	pid_t *pids;                 /* = workers: each slot's worker, or 0 */
+	size_t *job;                 /* each slot's job index */
+	int nslots, running;
+};
+
+/* Starts job i in a free slot; or, when its output is not writable or no
+ * worker can be made, records its failure. */
+static void start_job(struct batch_run *r, struct job **jobs, size_t i)
+{
+	struct job *j = jobs[i];
+	int s = 0;
+	while (r->pids[s])
+		s++;
+	errout = j->log;
+	int rc = check_output(j->output, j->model);
+	/* The worker's stderr goes to a file that is read back when it
+	 * exits, so that jobs running at once are not interleaved. */
+	FILE *cap = NULL;
+	if (rc == EXIT_OK && !(cap = tmpfile()))
+		rc = error(EXIT_INTERNAL, "cannot make a file for the job's "
+					  "messages: %s", strerror(errno));
+	if (cap) {
+		j->cap_fd = dup(fileno(cap));
+		fclose(cap);
+		if (j->cap_fd < 0)
+			rc = error(EXIT_INTERNAL, "cannot make a file for the "
+						  "job's messages: %s",
+				   strerror(errno));
+	}
+	pid_t pid = rc == EXIT_OK ? spawn_worker(&r->states[s]) : 1;
+	if (pid == 0) {
+		n_workers = 0; /* the siblings are the supervisor's */
+		dup2(j->cap_fd, STDERR_FILENO);
+		close(j->cap_fd);
+		errout = stderr;
+		_exit(convert_one(j));
+	}
+	if (pid < 0)
+		rc = error(EXIT_INTERNAL, "cannot start a worker: %s",
+			   strerror(errno));
+	errout = stderr;
+	if (rc != EXIT_OK) {
+		j->status = rc;
+		return;
+	}
+	r->pids[s] = pid;
+	r->job[s] = i;
+	r->running++;
+}
+
+/* A worker is done: collect its messages and its verdict. */
+static void finish_job(struct batch_run *r, struct job **jobs, int s,
+		       int status)
+{
+	struct job *j = jobs[r->job[s]];
+	r->pids[s] = 0;
+	r->running--;
+	char buf[8192];
+	ssize_t got;
+	if (lseek(j->cap_fd, 0, SEEK_SET) == 0)
+		while ((got = read(j->cap_fd, buf, sizeof buf)) > 0)
+			fwrite(buf, 1, (size_t)got, j->log);
+	close(j->cap_fd);
+	j->cap_fd = -1;
+	errout = j->log;
+	j->status = worker_verdict(status, &r->states[s], j->model, NULL);
+	errout = stderr;
+}
+
+/* Prints a finished job: its messages on stderr, its result line on
+ * stdout ("LINE ok OUTPUT", "LINE exit=N OUTPUT"). */
+static void show_job(struct job *j, const char *name)
+{
+	show_log(j, name);
+	if (j->status == EXIT_OK)
+		printf("%d ok", j->line);
+	else
+		printf("%d exit=%d", j->line, j->status);
+	if (j->output)
+		printf(" %s", j->output);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Runs the jobs, up to nslots at once, each in its own worker; prints the
+ * results in line order as they become known. Returns the highest exit
+ * status of all jobs. */
+static int run_jobs(struct job **jobs, size_t n, int nslots, const char *name)
+{
+	char err[1024 + 3 * 4096];
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		any = any || jobs[i]->status < 0;
+	/* libtorch is loaded once, here, before any fork: every worker
+	 * inherits it initialized. Loading only maps libraries and runs
+	 * static constructors; it starts no thread (no op has run in this
+	 * process, so OpenMP's and ATen's pools do not exist yet), which is
+	 * what makes forking after it safe. */
+	if (any && p2o_load_torch(err, sizeof err) != P2O_OK)
+		return error(EXIT_INTERNAL, "%s", err);
+	struct batch_run r = { .nslots = nslots };
+	r.states = mmap(NULL, (size_t)nslots * sizeof *r.states,
+			PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	r.pids = calloc((size_t)nslots, sizeof *r.pids);
+	r.job = calloc((size_t)nslots, sizeof *r.job);
+	int worst = EXIT_OK;
+	if (r.states == MAP_FAILED || !r.pids || !r.job) {
+		worst = error(EXIT_INTERNAL, "out of memory");
+		goto out;
+	}
+	workers = r.pids;
+	n_workers = nslots;
+	forward_signals();
+	size_t next = 0, shown = 0;
+	while (shown < n) {
+		while (!stop_sig && r.running < nslots && next < n) {
+			if (jobs[next]->status < 0)
+				start_job(&r, jobs, next);
+			next++;
+		}
+		for (; shown < n && jobs[shown]->status >= 0; shown++) {
+			show_job(jobs[shown], name);
+			if (jobs[shown]->status > worst)
+				worst = jobs[shown]->status;
+		}
+		if (shown == n || (stop_sig && r.running == 0))
+			break;
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			worst = error(EXIT_INTERNAL, "lost the workers: %s",
+				      strerror(errno));
+			break;
+		}
+		for (int s = 0; s < nslots; s++)
+			if (r.pids[s] == pid)
+				finish_job(&r, jobs, s, status);
+	}
+	n_workers = 0;
+	if (stop_sig) {
+		/* Stopped from outside: stop the same way, once every worker
+		 * is gone (each removed its temporary file). */
+		signal(stop_sig, SIG_DFL);
+		raise(stop_sig);
+	}
+out:
+	if (r.states != MAP_FAILED)
+		munmap(r.states, (size_t)nslots * sizeof *r.states);
+	free(r.pids);
+	free(r.job);
+	return worst;
+}
+
+/* --batch FILE: reads every line first (so that a malformed one or two
+ * jobs with one output stop the batch before anything runs), then runs. */
+static int run_batch(const struct batch_opts *b, const struct job *base)
+{
+	bool std_in = strcmp(b->file, "-") == 0;
+	const char *name = std_in ? "<stdin>" : b->file;
+	FILE *in = std_in ? stdin : fopen(b->file, "r");
+	if (!in)
+		return error(EXIT_USAGE, "cannot read --batch file '%s': %s",
+			     b->file, strerror(errno));
+	struct job **jobs = NULL;
+	size_t n = 0, cap = 0;
+	char *line = NULL;
+	size_t lcap = 0;
+	ssize_t len;
+	int lineno = 0, rc = EXIT_OK;
+	while (rc == EXIT_OK && (len = getline(&line, &lcap, in)) >= 0) {
+		lineno++;
+		if ((size_t)len != strlen(line)) {
+			rc = error(EXIT_USAGE, "%s:%d: a NUL byte in the line",
+				   name, lineno);
+			break;
+		}
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		const char *p = line + strspn(line, " \t");
+		if (!*p || *p == '#')
+			continue;
+		if (n == cap) {
+			/* Jobs never move once made: each log's memstream
+			 * holds pointers into its job. */
+			size_t nc = cap ? 2 * cap : 16;
+			struct job **nj = realloc(jobs, nc * sizeof *nj);
+			if (!nj) {
+				rc = error(EXIT_INTERNAL, "out of memory");
+				break;
+			}
+			jobs = nj;
+			cap = nc;
+		}
+		if (!(jobs[n] = malloc(sizeof *jobs[n]))) {
+			rc = error(EXIT_INTERNAL, "out of memory");
+			break;
+		}
+		rc = job_from_line(jobs[n++], base, line, lineno, name);
+	}
+	if (rc == EXIT_OK && ferror(in))
+		rc = error(EXIT_USAGE, "cannot read --batch file '%s': %s",
+			   b->file, strerror(errno));
+	if (!std_in)
+		fclose(in);
+	free(line);
+	if (rc == EXIT_OK)
+		rc = check_distinct_outputs(jobs, n, name);
+	if (rc == EXIT_OK)
+		rc = run_jobs(jobs, n, b->jobs ? (int)b->jobs : 1, name);
+	for (size_t i = 0; i < n; i++) {
+		job_free(jobs[i]);
+		free(jobs[i]);
+	}
+	free(jobs);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	errout = stderr;
+	struct job j = { .opset = P2O_OPSET_DEFAULT, .cap_fd = -1 };
+	struct batch_opts b = { NULL, 0 };
+	enum action act;
+	char err[1024 + 3 * 4096];
+	int rc = parse_args(argc, argv, &j, &act, &b, NULL);
+	if (rc != EXIT_OK)
+		return rc;
+	switch (act) {
+	case ACT_HELP:
+		help();
+		return EXIT_OK;
+	case ACT_LIST_OPS:
+		list_ops();
+		return EXIT_OK;
+	case ACT_VERSION:
+		if (p2o_load_torch(err, sizeof err) != P2O_OK)
+			return error(EXIT_INTERNAL, "%s", err);
+		printf("%s %s (libtorch %s, ONNX opsets %d-%d)\n", prog,
+		       PT2ONNX_VERSION, p2o_torch_version(), P2O_OPSET_MIN,
+		       P2O_OPSET_MAX);
+		return EXIT_OK;
+	case ACT_CONVERT:
+		break;
+	}
+	if (b.file)
+		rc = run_batch(&b, &j);
+	else if ((rc = check_output(j.output, j.model)) == EXIT_OK) {
+		show_progress = !j.quiet && isatty(STDERR_FILENO);
+		rc = supervise(j.model);
+		if (rc < 0)
+			rc = convert_one(&j);
+	}
+	job_free(&j);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
 		rc = error(EXIT_OUTPUT, "cannot write to stdout");
 	fflush(stderr);

@@ -31,11 +31,6 @@ void p2o_free(p2o_ctx *cx)
 	free(cx);
 }
 
-const char *p2o_torch_version(void)
-{
-	return pts_torch_version();
-}
-
 const char *p2o_torch_text(p2o_ctx *cx)
 {
 	return cx->model ? pts_graph_text(cx->model) : "";
@@ -110,6 +105,12 @@ int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
 	P2O_ENTER(cx, oom, "loading");
 	cx->model_path = p2o_strdup(cx, path);
 	int rc = precheck(cx, path);
+	if (rc == P2O_OK) {
+		char err[1024 + 3 * 4096];
+		rc = p2o_load_torch(err, sizeof err);
+		if (rc != P2O_OK)
+			p2o_diag_add(cx, rc, NULL, NULL, err);
+	}
 	if (rc == P2O_OK) {
 		take_progress(cx, opt);
 		p2o_progress(cx, "loading", 0, 0);

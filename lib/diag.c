@@ -19,6 +19,7 @@ const char *p2o_strerror(int code)
 	case P2O_ERR_UNSUPPORTED: return "unsupported ops";
 	case P2O_ERR_CONVERT: return "conversion failed";
 	case P2O_ERR_OUTPUT: return "cannot write the output";
+	case P2O_ERR_RUNTIME: return "cannot load libtorch";
 	default: return "unknown error";
 	}
 }

@@ -35,6 +35,7 @@ typedef enum p2o_err {
 	P2O_ERR_UNSUPPORTED = 7, /* ops that cannot be converted at this opset */
 	P2O_ERR_CONVERT = 8,     /* the graph is inconsistent with the shapes */
 	P2O_ERR_OUTPUT = 9,      /* the output cannot be written */
+	P2O_ERR_RUNTIME = 10,    /* libtorch (the shim .so) cannot be loaded */
 } p2o_err;
 
 /* A short description of a status code; static storage. */
@@ -149,7 +150,17 @@ void p2o_get_stats(const p2o_ctx *cx, p2o_stats *out);
  * entry. Entries are sorted by kind. */
 int p2o_supported_op(size_t i, const char **kind, int *since, int *until);
 
-/* libtorch's version ("1.13.1"). */
+/* Loads libtorch: the shared object libpt2onnx-torch.so, found next to the
+ * executable or in PREFIX/lib/pt2onnx/. p2o_load does it when first needed;
+ * call it earlier to pay for it once before forking workers, or to learn
+ * why it fails. Returns P2O_OK (also when already loaded) or
+ * P2O_ERR_RUNTIME with a one-line message in err naming what was looked
+ * for. Loading runs libtorch's static constructors but no op, and starts
+ * no thread. */
+int p2o_load_torch(char *err, size_t errlen);
+
+/* libtorch's version ("1.13.1"); loads libtorch first. NULL when it cannot
+ * be loaded (p2o_load_torch says why). */
 const char *p2o_torch_version(void);
 
 #ifdef __cplusplus

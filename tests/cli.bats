@@ -109,7 +109,8 @@ expect_error() {
         [ "$status" -eq 0 ]
         [ -z "$stderr" ]
         for opt in -o --opset -s --input-shape --input-names --output-names \
-            -q --quiet -v --verbose --list-ops --version -h --help MODEL; do
+            -q --quiet -v --verbose --batch -j --jobs --list-ops --version -h --help \
+            MODEL; do
             [[ $output == *"$opt"* ]] || fail "$h does not mention $opt" "$output"
         done
     done
@@ -121,6 +122,26 @@ expect_error() {
     [ "${#lines[@]}" -eq 1 ]
     [[ $output =~ ^pt2onnx\ [0-9]+\.[0-9]+\.[0-9]+\ \(libtorch\ [0-9][0-9.]*,\ ONNX\ opsets\ 7-23\)$ ]] ||
         fail "$output"
+}
+
+@test "without libpt2onnx-torch.so: help works, converting names where it looked" {
+    local bin=$BATS_TEST_TMPDIR/alone/pt2onnx
+    mkdir -p "${bin%/*}"
+    cp "$PT2ONNX" "$bin"
+    run --separate-stderr "$bin" --help
+    [ "$status" -eq 0 ] || fail "--help needs no libtorch: exit $status" "$stderr"
+    run --separate-stderr "$bin" --list-ops
+    [ "$status" -eq 0 ] && [ -n "$output" ] || fail "--list-ops: exit $status" "$stderr"
+    local out=$BATS_TEST_TMPDIR/alone/t.onnx
+    for args in "--version" "$TINYNET -s 1x3x32x32 -o $out"; do
+        # shellcheck disable=SC2086
+        run --separate-stderr "$bin" $args
+        [ "$status" -eq 1 ] || fail "$args: exit $status, want 1" "$stderr"
+        [ "${#stderr_lines[@]}" -eq 1 ] || fail "$args: one line" "$stderr"
+        [[ $stderr == "pt2onnx: error: cannot load libtorch support: libpt2onnx-torch.so not found (looked for ${bin%/*}/libpt2onnx-torch.so, "*"/lib/pt2onnx/libpt2onnx-torch.so)" ]] ||
+            fail "$args: $stderr"
+    done
+    [ ! -e "$out" ] || fail "output written"
 }
 
 # --- usage errors: exit 2 ---

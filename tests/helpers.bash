@@ -123,34 +123,35 @@ CONVERT_JOBS=${CONVERT_JOBS:-2}
 # arguments of one pt2onnx run quoted as a shell would (printf %q), which is
 # the format `pt2onnx --batch FILE` reads. For the job on line I (counting
 # from 1) writes RESULTS/I.rc (its exit status) and RESULTS/I.log (its
-# stderr, then its stdout). The one place the data-driven suites convert:
-#
-# MERGE: when `pt2onnx --batch FILE -j N` is on this branch, run it here
-# once instead (-j "$CONVERT_JOBS") and split its per-job result lines into
-# the same files; callers do not change. Until then: one pt2onnx process
-# per job, CONVERT_JOBS at a time, which pays a libtorch start-up per job.
+# messages). The one place the data-driven suites convert: one
+# `pt2onnx --batch BATCH -j CONVERT_JOBS`, so libtorch starts once.
 convert_jobs() {
-    local batch=$1 results=$2 line i=0 running=0
-    local -a args
+    local batch=$1 results=$2 rc=0 n i
     require_pt2onnx || return
     mkdir -p "$results" || return
-    while IFS= read -r line || [ -n "$line" ]; do
-        i=$((i + 1))
-        # The batch file is written by our own callers with printf %q, so
-        # evaluating a line only undoes that quoting.
-        eval "args=($line)"
-        if [ "$running" -ge "$CONVERT_JOBS" ]; then
-            wait -n || true
-            running=$((running - 1))
-        fi
-        (
-            rc=0
-            "$PT2ONNX" "${args[@]}" > "$results/$i.out" 2> "$results/$i.log" || rc=$?
-            cat "$results/$i.out" >> "$results/$i.log"
-            rm -f "$results/$i.out"
-            echo "$rc" > "$results/$i.rc"
-        ) &
-        running=$((running + 1))
-    done < "$batch"
-    wait
+    "$PT2ONNX" --batch "$batch" -j "$CONVERT_JOBS" \
+        > "$results/batch.out" 2> "$results/batch.err" || rc=$?
+    # Result lines "LINE ok OUTPUT" / "LINE exit=N OUTPUT"; messages
+    # "BATCH:LINE: text" on stderr.
+    awk -v dir="$results" '
+        $2 == "ok" { f = dir "/" $1 ".rc"; print 0 > f; close(f) }
+        $2 ~ /^exit=/ { f = dir "/" $1 ".rc"; print substr($2, 6) > f; close(f) }
+    ' "$results/batch.out"
+    awk -v dir="$results" -v pre="$batch:" '
+        index($0, pre) == 1 {
+            rest = substr($0, length(pre) + 1)
+            k = index(rest, ":")
+            f = dir "/" substr(rest, 1, k - 1) ".log"
+            print substr(rest, k + 2) >> f
+            close(f)
+        }
+    ' "$results/batch.err"
+    # A job with no result line: the batch itself failed (exit $rc).
+    n=$(grep -c '' "$batch")
+    for ((i = 1; i <= n; i++)); do
+        : >> "$results/$i.log"
+        [ -f "$results/$i.rc" ] && continue
+        echo "batch exit $rc, no result for line $i" > "$results/$i.rc"
+        cat "$results/batch.err" >> "$results/$i.log"
+    done
 }

@@ -1,0 +1,167 @@
+/* shimload.c — libtorch on demand. The shim (shim/pts.cpp) is built as a
+ * shared object, libpt2onnx-torch.so, linked against libtorch; the command
+ * does not link libtorch at all. Loading libtorch maps some 290 shared
+ * libraries and runs their static constructors (about half a second), which
+ * --help, a usage error or --list-ops should not pay: the shim is opened
+ * with dlopen the first time a conversion (or --version) needs it.
+ *
+ * The rest of lib/ keeps calling pts_load(), pts_free() & co.: this file
+ * defines those names as forwarders to the entry points found in the shared
+ * object. The executable does not export its symbols (no -rdynamic), so the
+ * shim's own definitions never bind to these. */
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SHIM_NAME "libpt2onnx-torch.so"
+
+/* Where `make install` puts the shim; overridden by the Makefile. */
+#ifndef P2O_LIBDIR
+#define P2O_LIBDIR "/usr/local/lib/pt2onnx"
+#endif
+
+/* The shim's entry points, resolved once; all NULL until it is open. */
+static struct {
+	void *handle; /* dlopen handle; never closed (libtorch cannot unload) */
+	int (*load)(const char *, pts_model **, char *, size_t);
+	const pts_graph *(*graph_of)(const pts_model *);
+	const char *(*graph_text)(pts_model *);
+	void (*free)(pts_model *);
+	const char *(*torch_version)(void);
+} shim;
+
+/* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
+static void add_candidate(char cand[][PATH_MAX], int *n, const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/%s", dir, SHIM_NAME) >=
+	    (int)sizeof path)
+		return;
+	for (int i = 0; i < *n; i++)
+		if (strcmp(cand[i], path) == 0)
+			return;
+	memcpy(cand[(*n)++], path, sizeof path);
+}
+
+/* Resolves one entry point; false (with the message in err) if missing. */
+static bool resolve(void **fn, const char *name, const char *path, char *err,
+		    size_t errlen)
+{
+	*fn = dlsym(shim.handle, name);
+	if (!*fn)
+		snprintf(err, errlen, "cannot load libtorch support: %s lacks "
+				      "%s (is it from another pt2onnx build?)",
+			 path, name);
+	return *fn != NULL;
+}
+
+int p2o_load_torch(char *err, size_t errlen)
+{
+	if (shim.handle)
+		return P2O_OK;
+	/* Next to the executable (the build folder), then the install layout
+	 * relative to it (PREFIX/bin -> PREFIX/lib/pt2onnx), then the
+	 * configured PREFIX. */
+	char cand[3][PATH_MAX];
+	int n = 0;
+	char exe[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			add_candidate(cand, &n, exe);
+			char up[PATH_MAX];
+			if (snprintf(up, sizeof up, "%s/../lib/pt2onnx", exe) <
+			    (int)sizeof up)
+				add_candidate(cand, &n, up);
+		}
+	}
+	add_candidate(cand, &n, P2O_LIBDIR);
+
+	for (int i = 0; i < n; i++) {
+		if (access(cand[i], F_OK) != 0)
+			continue;
+		/* RTLD_LAZY, as the linked executable used to bind: binding
+		 * all of libtorch's functions up front costs ~60 ms a run. A
+		 * missing libtorch library still fails here, with a message. */
+		shim.handle = dlopen(cand[i], RTLD_LAZY | RTLD_LOCAL);
+		if (!shim.handle) {
+			const char *why = dlerror();
+			snprintf(err, errlen, "cannot load libtorch support: %s",
+				 why ? why : cand[i]);
+			return P2O_ERR_RUNTIME;
+		}
+		if (!resolve((void **)&shim.load, "pts_load", cand[i], err,
+			     errlen) ||
+		    !resolve((void **)&shim.graph_of, "pts_graph_of", cand[i],
+			     err, errlen) ||
+		    !resolve((void **)&shim.graph_text, "pts_graph_text",
+			     cand[i], err, errlen) ||
+		    !resolve((void **)&shim.free, "pts_free", cand[i], err,
+			     errlen) ||
+		    !resolve((void **)&shim.torch_version, "pts_torch_version",
+			     cand[i], err, errlen)) {
+			memset(&shim, 0, sizeof shim); /* handle leaks: harmless */
+			return P2O_ERR_RUNTIME;
+		}
+		return P2O_OK;
+	}
+	/* Name every place looked in, so that a broken install is fixable
+	 * from the message alone. */
+	size_t off = (size_t)snprintf(err, errlen, "cannot load libtorch "
+						   "support: %s not found (looked "
+						   "for",
+				      SHIM_NAME);
+	for (int i = 0; i < n && off < errlen; i++)
+		off += (size_t)snprintf(err + off, errlen - off, "%s %s",
+					i ? "," : "", cand[i]);
+	if (off < errlen)
+		snprintf(err + off, errlen - off, ")");
+	return P2O_ERR_RUNTIME;
+}
+
+const char *p2o_torch_version(void)
+{
+	char err[16];
+	if (p2o_load_torch(err, sizeof err) != P2O_OK)
+		return NULL;
+	return shim.torch_version();
+}
+
+/* The forwarders. pts_load is reached only through p2o_load, which opens
+ * the shim first; the others only with a model pts_load made. */
+int pts_load(const char *path, pts_model **out, char *err, size_t errlen)
+{
+	assert(shim.load);
+	return shim.load(path, out, err, errlen);
+}
+
+const pts_graph *pts_graph_of(const pts_model *m)
+{
+	assert(shim.graph_of);
+	return shim.graph_of(m);
+}
+
+const char *pts_graph_text(pts_model *m)
+{
+	assert(shim.graph_text);
+	return shim.graph_text(m);
+}
+
+void pts_free(pts_model *m)
+{
+	if (m) /* p2o_free of a context that never loaded: no shim needed */
+		shim.free(m);
+}
+
+const char *pts_torch_version(void)
+{
+	assert(shim.torch_version);
+	return shim.torch_version();
+}
