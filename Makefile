@@ -22,7 +22,7 @@ TORCH_INC = -I/usr/include/torch/csrc/api/include
 
 GEN      = $(BUILD)/gen
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
-LIBS     = -ltorch -ltorch_cpu -lc10 -lprotobuf-c -lm
+LIBS     = -ltorch -ltorch_cpu -lc10 -lprotobuf-c -lz -lm
 
 LIB_SRC  = $(wildcard lib/*.c) $(wildcard lib/ops/*.c)
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
@@ -72,6 +72,8 @@ FUZZ_BIN = $(BUILD)/fuzz-load $(BUILD)/fuzz-cmdline
 AFL_ENV = AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 AFL_AUTORESUME=1 \
 	  AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 FUZZ_MODEL = testdata/demo/tinynet.pt
+# Checksums are skipped in the fuzzing build (see shim/pts.cpp).
+FUZZ_FLAGS = -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 
 fuzz-harnesses: $(FUZZ_BIN)
 
@@ -90,7 +92,7 @@ $(BUILD)/fuzz-cmdline: $(BUILD)/tests/fuzz/cmdline.o $(BUILD)/cmd/pt2onnx_main.o
 
 fuzz:
 	$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/afl CC=$(AFL_CC) \
-		CXX=$(AFL_CXX) fuzz-harnesses
+		CXX=$(AFL_CXX) CXXFLAGS="$(CXXFLAGS) $(FUZZ_FLAGS)" fuzz-harnesses
 	@rm -rf $(FUZZ_DIR)/seeds-load $(FUZZ_DIR)/seeds-cmdline
 	@mkdir -p $(FUZZ_DIR)/seeds-load $(FUZZ_DIR)/seeds-cmdline $(FUZZ_DIR)/scratch
 	cp testdata/errors/conv3ch.pt testdata/errors/setattr.pt \

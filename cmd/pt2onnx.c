@@ -271,6 +271,57 @@ static void forward_signal(int sig)
 		kill(worker, sig);
 }
 
+/* What the worker printed to stderr, held back by the supervisor until the
+ * worker ends: a worker that dies of a signal may have printed glibc's or
+ * libtorch's own last words ("malloc(): corrupted top size"), which are
+ * dropped for our one-line message. */
+struct held {
+	char *buf;  /* bytes not yet forwarded */
+	size_t len; /* bytes in buf */
+	size_t cap; /* allocated size of buf */
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* stderr is gone: nothing better to do */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Takes one chunk the worker wrote. A progress update ("\r..." with no
+ * newline, written by one fprintf) goes out at once so that the display
+ * stays live; anything else waits for the worker's end. */
+static void hold(struct held *h, const char *p, size_t n)
+{
+	if (h->len == 0 && n > 0 && p[0] == '\r' && !memchr(p, '\n', n)) {
+		write_all(STDERR_FILENO, p, n);
+		return;
+	}
+	if (h->len + n > h->cap) {
+		size_t cap = h->cap ? h->cap : 4096;
+		while (cap < h->len + n)
+			cap *= 2;
+		char *nb = realloc(h->buf, cap);
+		if (!nb) {
+			/* No room to hold it: pass it on, as before. */
+			write_all(STDERR_FILENO, h->buf, h->len);
+			write_all(STDERR_FILENO, p, n);
+			h->len = 0;
+			return;
+		}
+		h->buf = nb;
+		h->cap = cap;
+	}
+	memcpy(h->buf + h->len, p, n);
+	h->len += n;
+}
+
 /* Forks the worker. Returns -1 in the worker (go on converting), or the
  * exit status for the supervisor. Without fork or shared memory the
  * conversion runs unsupervised, in this process. */
@@ -283,6 +334,11 @@ static int supervise(const char *model)
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
+	int err_pipe[2];
+	if (pipe(err_pipe) != 0) {
+		munmap(p, sizeof *shared);
+		return -1;
+	}
 	shared = p;
 	fflush(stdout);
 	fflush(stderr);
@@ -290,24 +346,50 @@ static int supervise(const char *model)
 	if (pid < 0) {
 		munmap(p, sizeof *shared);
 		shared = NULL;
+		close(err_pipe[0]);
+		close(err_pipe[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		struct rlimit none = { 0, 0 };
 		setrlimit(RLIMIT_CORE, &none); /* the supervisor reports it */
+		close(err_pipe[0]);
+		if (dup2(err_pipe[1], STDERR_FILENO) < 0)
+			_exit(EXIT_INTERNAL);
+		close(err_pipe[1]);
 		return -1;
 	}
+	close(err_pipe[1]);
 	worker = pid;
 	signal(SIGINT, forward_signal);
 	signal(SIGTERM, forward_signal);
 	signal(SIGHUP, forward_signal);
+	/* The worker's stderr until it closes (it exits, or dies). */
+	struct held h = { 0 };
+	char chunk[4096];
+	for (;;) {
+		ssize_t n = read(err_pipe[0], chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		hold(&h, chunk, (size_t)n);
+	}
+	close(err_pipe[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			write_all(STDERR_FILENO, h.buf, h.len);
+			free(h.buf);
 			return error(EXIT_INTERNAL, "lost the worker: %s",
 				     strerror(errno));
-	if (WIFEXITED(status))
+		}
+	if (WIFEXITED(status)) {
+		write_all(STDERR_FILENO, h.buf, h.len);
+		free(h.buf);
 		return WEXITSTATUS(status);
+	}
+	free(h.buf); /* a dead worker's last words: replaced by ours */
 	int sig = WTERMSIG(status);
 	if (shared->tmp[0])
 		unlink(shared->tmp);
@@ -318,6 +400,8 @@ static int supervise(const char *model)
 		raise(sig);
 		return 128 + sig;
 	}
+	if (show_progress)
+		progress_done();
 	if (shared->phase <= PHASE_LOADING)
 		return error(EXIT_MODEL, "model '%s': libtorch crashed reading it "
 					 "(%s); the archive is corrupt",
@@ -481,23 +565,33 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	set_phase(PHASE_LOADING);
+	const char *stage = "loading"; /* for an out-of-memory message */
 	int code = p2o_load(cx, model, &opt);
 	if (code == P2O_OK && verbose)
 		fprintf(stderr, "TorchScript graph (frozen, canonicalized):\n%s\n",
 			p2o_torch_text(cx));
 	set_phase(PHASE_CONVERTING);
-	if (code == P2O_OK)
+	if (code == P2O_OK) {
+		stage = "converting";
 		code = p2o_convert(cx, &opt);
+	}
 	if (code == P2O_OK && verbose)
 		fprintf(stderr, "%s\n", p2o_onnx_text(cx));
 	set_phase(PHASE_WRITING);
-	if (code == P2O_OK)
+	if (code == P2O_OK) {
+		stage = "writing";
 		code = p2o_write(cx, output);
+	}
 	if (shared)
 		shared->tmp[0] = '\0'; /* renamed or removed by now */
 	if (show_progress)
 		progress_done();
-	if (code != P2O_OK) {
+	if (code == P2O_ERR_NOMEM && p2o_diag_count(cx) == 0) {
+		/* lib's allocation failures record nothing (there is no memory
+		 * to record it in): the stage is known here. */
+		rc = error(EXIT_INTERNAL, "model '%s': out of memory while %s",
+			   model, stage);
+	} else if (code != P2O_OK) {
 		rc = report(cx, code, model, opset);
 	} else {
 		rc = EXIT_OK;

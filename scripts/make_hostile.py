@@ -29,6 +29,13 @@ torch.jit.save), then break it in one way each:
 
 (The directory case is made at test time: git does not keep empty folders.)
 
+    /usr/bin/python3 scripts/make_hostile.py --fix-crc IN OUT
+
+rewrites a fuzzer finding IN with every member stored and its checksum
+right (a deflated member is inflated as far as it goes), so that the
+corpus also holds the finding as an attacker who fixes checksums would
+send it (the fuzzing build skips checksums; see shim/pts.cpp).
+
 The output is deterministic: the zip is written here, entry by entry, with
 fixed timestamps, so the same torch version gives the same bytes. Files
 already in the folder that this script does not make are left alone (the
@@ -172,14 +179,14 @@ def hostile_pickles():
         "pkl-global-os-system": P2 + b"cos\nsystem\n(S'touch /tmp/pt2onnx-pwned'\ntR.",
         "pkl-global-eval": P2 + b"cbuiltins\neval\n(X\x0b\x00\x00\x00__import__()tR.",
         "pkl-reduce-getattr": P2 + b"cbuiltins\ngetattr\n(cos\nenviron\nX\x04\x00\x00\x00copytR)R.",
-        "pkl-deep-lists": P2 + b"]" * deep + b"a" * (deep - 1) + b".",
+        "pkl-deep-lists": P2 + b"](" * deep + b"e" * deep + b".",
         "pkl-deep-marks": P2 + b"(" * deep + b".",
         "pkl-deep-tuples": P2 + b")" + b"\x85" * deep + b".",
         "pkl-memo-binget": P2 + b"h\xff.",
         "pkl-memo-long-binget": P2 + b"j\xff\xff\xff\xff.",
         "pkl-memo-long-binput": P2 + b"Nr\xff\xff\xff\x7fj\xff\xff\xff\x7f.",
-        "pkl-self-list": P2 + b"]q\x00h\x00a.",
-        "pkl-self-dict": P2 + b"}q\x00X\x01\x00\x00\x00ah\x00s.",
+        "pkl-self-list": P2 + b"]q\x00(h\x00e.",
+        "pkl-self-dict": P2 + b"}q\x00(X\x01\x00\x00\x00ah\x00u.",
         "pkl-huge-string": P2 + b"X\xff\xff\xff\xffabc.",
         "pkl-huge-bytes": P2 + b"B\xff\xff\xff\x7fabc.",
         "pkl-no-stop": tensor_pickle()[:-3],
@@ -191,7 +198,30 @@ def hostile_pickles():
     }
 
 
+def fix_crc(src, dst):
+    import zipfile
+    raw = open(src, "rb").read()
+    z = zipfile.ZipFile(io.BytesIO(raw))
+    es = []
+    for i in z.infolist():
+        off = i.header_offset
+        n, e = struct.unpack("<HH", raw[off + 26:off + 30])
+        data = raw[off + 30 + n + e:off + 30 + n + e + i.compress_size]
+        if i.compress_type == 8:
+            d = zlib.decompressobj(-15)
+            try:
+                data = d.decompress(data, 1 << 24)
+            except zlib.error:
+                data = b""
+        es.append(Entry(i.filename, data))
+    with open(dst, "wb") as f:
+        f.write(build_zip(es)[0])
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--fix-crc":
+        fix_crc(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) != 2:
         sys.exit("usage: make_hostile.py OUTDIR")
     outdir = sys.argv[1]
@@ -274,7 +304,6 @@ def main():
         "tensor-storage-bigger-than-record": dict(numel=1000, shape=(3, 4)),
         "tensor-offset-past-end": dict(offset=1000),
         "tensor-negative-size": dict(shape=(-3, 4)),
-        "tensor-negative-stride": dict(stride=(-4, 1)),
         "tensor-huge-stride": dict(stride=(1 << 40, 1)),
         "tensor-unknown-storage": dict(storage="NoSuchStorage"),
         "tensor-missing-record": dict(key="77"),
