@@ -39,7 +39,10 @@ send it (the fuzzing build skips checksums; see shim/pts.cpp).
 The output is deterministic: the zip is written here, entry by entry, with
 fixed timestamps, so the same torch version gives the same bytes. Files
 already in the folder that this script does not make are left alone (the
-minimized fuzzer findings, named fuzz-*).
+fuzzer findings, named fuzz-*: fuzz-load1-* from the first hour of the
+archive fuzzer, which ran before the shim's checks existed, fuzz-load2-*
+from the second; each -crcfixed twin is the finding rewritten by
+--fix-crc below).
 """
 import io
 import os
