@@ -105,9 +105,10 @@ uint64_t le64(const unsigned char *p)
 	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
+// The archive file, read with pread (never mapped nor read whole).
 struct zip_file {
-	int fd = -1;
-	uint64_t size = 0;
+	int fd = -1;       // open for reading; closed by the destructor
+	uint64_t size = 0; // bytes in the file
 	~zip_file()
 	{
 		if (fd >= 0)
