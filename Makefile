@@ -7,6 +7,9 @@
 #   make check-asan build with AddressSanitizer+UBSan into build-asan/, run
 #                   the CLI, error, batch suites and a sample of the op suite
 #   make install    PREFIX=/usr/local DESTDIR= : binary, libtorch shim, man page
+#   make fuzz       FUZZ_SECONDS=N: AFL++ on the archive loader and on the
+#                   command line, N seconds each, findings in build/fuzz/
+#   make fuzz-replay  the fuzz harnesses built with cc, for the corpus replay
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -23,9 +26,10 @@ GEN      = $(BUILD)/gen
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
 # The command links no C++ and no libtorch: the shim is a shared object
 # that lib/shimload.c opens with dlopen when a conversion needs it, so that
-# --help and usage errors do not pay libtorch's start-up.
+# --help and usage errors do not pay libtorch's start-up. The shim checks
+# archives with zlib.
 LIBS     = -lprotobuf-c -lm -ldl
-TORCH_LIBS = -ltorch -ltorch_cpu -lc10
+TORCH_LIBS = -ltorch -ltorch_cpu -lc10 -lz
 LIBDIR   = $(PREFIX)/lib/pt2onnx
 
 LIB_SRC  = $(wildcard lib/*.c) $(wildcard lib/ops/*.c)
@@ -37,7 +41,7 @@ PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
 .PHONY: all deps test demo bench install uninstall clean fixtures models \
-	check-asan
+	check-asan fuzz fuzz-replay fuzz-harnesses hostile
 
 all: $(BIN) $(SHIM_SO)
 
@@ -83,6 +87,62 @@ $(TABLES_TEST): $(BUILD)/tests/tables_test.o $(LIB_OBJ) $(PROTO_OBJ)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(BUILD)/tests/tables_test.d
 
+# ---- fuzzing (tests/fuzz/) -------------------------------------------------
+# The harnesses link the same objects as the binary. `make fuzz` builds them
+# again with AFL++'s compilers in $(BUILD)/fuzz/afl and runs both fuzzers at
+# once, niced, for FUZZ_SECONDS each; `make fuzz-replay` builds them with
+# the ordinary compilers, which is what the test suite replays the corpus
+# with (no afl++ needed).
+FUZZ_SECONDS ?= 600
+AFL_CC  ?= afl-clang-fast
+AFL_CXX ?= afl-clang-fast++
+FUZZ_DIR = $(BUILD)/fuzz
+FUZZ_BIN = $(BUILD)/fuzz-load $(BUILD)/fuzz-cmdline
+# AFL's checks of the machine do not apply to a shared build host.
+AFL_ENV = AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1 AFL_AUTORESUME=1 \
+	  AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
+FUZZ_MODEL = testdata/demo/tinynet.pt
+# Checksums are skipped in the fuzzing build (see shim/pts.cpp).
+FUZZ_FLAGS = -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+
+fuzz-harnesses: $(FUZZ_BIN)
+
+fuzz-replay: $(FUZZ_BIN)
+
+$(BUILD)/cmd/pt2onnx_main.o: cmd/pt2onnx.c $(GEN)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -Dmain=pt2onnx_main $(CPPFLAGS_ALL) -c -o $@ $<
+
+# Like the binary, they open the shim (built beside them) on demand.
+$(BUILD)/fuzz-load: $(BUILD)/tests/fuzz/load.o $(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_SO)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
+
+$(BUILD)/fuzz-cmdline: $(BUILD)/tests/fuzz/cmdline.o $(BUILD)/cmd/pt2onnx_main.o \
+		$(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_SO)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
+
+fuzz:
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/afl CC=$(AFL_CC) \
+		CXX=$(AFL_CXX) CXXFLAGS="$(CXXFLAGS) $(FUZZ_FLAGS)" fuzz-harnesses
+	@rm -rf $(FUZZ_DIR)/seeds-load $(FUZZ_DIR)/seeds-cmdline
+	@mkdir -p $(FUZZ_DIR)/seeds-load $(FUZZ_DIR)/seeds-cmdline $(FUZZ_DIR)/scratch
+	cp testdata/errors/conv3ch.pt testdata/errors/setattr.pt \
+	   testdata/errors/unsupported.pt testdata/ops/relu_inplace.pt \
+	   testdata/ops/matmul.pt testdata/ops/add_alpha.pt $(FUZZ_DIR)/seeds-load/
+	bash scripts/cmdline_corpus.sh split tests/fuzz/cmdlines.txt \
+		$(FUZZ_DIR)/seeds-cmdline
+	$(AFL_ENV) FUZZ_WARMUP=$(FUZZ_MODEL) nice -n 19 afl-fuzz -V $(FUZZ_SECONDS) \
+		-t 10000 -m none -i $(FUZZ_DIR)/seeds-load -o $(FUZZ_DIR)/load \
+		-- $(FUZZ_DIR)/afl/fuzz-load @@ > $(FUZZ_DIR)/load.log 2>&1 & \
+	$(AFL_ENV) nice -n 19 afl-fuzz -V $(FUZZ_SECONDS) -t 10000 -m none \
+		-i $(FUZZ_DIR)/seeds-cmdline -o $(FUZZ_DIR)/cmdline \
+		-- $(FUZZ_DIR)/afl/fuzz-cmdline $(FUZZ_DIR)/scratch $(FUZZ_MODEL) \
+		> $(FUZZ_DIR)/cmdline.log 2>&1 & \
+	wait
+	@for t in load cmdline; do \
+		echo "fuzz $$t: $$(ls $(FUZZ_DIR)/$$t/default/crashes 2>/dev/null | grep -vc README) crash(es), $$(ls $(FUZZ_DIR)/$$t/default/hangs 2>/dev/null | wc -l) hang(s) in $(FUZZ_DIR)/$$t/default/"; \
+	done
+
 deps:
 	@bash scripts/deps.sh
 
@@ -112,19 +172,32 @@ bench: deps
 ASAN_BUILD = build-asan
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer
 # Op fixtures covering conv, pooling, norm, shape and index handlers.
-ASAN_OPS = conv2d_basic|batch_norm2d|max_pool2d_ceil|linear_rank3|cat_promote|flatten_symbolic|view_symbolic|div_rounding_int
+ASAN_OPS = conv2d_basic|batch_norm2d|max_pool2d_ceil|linear_rank3|cat_promote|flatten_symbolic|view_symbolic|div_rounding_int|symbolic_dim_arith|slice_bounds|split_sizes|to_other|gelu
+
+# A dying worker's stderr is replaced by pt2onnx's one line, so the
+# sanitizers write their reports to files (log_path), printed here; any
+# report fails the run.
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path=$(CURDIR)/$(ASAN_BUILD)/report \
+	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/report \
+	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx
 
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) \
 		CFLAGS="-O1 -g $(SANITIZE)" CXXFLAGS="-O1 -g $(SANITIZE)" all
-	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx \
-	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
-	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-		bats --tap tests/cli.bats tests/errors.bats tests/batch.bats
-	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx \
-	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
-	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
-		bats --tap -f 'op ($(ASAN_OPS))$$' tests/ops.bats
+	@rm -rf $(ASAN_BUILD)/ops-sample $(ASAN_BUILD)/report.*
+	@mkdir -p $(ASAN_BUILD)/ops-sample
+	@for f in $(subst |, ,$(ASAN_OPS)); do \
+		cp testdata/ops/$$f.pt testdata/ops/$$f.json $(ASAN_BUILD)/ops-sample/ || exit 1; \
+	done
+	@rc=0; \
+	$(ASAN_ENV) bats --tap tests/cli.bats tests/errors.bats tests/batch.bats || rc=1; \
+	$(ASAN_ENV) OPS_FIXTURES=$(CURDIR)/$(ASAN_BUILD)/ops-sample \
+		bats --tap tests/ops.bats || rc=1; \
+	for r in $(ASAN_BUILD)/report.*; do \
+		[ -e "$$r" ] || continue; \
+		echo "check-asan: sanitizer report $$r:"; cat "$$r"; rc=1; \
+	done; \
+	exit $$rc
 
 # Regenerates the committed per-op fixtures (needs Debian's python3-torch).
 fixtures:

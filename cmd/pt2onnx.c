@@ -341,6 +341,57 @@ static int worker_verdict(int status, const struct shared_state *st,
 		     model, strsignal(sig));
 }
 
+/* What the worker printed to stderr, held back by the supervisor until the
+ * worker ends: a worker that dies of a signal may have printed glibc's or
+ * libtorch's own last words ("malloc(): corrupted top size"), which are
+ * dropped for our one-line message. */
+struct held {
+	char *buf;  /* bytes not yet forwarded */
+	size_t len; /* bytes in buf */
+	size_t cap; /* allocated size of buf */
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* stderr is gone: nothing better to do */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Takes one chunk the worker wrote. A progress update ("\r..." with no
+ * newline, written by one fprintf) goes out at once so that the display
+ * stays live; anything else waits for the worker's end. */
+static void hold(struct held *h, const char *p, size_t n)
+{
+	if (h->len == 0 && n > 0 && p[0] == '\r' && !memchr(p, '\n', n)) {
+		write_all(STDERR_FILENO, p, n);
+		return;
+	}
+	if (h->len + n > h->cap) {
+		size_t cap = h->cap ? h->cap : 4096;
+		while (cap < h->len + n)
+			cap *= 2;
+		char *nb = realloc(h->buf, cap);
+		if (!nb) {
+			/* No room to hold it: pass it on, as before. */
+			write_all(STDERR_FILENO, h->buf, h->len);
+			write_all(STDERR_FILENO, p, n);
+			h->len = 0;
+			return;
+		}
+		h->buf = nb;
+		h->cap = cap;
+	}
+	memcpy(h->buf + h->len, p, n);
+	h->len += n;
+}
+
 /* Forks the worker. Returns -1 in the worker (go on converting), or the
  * exit status for the supervisor. Without fork or shared memory the
  * conversion runs unsupervised, in this process. */
@@ -354,22 +405,57 @@ static int supervise(const char *model)
 				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (st == MAP_FAILED)
 		return -1;
-	pid_t pid = spawn_worker(st);
-	if (pid < 0) {
+	/* The worker's stderr comes through a pipe: held back until it ends,
+	 * so that a worker dying of a signal prints one line (ours). */
+	int err_pipe[2];
+	if (pipe(err_pipe) != 0) {
 		munmap(st, sizeof *st);
 		return -1;
 	}
-	if (pid == 0)
+	pid_t pid = spawn_worker(st);
+	if (pid < 0) {
+		munmap(st, sizeof *st);
+		close(err_pipe[0]);
+		close(err_pipe[1]);
 		return -1;
+	}
+	if (pid == 0) {
+		close(err_pipe[0]);
+		if (dup2(err_pipe[1], STDERR_FILENO) < 0)
+			_exit(EXIT_INTERNAL);
+		close(err_pipe[1]);
+		return -1;
+	}
+	close(err_pipe[1]);
 	one = pid;
 	workers = &one;
 	n_workers = 1;
 	forward_signals();
+	/* The worker's stderr until it closes (it exits, or dies). */
+	struct held h = { 0 };
+	char chunk[4096];
+	for (;;) {
+		ssize_t n = read(err_pipe[0], chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		hold(&h, chunk, (size_t)n);
+	}
+	close(err_pipe[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			write_all(STDERR_FILENO, h.buf, h.len);
+			free(h.buf);
 			return error(EXIT_INTERNAL, "lost the worker: %s",
 				     strerror(errno));
+		}
+	if (WIFEXITED(status))
+		write_all(STDERR_FILENO, h.buf, h.len);
+	else if (show_progress)
+		progress_done(); /* a dead worker's last words: replaced by ours */
+	free(h.buf);
 	int sig = 0;
 	int rc = worker_verdict(status, st, model, &sig);
 	if (sig) {
@@ -936,7 +1022,9 @@ static void finish_job(struct batch_run *r, struct job **jobs, int s,
 	r->running--;
 	char buf[8192];
 	ssize_t got;
-	if (lseek(j->cap_fd, 0, SEEK_SET) == 0)
+	/* A worker that died of a signal may have printed glibc's or
+	 * libtorch's last words: dropped for the one line of its verdict. */
+	if (WIFEXITED(status) && lseek(j->cap_fd, 0, SEEK_SET) == 0)
 		while ((got = read(j->cap_fd, buf, sizeof buf)) > 0)
 			fwrite(buf, 1, (size_t)got, j->log);
 	close(j->cap_fd);

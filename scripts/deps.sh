@@ -13,7 +13,7 @@ ORT_VERSION=1.30.0
 
 PACKAGES=(
     gcc g++ make time
-    libtorch-dev protobuf-c-compiler libprotobuf-c-dev libcjson-dev
+    libtorch-dev protobuf-c-compiler libprotobuf-c-dev libcjson-dev zlib1g-dev
     bats
     python3-torch python3-torchvision python3-onnx
 )

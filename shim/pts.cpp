@@ -18,6 +18,13 @@
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -25,6 +32,7 @@
 #include <tuple>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 using torch::jit::Block;
@@ -59,6 +67,622 @@ struct pts_model {
 	// with a value read later that shares the written memory.
 	std::unordered_map<const Node *, std::string> aliased;
 };
+
+// ---- archive validation ---------------------------------------------------
+//
+// libtorch trusts the archive: its unpickler sizes a tensor's storage from
+// the element count written in data.pkl, not from the record that holds
+// the bytes (a short record is read past its end), allocates whatever a
+// string or memo index asks for, and inflates any record however large.
+// So before torch::jit::load sees a file, its zip structure and the
+// storages its pickles declare are checked here, against the file itself.
+// What fails is corrupt (PTS_E_ARCHIVE); what passes has declared sizes
+// bounded by the file's, so that an allocation failing afterwards is a
+// true out-of-memory.
+
+namespace {
+
+struct corrupt_archive : std::runtime_error {
+	using std::runtime_error::runtime_error;
+};
+
+// One zip member, from the central directory.
+struct zip_entry {
+	std::string name;
+	uint16_t method = 0;   // 0 stored, 8 deflated
+	uint32_t crc = 0;
+	uint64_t csize = 0;    // bytes in the file
+	uint64_t usize = 0;    // bytes once inflated
+	uint64_t data = 0;     // file offset of the member's data
+};
+
+// Inflated-to-compressed ratio above which a record is taken for a zip
+// bomb (deflate's own limit is ~1032; text compresses ~10x).
+constexpr uint64_t BOMB_RATIO = 200;
+constexpr uint64_t BOMB_MIN = 1 << 20;
+// Deepest container nesting accepted in a pickle: libtorch recurses on
+// nested values (printing, destruction), real modules nest a few levels.
+constexpr int MAX_NESTING = 1000;
+
+uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+uint64_t le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+// The archive file, read with pread (never mapped nor read whole).
+struct zip_file {
+	int fd = -1;       // open for reading; closed by the destructor
+	uint64_t size = 0; // bytes in the file
+	~zip_file()
+	{
+		if (fd >= 0)
+			close(fd);
+	}
+	void read_at(uint64_t off, void *buf, size_t n, const char *what) const
+	{
+		if (off > size || n > size - off)
+			throw corrupt_archive(std::string(what) +
+					      " lies past the end of the file");
+		size_t done = 0;
+		while (done < n) {
+			ssize_t r = pread(fd, (char *)buf + done, n - done,
+					  (off_t)(off + done));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				throw corrupt_archive(std::string("cannot read ") +
+						      what);
+			done += (size_t)r;
+		}
+	}
+};
+
+// The central directory: every member, checked against the file.
+std::vector<zip_entry> read_directory(const zip_file &f)
+{
+	// The end record is in the last 64 KiB + 22 bytes (its comment is
+	// at most 65535 bytes).
+	uint64_t tail = std::min<uint64_t>(f.size, 65535 + 22);
+	std::vector<unsigned char> t(tail);
+	f.read_at(f.size - tail, t.data(), tail, "the end record");
+	long eocd = -1;
+	for (long i = (long)tail - 22; i >= 0; i--)
+		if (le32(&t[i]) == 0x06054b50) {
+			eocd = i;
+			break;
+		}
+	if (eocd < 0)
+		throw corrupt_archive("no zip end record (truncated?)");
+	uint64_t eocd_off = f.size - tail + (uint64_t)eocd;
+	uint64_t count = le16(&t[eocd + 10]);
+	uint64_t cd_size = le32(&t[eocd + 12]);
+	uint64_t cd_off = le32(&t[eocd + 16]);
+	if (count == 0xffff || cd_size == 0xffffffff || cd_off == 0xffffffff) {
+		// ZIP64: a locator just before the end record points at the
+		// 64-bit end record.
+		unsigned char loc[20], e64[56];
+		if (eocd_off < 20)
+			throw corrupt_archive("truncated ZIP64 locator");
+		f.read_at(eocd_off - 20, loc, 20, "the ZIP64 locator");
+		if (le32(loc) != 0x07064b50)
+			throw corrupt_archive("bad ZIP64 locator");
+		f.read_at(le64(loc + 8), e64, 56, "the ZIP64 end record");
+		if (le32(e64) != 0x06064b50)
+			throw corrupt_archive("bad ZIP64 end record");
+		count = le64(e64 + 32);
+		cd_size = le64(e64 + 40);
+		cd_off = le64(e64 + 48);
+	}
+	if (cd_off > eocd_off || cd_size > eocd_off - cd_off)
+		throw corrupt_archive("the zip directory lies outside the file");
+	// Each directory entry takes at least 46 bytes: a count the directory
+	// cannot hold is corrupt (and bounds the vector below).
+	if (count > cd_size / 46)
+		throw corrupt_archive("the zip directory is shorter than its "
+				      "entry count");
+	std::vector<unsigned char> cd(cd_size);
+	f.read_at(cd_off, cd.data(), cd_size, "the zip directory");
+	std::vector<zip_entry> es;
+	es.reserve(count);
+	std::unordered_set<std::string> names;
+	size_t p = 0;
+	for (uint64_t k = 0; k < count; k++) {
+		if (p + 46 > cd.size() || le32(&cd[p]) != 0x02014b50)
+			throw corrupt_archive("bad zip directory entry");
+		zip_entry e;
+		e.method = le16(&cd[p + 10]);
+		e.crc = le32(&cd[p + 16]);
+		e.csize = le32(&cd[p + 20]);
+		e.usize = le32(&cd[p + 24]);
+		size_t nlen = le16(&cd[p + 28]), xlen = le16(&cd[p + 30]),
+		       clen = le16(&cd[p + 32]);
+		uint64_t lh = le32(&cd[p + 42]);
+		if (p + 46 + nlen + xlen + clen > cd.size())
+			throw corrupt_archive("bad zip directory entry");
+		e.name.assign((const char *)&cd[p + 46], nlen);
+		// ZIP64 sizes and offset, in this order, for the fields that
+		// say 0xffffffff.
+		for (size_t x = p + 46 + nlen; x + 4 <= p + 46 + nlen + xlen;) {
+			size_t id = le16(&cd[x]), len = le16(&cd[x + 2]);
+			if (x + 4 + len > p + 46 + nlen + xlen)
+				break;
+			if (id == 1) {
+				size_t q = x + 4, end = q + len;
+				if (e.usize == 0xffffffff && q + 8 <= end)
+					e.usize = le64(&cd[q]), q += 8;
+				if (e.csize == 0xffffffff && q + 8 <= end)
+					e.csize = le64(&cd[q]), q += 8;
+				if (lh == 0xffffffff && q + 8 <= end)
+					lh = le64(&cd[q]);
+			}
+			x += 4 + len;
+		}
+		p += 46 + nlen + xlen + clen;
+		if (!names.insert(e.name).second)
+			throw corrupt_archive("the zip entry '" + e.name +
+					      "' is there twice");
+		if (e.method != 0 && e.method != 8)
+			throw corrupt_archive("the zip entry '" + e.name +
+					      "' uses an unknown compression");
+		unsigned char h[30];
+		f.read_at(lh, h, 30, ("the zip header of '" + e.name + "'").c_str());
+		if (le32(h) != 0x04034b50)
+			throw corrupt_archive("bad zip header for '" + e.name + "'");
+		e.data = lh + 30 + le16(h + 26) + le16(h + 28);
+		if (e.data > cd_off || e.csize > cd_off - e.data)
+			throw corrupt_archive("the zip entry '" + e.name +
+					      "' runs past its end");
+		if (e.method == 0 && e.csize != e.usize)
+			throw corrupt_archive("the zip entry '" + e.name +
+					      "' has inconsistent sizes");
+		if (e.method == 8 && e.usize > BOMB_MIN &&
+		    e.usize / BOMB_RATIO > e.csize)
+			throw corrupt_archive("the zip entry '" + e.name +
+					      "' inflates " +
+					      std::to_string(e.csize) + " bytes to " +
+					      std::to_string(e.usize) +
+					      " (a zip bomb)");
+		es.push_back(std::move(e));
+	}
+	return es;
+}
+
+// Every member's checksum: libtorch's zip reader checks none, and a
+// damaged code or pickle record can corrupt its heap. Inflated members
+// are inflated here into a small window (sizes are bounded above).
+void check_crcs(const zip_file &f, const std::vector<zip_entry> &es)
+{
+	std::vector<unsigned char> buf(1 << 20), out(1 << 16);
+	for (const auto &e : es) {
+		uLong crc = crc32(0L, Z_NULL, 0);
+		uint64_t produced = 0;
+		z_stream zs{};
+		if (e.method == 8 && inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+			throw std::bad_alloc();
+		int zrc = Z_OK;
+		for (uint64_t done = 0; done < e.csize;) {
+			size_t n = (size_t)std::min<uint64_t>(buf.size(),
+							      e.csize - done);
+			f.read_at(e.data + done, buf.data(), n, e.name.c_str());
+			done += n;
+			if (e.method == 0) {
+				crc = crc32(crc, buf.data(), (uInt)n);
+				produced += n;
+				continue;
+			}
+			zs.next_in = buf.data();
+			zs.avail_in = (uInt)n;
+			do {
+				zs.next_out = out.data();
+				zs.avail_out = (uInt)out.size();
+				zrc = inflate(&zs, Z_NO_FLUSH);
+				size_t got = out.size() - zs.avail_out;
+				crc = crc32(crc, out.data(), (uInt)got);
+				produced += got;
+			} while (zrc == Z_OK && zs.avail_out == 0 &&
+				 produced <= e.usize);
+			if (zrc != Z_OK || produced > e.usize)
+				break;
+		}
+		if (e.method == 8)
+			inflateEnd(&zs);
+		if ((e.method == 8 && zrc != Z_STREAM_END) || produced != e.usize)
+			throw corrupt_archive("the zip entry '" + e.name +
+					      "' does not inflate to its size");
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+		// (Fuzzing builds skip it: a mutated byte would almost always
+		// stop here, while a real attacker rewrites the checksum.)
+		if ((uint32_t)crc != e.crc)
+			throw corrupt_archive("the zip entry '" + e.name +
+					      "' fails its checksum");
+#endif
+	}
+}
+
+std::string member_bytes(const zip_file &f, const zip_entry &e)
+{
+	std::string in(e.csize, '\0');
+	f.read_at(e.data, &in[0], in.size(), e.name.c_str());
+	if (e.method == 0)
+		return in;
+	std::string out(e.usize, '\0');
+	z_stream zs{};
+	if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+		throw std::bad_alloc();
+	zs.next_in = (Bytef *)&in[0];
+	zs.avail_in = (uInt)in.size();
+	zs.next_out = (Bytef *)&out[0];
+	zs.avail_out = (uInt)out.size();
+	int rc = inflate(&zs, Z_FINISH);
+	uLong got = zs.total_out;
+	inflateEnd(&zs);
+	if (rc != Z_STREAM_END || got != e.usize)
+		throw corrupt_archive("the zip entry '" + e.name +
+				      "' does not inflate to its size");
+	return out;
+}
+
+// Bytes per element of the storage classes torch's pickles name.
+size_t storage_itemsize(const std::string &g)
+{
+	static const std::unordered_map<std::string, size_t> sizes = {
+		{ "torch.FloatStorage", 4 },	 { "torch.DoubleStorage", 8 },
+		{ "torch.HalfStorage", 2 },	 { "torch.BFloat16Storage", 2 },
+		{ "torch.LongStorage", 8 },	 { "torch.IntStorage", 4 },
+		{ "torch.ShortStorage", 2 },	 { "torch.CharStorage", 1 },
+		{ "torch.ByteStorage", 1 },	 { "torch.BoolStorage", 1 },
+		{ "torch.ComplexFloatStorage", 8 },
+		{ "torch.ComplexDoubleStorage", 16 },
+		{ "torch.QInt8Storage", 1 },	 { "torch.QUInt8Storage", 1 },
+		{ "torch.QInt32Storage", 4 },
+	};
+	auto it = sizes.find(g);
+	return it == sizes.end() ? 0 : it->second;
+}
+
+// What the pickle scan keeps of a value: enough to read the persistent
+// ids of storages, ('storage', torch.XStorage, key, location, numel).
+struct pk_item {
+	enum kind { OTHER, STR, GLOBAL, INT, TUPLE, MARK } k = OTHER;
+	std::string s;                          // STR, GLOBAL
+	int64_t i = 0;                          // INT
+	std::shared_ptr<std::vector<pk_item>> t; // TUPLE
+	int depth = 0;                          // container nesting
+};
+
+// Walks the opcodes libtorch's unpickler knows, checking every length
+// against the bytes left, every memo reference, and the nesting depth,
+// and checks each storage it declares against its record's size. An
+// opcode outside that set is left for libtorch to refuse.
+void scan_pickle(const std::string &name, const std::string &pk,
+		 const std::string &tensor_dir,
+		 const std::unordered_map<std::string, uint64_t> &records)
+{
+	std::vector<pk_item> st;
+	std::unordered_map<uint64_t, pk_item> memo;
+	size_t p = 0, n = pk.size();
+	auto bad = [&](const std::string &why) {
+		return corrupt_archive(name + ": " + why + " at byte " +
+				       std::to_string(p));
+	};
+	auto need = [&](uint64_t k) {
+		if (k > n - p)
+			throw bad("a length runs past the end of the pickle");
+	};
+	auto uint_le = [&](size_t k) {
+		need(k);
+		uint64_t v = 0;
+		for (size_t j = 0; j < k; j++)
+			v |= (uint64_t)(unsigned char)pk[p + j] << (8 * j);
+		p += k;
+		return v;
+	};
+	auto pop = [&]() {
+		if (st.empty() || st.back().k == pk_item::MARK)
+			throw bad("the pickle stack underflows");
+		pk_item v = std::move(st.back());
+		st.pop_back();
+		return v;
+	};
+	// Pops down to the last mark; returns the items above it, in order.
+	auto pop_mark = [&]() {
+		auto items = std::make_shared<std::vector<pk_item>>();
+		size_t m = st.size();
+		while (m > 0 && st[m - 1].k != pk_item::MARK)
+			m--;
+		if (m == 0)
+			throw bad("no mark on the pickle stack");
+		items->assign(std::make_move_iterator(st.begin() + m),
+			      std::make_move_iterator(st.end()));
+		st.resize(m - 1);
+		return items;
+	};
+	auto deepest = [](const std::vector<pk_item> &v) {
+		int d = 0;
+		for (const auto &x : v)
+			d = std::max(d, x.depth);
+		return d;
+	};
+	auto push_container = [&](int depth, std::shared_ptr<std::vector<pk_item>> t) {
+		if (depth > MAX_NESTING)
+			throw bad("values nested deeper than " +
+				  std::to_string(MAX_NESTING) + " levels");
+		pk_item v;
+		v.k = t ? pk_item::TUPLE : pk_item::OTHER;
+		v.t = std::move(t);
+		v.depth = depth;
+		st.push_back(std::move(v));
+	};
+	auto text = [&](uint64_t len) {
+		need(len);
+		pk_item v;
+		v.k = pk_item::STR;
+		v.s.assign(pk, p, len);
+		p += len;
+		st.push_back(std::move(v));
+	};
+	auto line = [&]() {
+		size_t nl = pk.find('\n', p);
+		if (nl == std::string::npos)
+			throw bad("a GLOBAL name runs past the end of the pickle");
+		std::string s = pk.substr(p, nl - p);
+		p = nl + 1;
+		return s;
+	};
+	while (true) {
+		if (p >= n)
+			throw bad("the pickle ends without STOP");
+		unsigned char op = (unsigned char)pk[p++];
+		switch (op) {
+		case 0x80: uint_le(1); break; // PROTO
+		case 0x95: uint_le(8); break; // FRAME
+		case '.': return;             // STOP
+		case '(': { pk_item m; m.k = pk_item::MARK; st.push_back(m); break; }
+		case '0': pop(); break;
+		case '1': pop_mark(); break;
+		case 'N': case 0x88: case 0x89: st.push_back(pk_item()); break;
+		case 'K': case 'M': case 'J': {
+			pk_item v;
+			v.k = pk_item::INT;
+			uint64_t raw = uint_le(op == 'K' ? 1 : op == 'M' ? 2 : 4);
+			v.i = op == 'J' ? (int64_t)(int32_t)raw : (int64_t)raw;
+			st.push_back(v);
+			break;
+		}
+		case 0x8a: { // LONG1
+			uint64_t len = uint_le(1);
+			need(len);
+			pk_item v;
+			v.k = pk_item::INT;
+			if (len > 0 && len <= 8) {
+				uint64_t raw = 0;
+				for (size_t j = 0; j < len; j++)
+					raw |= (uint64_t)(unsigned char)pk[p + j] << (8 * j);
+				if (len < 8 && (raw >> (8 * len - 1) & 1))
+					raw |= ~0ULL << (8 * len); // sign
+				v.i = (int64_t)raw;
+			} else {
+				v.k = pk_item::OTHER; // too long for int64
+			}
+			p += len;
+			st.push_back(v);
+			break;
+		}
+		case 'G': uint_le(8); st.push_back(pk_item()); break;
+		case 'X': text(uint_le(4)); break;
+		case 0x8c: text(uint_le(1)); break;
+		case 0x8d: text(uint_le(8)); break;
+		case 'B': text(uint_le(4)); st.back().k = pk_item::OTHER; break;
+		case 'C': text(uint_le(1)); st.back().k = pk_item::OTHER; break;
+		case 0x8e: text(uint_le(8)); st.back().k = pk_item::OTHER; break;
+		case 'q': case 'r': case 0x94: { // BINPUT, LONG_BINPUT, MEMOIZE
+			uint64_t idx = op == 'q' ? uint_le(1) :
+				       op == 'r' ? uint_le(4) : memo.size();
+			if (st.empty() || st.back().k == pk_item::MARK)
+				throw bad("memoizing an empty stack");
+			// Picklers number memo slots from 0, one per put: an
+			// index past the pickle's length is not from one (and
+			// libtorch would size its memo table by it).
+			if (idx > n)
+				throw bad("a memo index out of range (" +
+					  std::to_string(idx) + ")");
+			memo[idx] = st.back();
+			break;
+		}
+		case 'h': case 'j': {
+			uint64_t idx = uint_le(op == 'h' ? 1 : 4);
+			auto it = memo.find(idx);
+			if (it == memo.end())
+				throw bad("a memo reference to nothing (" +
+					  std::to_string(idx) + ")");
+			st.push_back(it->second);
+			break;
+		}
+		case ']': case '}': push_container(1, nullptr); break;
+		case ')': push_container(1, std::make_shared<std::vector<pk_item>>()); break;
+		case 't': {
+			auto items = pop_mark();
+			push_container(deepest(*items) + 1, items);
+			break;
+		}
+		case 0x85: case 0x86: case 0x87: {
+			size_t k = op - 0x84;
+			auto items = std::make_shared<std::vector<pk_item>>(k);
+			for (size_t j = k; j > 0; j--)
+				(*items)[j - 1] = pop();
+			push_container(deepest(*items) + 1, items);
+			break;
+		}
+		case 'l': case 'd': {
+			auto items = pop_mark();
+			push_container(deepest(*items) + 1, nullptr);
+			break;
+		}
+		case 'e': case 'u': {
+			auto items = pop_mark();
+			pk_item c = pop();
+			push_container(std::max(c.depth, deepest(*items) + 1), nullptr);
+			break;
+		}
+		case 's': {
+			pk_item v = pop(), k = pop(), c = pop();
+			push_container(std::max(c.depth, std::max(v.depth, k.depth) + 1),
+				       nullptr);
+			break;
+		}
+		case 'c': {
+			pk_item v;
+			v.k = pk_item::GLOBAL;
+			v.s = line();
+			v.s += "." + line();
+			st.push_back(v);
+			break;
+		}
+		case 0x93: { // STACK_GLOBAL
+			pop();
+			pop();
+			st.push_back(pk_item());
+			break;
+		}
+		case 'R': case 0x81: { // REDUCE, NEWOBJ: f(args)
+			pk_item args = pop();
+			pop();
+			push_container(args.depth + 1, nullptr);
+			break;
+		}
+		case 'b': { // BUILD: obj.__setstate__(state)
+			pk_item state = pop(), obj = pop();
+			push_container(std::max(obj.depth, state.depth + 1), nullptr);
+			break;
+		}
+		case 'Q': { // BINPERSID
+			pk_item id = pop();
+			const auto *a = id.t.get();
+			if (a && a->size() == 5 && (*a)[0].k == pk_item::STR &&
+			    (*a)[0].s == "storage" && (*a)[1].k == pk_item::GLOBAL &&
+			    (*a)[2].k == pk_item::STR && (*a)[4].k == pk_item::INT) {
+				size_t item = storage_itemsize((*a)[1].s);
+				int64_t numel = (*a)[4].i;
+				auto rec = records.find(tensor_dir + (*a)[2].s);
+				if (numel < 0)
+					throw bad("a storage of negative size");
+				if (item && rec != records.end() &&
+				    ((uint64_t)numel > rec->second / item))
+					throw corrupt_archive(
+						"tensor storage '" + tensor_dir +
+						(*a)[2].s + "' declares " +
+						std::to_string(numel) +
+						" elements of " + std::to_string(item) +
+						" bytes but its record holds " +
+						std::to_string(rec->second) + " bytes");
+			}
+			st.push_back(pk_item());
+			break;
+		}
+		default:
+			return; // not an opcode libtorch reads: it will say so
+		}
+	}
+}
+
+// Everything above, for the archive at path.
+void check_archive(const char *path)
+{
+	zip_file f;
+	f.fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (f.fd < 0 || fstat(f.fd, &sb) != 0)
+		throw corrupt_archive(std::string("cannot open: ") + strerror(errno));
+	f.size = (uint64_t)sb.st_size;
+	auto es = read_directory(f);
+	check_crcs(f, es);
+	if (es.empty())
+		throw corrupt_archive("the zip archive is empty");
+	// libtorch takes the archive folder from the first member's name.
+	std::string folder = es[0].name.substr(0, es[0].name.find('/') + 1);
+	std::unordered_map<std::string, uint64_t> records;
+	for (const auto &e : es)
+		if (e.name.compare(0, folder.size(), folder) == 0)
+			records[e.name.substr(folder.size())] = e.usize;
+	// Every pickle: data.pkl and constants.pkl are read at load, the
+	// code's .debug_pkl records when a source location is asked for.
+	for (const auto &e : es) {
+		std::string rel = e.name.substr(std::min(folder.size(), e.name.size()));
+		bool data = rel == "data.pkl", consts = rel == "constants.pkl";
+		if (data || consts ||
+		    (rel.size() > 4 && (rel.compare(rel.size() - 4, 4, ".pkl") == 0 ||
+					rel.compare(rel.size() - 4, 4, "_pkl") == 0)))
+			scan_pickle(rel, member_bytes(f, e),
+				    data ? "data/" : consts ? "constants/" : "",
+				    records);
+	}
+}
+
+// A tensor whose sizes and strides reach past its storage (libtorch's
+// unpickler sets them as written) would read memory that is not its own.
+void check_tensor_extent(const at::Tensor &t, const std::string &what)
+{
+	if (!t.defined() || !t.has_storage() || t.is_quantized() ||
+	    t.is_sparse() || t.is_mkldnn() || t.numel() == 0)
+		return;
+	uint64_t last = (uint64_t)t.storage_offset();
+	bool ok = t.storage_offset() >= 0;
+	for (int64_t d = 0; ok && d < t.dim(); d++) {
+		int64_t sz = t.size(d), sd = t.stride(d);
+		if (sz < 0 || sd < 0) {
+			ok = false;
+			break;
+		}
+		uint64_t reach;
+		if (__builtin_mul_overflow((uint64_t)(sz - 1), (uint64_t)sd, &reach) ||
+		    __builtin_add_overflow(last, reach, &last))
+			ok = false;
+	}
+	uint64_t bytes;
+	if (!ok || __builtin_mul_overflow(last + 1, (uint64_t)t.element_size(), &bytes) ||
+	    bytes > t.storage().nbytes())
+		throw corrupt_archive("the tensor " + what +
+				      " reaches past the end of its storage");
+}
+
+// Every tensor reachable from the module's attributes.
+void check_module_tensors(const c10::IValue &root)
+{
+	std::vector<std::pair<c10::IValue, std::string>> todo{ { root, "self" } };
+	std::unordered_set<const void *> seen;
+	while (!todo.empty()) {
+		auto [v, path] = std::move(todo.back());
+		todo.pop_back();
+		if (v.isTensor()) {
+			check_tensor_extent(v.toTensor(), "'" + path + "'");
+		} else if (v.isObject()) {
+			auto obj = v.toObject();
+			if (!seen.insert(obj.get()).second)
+				continue;
+			auto type = obj->type();
+			for (size_t i = 0; i < obj->slots().size(); i++)
+				todo.emplace_back(obj->getSlot(i),
+						  path + "." + type->getAttributeName(i));
+		} else if (v.isList()) {
+			for (const auto &x : v.toListRef())
+				todo.emplace_back(x, path + "[]");
+		} else if (v.isTuple()) {
+			for (const auto &x : v.toTupleRef().elements())
+				todo.emplace_back(x, path + "[]");
+		} else if (v.isGenericDict()) {
+			for (const auto &kv : v.toGenericDict())
+				todo.emplace_back(kv.value(), path + "[]");
+		}
+	}
+}
+
+} // namespace
 
 namespace {
 
@@ -143,6 +767,7 @@ void fill_tensor(pts_model *m, at::Tensor t, pts_tensor *out)
 		out->dtype = PTS_UNDEFINED;
 		return;
 	}
+	check_tensor_extent(t, "constant");
 	if (!t.device().is_cpu() || !t.is_contiguous()) {
 		// The one copy the format forces: ONNX wants dense host data.
 		t = t.to(at::kCPU).contiguous();
@@ -499,6 +1124,10 @@ void fill_block(pts_model *m, const Block *b, pts_block *pb)
 std::string first_line(const char *what)
 {
 	std::string s(what ? what : "unknown error");
+	// Some messages start with a newline (a Python-style traceback).
+	s.erase(0, s.find_first_not_of(" \r\n"));
+	if (s.empty())
+		return "unknown error";
 	auto nl = s.find('\n');
 	if (nl != std::string::npos)
 		s.resize(nl);
@@ -897,6 +1526,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 
 } // namespace
 
+
 extern "C" int pts_load(const char *path, pts_model **out, char *err,
 			size_t errlen)
 {
@@ -907,23 +1537,33 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 	int stage = PTS_E_ARCHIVE;
 	try {
 		m = new pts_model();
+		try {
+			check_archive(path);
+		} catch (const corrupt_archive &e) {
+			set_err(err, errlen, std::string("corrupt archive: ") + e.what());
+			delete m;
+			return PTS_E_ARCHIVE;
+		}
 		torch::jit::Module mod;
 		try {
 			mod = torch::jit::load(path, at::kCPU);
 		} catch (const c10::Error &e) {
 			std::string msg = first_line(e.what_without_backtrace());
+			// The checks above bound every size the archive declares
+			// by the file's: an allocation failing now is real.
+			if (msg.find("can't allocate memory") != std::string::npos)
+				throw std::bad_alloc();
 			if (msg.find("constants.pkl") != std::string::npos)
 				msg += " (a torch.save() checkpoint? pt2onnx needs a "
 				       "torch.jit.save() archive)";
 			set_err(err, errlen, "not a TorchScript archive: " + msg);
 			delete m;
 			return PTS_E_ARCHIVE;
-		} catch (const std::bad_alloc &) {
-			// A corrupt record size asks for absurd amounts; a model
-			// truly larger than memory reads the same.
-			set_err(err, errlen, "cannot load the archive: it asks for "
-					     "more memory than there is (corrupt, "
-					     "or larger than memory)");
+		}
+		try {
+			check_module_tensors(mod._ivalue());
+		} catch (const corrupt_archive &e) {
+			set_err(err, errlen, std::string("corrupt archive: ") + e.what());
 			delete m;
 			return PTS_E_ARCHIVE;
 		}
@@ -960,13 +1600,24 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		delete m;
 		return PTS_E_UNSUPPORTED;
 	} catch (const std::bad_alloc &) {
-		set_err(err, errlen, "out of memory while loading the model");
+		set_err(err, errlen, stage == PTS_E_ARCHIVE ?
+					     "out of memory while loading" :
+					     "out of memory while freezing");
 		delete m;
 		return PTS_E_NOMEM;
 	} catch (const std::exception &e) {
 		// c10::Error's what() carries a C++ backtrace; the user wants
 		// the first line of the message only.
 		auto *ce = dynamic_cast<const c10::Error *>(&e);
+		std::string what = first_line(ce ? ce->what_without_backtrace() :
+						   e.what());
+		if (what.find("can't allocate memory") != std::string::npos) {
+			set_err(err, errlen, stage == PTS_E_ARCHIVE ?
+						     "out of memory while loading" :
+						     "out of memory while freezing");
+			delete m;
+			return PTS_E_NOMEM;
+		}
 		set_err(err, errlen, (stage == PTS_E_ARCHIVE ?
 				      "not a TorchScript archive: " :
 				      "cannot freeze the model: ") +
