@@ -21,7 +21,7 @@ const pts_value *p2o_pv(p2o_cx *cx, const pts_node *n, uint32_t i)
 p2o_tv *p2o_tvin(p2o_cx *cx, const pts_node *n, uint32_t i)
 {
 	assert(i < n->n_in);
-	return &cx->tv[n->in[i]];
+	return &P2O_TV(cx, n->in[i]);
 }
 
 pts_const *p2o_new_const(p2o_cx *cx, int kind)
@@ -42,7 +42,7 @@ const pts_const *p2o_konst(p2o_cx *cx, const pts_node *n, uint32_t i)
 		/* A list of constant ints is a constant int list. */
 		int64_t *v = p2o_alloc(cx, sizeof *v * (tv->n ? tv->n : 1));
 		for (uint32_t j = 0; j < tv->n; j++) {
-			const p2o_tv *it = &cx->tv[tv->items[j]];
+			const p2o_tv *it = &P2O_TV(cx, tv->items[j]);
 			if (it->kind != P2O_TV_CONST || it->k->kind != PTS_C_INT)
 				return NULL;
 			v[j] = it->k->i;
@@ -71,7 +71,7 @@ static int need_const(p2o_cx *cx, const pts_node *n, uint32_t i,
  * value and pointing at the shim's data (no copy). */
 static uint32_t weight(p2o_cx *cx, uint32_t tvid)
 {
-	p2o_tv *tv = &cx->tv[tvid];
+	p2o_tv *tv = &P2O_TV(cx, tvid);
 	if (tv->onnx != P2O_NOVAL)
 		return tv->onnx;
 	const pts_tensor *pt = &tv->k->t;
@@ -94,7 +94,7 @@ static uint32_t weight(p2o_cx *cx, uint32_t tvid)
 
 static uint32_t const_tensor(p2o_cx *cx, uint32_t tvid)
 {
-	const pts_const *k = cx->tv[tvid].k;
+	const pts_const *k = P2O_TV(cx, tvid).k;
 	switch (k->kind) {
 	case PTS_C_TENSOR:
 		return weight(cx, tvid);
@@ -116,7 +116,7 @@ static uint32_t const_tensor(p2o_cx *cx, uint32_t tvid)
 
 uint32_t p2o_arg_tensor(p2o_cx *cx, const pts_node *n, uint32_t i)
 {
-	const p2o_tv *tv = &cx->tv[n->in[i]];
+	const p2o_tv *tv = &P2O_TV(cx, n->in[i]);
 	if (tv->kind == P2O_TV_LIST)
 		return p2o_arg_shape(cx, n, i);
 	return p2o_value_tensor(cx, n->in[i]);
@@ -124,7 +124,7 @@ uint32_t p2o_arg_tensor(p2o_cx *cx, const pts_node *n, uint32_t i)
 
 uint32_t p2o_value_tensor(p2o_cx *cx, uint32_t id)
 {
-	const p2o_tv *tv = &cx->tv[id];
+	const p2o_tv *tv = &P2O_TV(cx, id);
 	switch (tv->kind) {
 	case P2O_TV_TENSOR:
 		return tv->onnx;
@@ -197,7 +197,7 @@ uint32_t p2o_arg_shape(p2o_cx *cx, const pts_node *n, uint32_t i)
 	uint32_t np = 0, nr = 0;
 	static const int64_t zero = 0;
 	for (uint32_t j = 0; j <= tv->n; j++) {
-		const p2o_tv *it = j < tv->n ? &cx->tv[tv->items[j]] : NULL;
+		const p2o_tv *it = j < tv->n ? &P2O_TV(cx, tv->items[j]) : NULL;
 		if (it && it->kind == P2O_TV_CONST && it->k->kind == PTS_C_INT) {
 			run[nr++] = it->k->i;
 			continue;
@@ -242,24 +242,15 @@ void p2o_set_tensor_list(p2o_cx *cx, const pts_node *n, uint32_t k,
 	assert(k < n->n_out);
 	/* A list's items are tv entries: these get entries of their own past
 	 * the TorchScript values', so every list consumer works unchanged. */
-	if (cx->n_tv + count > cx->cap_tv) {
-		uint32_t cap = cx->cap_tv * 2 > cx->n_tv + count ?
-				       cx->cap_tv * 2 : cx->n_tv + count;
-		p2o_tv *ntv = p2o_alloc(cx, sizeof *ntv * cap);
-		memcpy(ntv, cx->tv, sizeof *ntv * cx->n_tv);
-		cx->tv = ntv;
-		cx->cap_tv = cap;
-	}
 	uint32_t *items = p2o_alloc(cx, sizeof *items * (count ? count : 1));
 	for (uint32_t j = 0; j < count; j++) {
 		assert(vals[j] != P2O_NOVAL);
-		uint32_t id = cx->n_tv++;
-		memset(&cx->tv[id], 0, sizeof cx->tv[id]);
-		cx->tv[id].kind = P2O_TV_TENSOR;
-		cx->tv[id].onnx = vals[j];
+		uint32_t id = p2o_tv_new(cx);
+		P2O_TV(cx, id).kind = P2O_TV_TENSOR;
+		P2O_TV(cx, id).onnx = vals[j];
 		items[j] = id;
 	}
-	p2o_tv *tv = &cx->tv[n->out[k]];
+	p2o_tv *tv = &P2O_TV(cx, n->out[k]);
 	tv->kind = P2O_TV_LIST;
 	tv->onnx = P2O_NOVAL;
 	tv->n = count;
@@ -270,7 +261,7 @@ void p2o_set_tensor(p2o_cx *cx, const pts_node *n, uint32_t k, uint32_t id)
 {
 	assert(k < n->n_out && id != P2O_NOVAL);
 	uint32_t tid = n->out[k];
-	p2o_tv *tv = &cx->tv[tid];
+	p2o_tv *tv = &P2O_TV(cx, tid);
 	const pts_value *pv = &cx->g->values[tid];
 	tv->kind = P2O_TV_TENSOR;
 	tv->onnx = id;
@@ -288,7 +279,7 @@ void p2o_set_const(p2o_cx *cx, const pts_node *n, uint32_t k,
 		   const pts_const *c)
 {
 	assert(k < n->n_out);
-	p2o_tv *tv = &cx->tv[n->out[k]];
+	p2o_tv *tv = &P2O_TV(cx, n->out[k]);
 	tv->kind = P2O_TV_CONST;
 	tv->k = c;
 	tv->onnx = P2O_NOVAL;

@@ -23,6 +23,7 @@ void p2o_free(p2o_ctx *cx)
 		return;
 	pts_free(cx->model);
 	free(cx->val_chunks);
+	free(cx->tv_chunks);
 	free(cx->node_chunks);
 	free(cx->names);
 	free(cx->diags);
@@ -212,8 +213,8 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 			continue; /* `self` */
 		if (!takes_shape(pv, &optional) ||
 		    (optional && k >= opt->n_inputs && pv->deflt)) {
-			cx->tv[tid].kind = P2O_TV_CONST;
-			cx->tv[tid].k = pv->deflt;
+			P2O_TV(cx, tid).kind = P2O_TV_CONST;
+			P2O_TV(cx, tid).k = pv->deflt;
 			continue;
 		}
 		const char *name = opt->input_names && k < opt->n_input_names ?
@@ -243,8 +244,8 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 		p2o_set_type(cx, id, sp->dtype, sp->rank, dims);
 		p2o_v(cx, id)->graph_input = true;
 		cx->inputs[cx->n_inputs++] = id;
-		cx->tv[tid].kind = P2O_TV_TENSOR;
-		cx->tv[tid].onnx = id;
+		P2O_TV(cx, tid).kind = P2O_TV_TENSOR;
+		P2O_TV(cx, tid).onnx = id;
 		k++;
 	}
 	return P2O_OK;
@@ -253,12 +254,12 @@ static int bind_inputs(p2o_cx *cx, const p2o_options *opt)
 static bool has_poison(p2o_cx *cx, const pts_node *n)
 {
 	for (uint32_t i = 0; i < n->n_in; i++) {
-		const p2o_tv *tv = &cx->tv[n->in[i]];
+		const p2o_tv *tv = &P2O_TV(cx, n->in[i]);
 		if (tv->kind == P2O_TV_POISON)
 			return true;
 		if (tv->kind == P2O_TV_LIST)
 			for (uint32_t j = 0; j < tv->n; j++)
-				if (cx->tv[tv->items[j]].kind == P2O_TV_POISON)
+				if (P2O_TV(cx, tv->items[j]).kind == P2O_TV_POISON)
 					return true;
 	}
 	return false;
@@ -267,8 +268,8 @@ static bool has_poison(p2o_cx *cx, const pts_node *n)
 static void poison_outputs(p2o_cx *cx, const pts_node *n)
 {
 	for (uint32_t k = 0; k < n->n_out; k++)
-		if (cx->tv[n->out[k]].kind == P2O_TV_UNSET)
-			cx->tv[n->out[k]].kind = P2O_TV_POISON;
+		if (P2O_TV(cx, n->out[k]).kind == P2O_TV_UNSET)
+			P2O_TV(cx, n->out[k]).kind = P2O_TV_POISON;
 }
 
 /* Finds the handler for a node; an in-place op ("aten::relu_") without one
@@ -350,7 +351,7 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 			continue;
 		}
 		for (uint32_t k = 0; k < n->n_out; k++)
-			if (cx->tv[n->out[k]].kind == P2O_TV_UNSET) {
+			if (P2O_TV(cx, n->out[k]).kind == P2O_TV_UNSET) {
 				p2o_fail(cx, P2O_ERR_INTERNAL,
 					 "handler left output %u unset", k);
 				poison_outputs(cx, n);
@@ -359,8 +360,8 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		/* x.relu_() leaves x holding the result: later readers of x
 		 * read the new value (straight-line code, no aliasing views). */
 		if (inplace && n->n_in && n->n_out &&
-		    cx->tv[n->out[0]].kind != P2O_TV_POISON)
-			cx->tv[n->in[0]] = cx->tv[n->out[0]];
+		    P2O_TV(cx, n->out[0]).kind != P2O_TV_POISON)
+			P2O_TV(cx, n->in[0]) = P2O_TV(cx, n->out[0]);
 	}
 	cx->cur = outer;
 }
@@ -369,7 +370,7 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 static void collect_outputs(p2o_cx *cx, uint32_t tid, uint32_t **out,
 			    uint32_t *n, uint32_t *cap)
 {
-	p2o_tv *tv = &cx->tv[tid];
+	p2o_tv *tv = &P2O_TV(cx, tid);
 	if (tv->kind == P2O_TV_LIST) {
 		for (uint32_t j = 0; j < tv->n; j++)
 			collect_outputs(cx, tv->items[j], out, n, cap);
@@ -482,14 +483,13 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	}
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
-	cx->tv = p2o_alloc(cx, sizeof *cx->tv * (cx->g->n_values + 1));
-	cx->n_tv = cx->g->n_values;
-	cx->cap_tv = cx->g->n_values + 1;
+	for (uint32_t i = 0; i < cx->g->n_values; i++)
+		p2o_tv_new(cx);
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
-		cx->tv[i].onnx = P2O_NOVAL;
+		P2O_TV(cx, i).onnx = P2O_NOVAL;
 		if (cx->g->values[i].konst) {
-			cx->tv[i].kind = P2O_TV_CONST;
-			cx->tv[i].k = cx->g->values[i].konst;
+			P2O_TV(cx, i).kind = P2O_TV_CONST;
+			P2O_TV(cx, i).k = cx->g->values[i].konst;
 		}
 	}
 	rc = p2o_registry_check(cx);

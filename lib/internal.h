@@ -141,9 +141,11 @@ struct p2o_ctx {
 	int opset;
 	p2o_progress_fn progress; /* from the options of load/convert */
 	void *progress_user;
-	p2o_tv *tv;               /* one per TorchScript value, then the
-	                             items of lists made by handlers */
-	uint32_t n_tv, cap_tv;    /* entries of tv used and allocated */
+	/* One p2o_tv per TorchScript value, then the items of lists made by
+	 * handlers (aten::split's parts): chunks that never move, like the
+	 * values', so a p2o_tv pointer stays valid as items are added. */
+	p2o_tv **tv_chunks;
+	uint32_t n_tv, n_tv_chunks, cap_tv_chunks;
 
 	/* ONNX values and nodes, addressed by id. They live in fixed-size
 	 * arena chunks that never move, so a p2o_val/p2o_node pointer stays
@@ -425,6 +427,12 @@ int p2o_arg_ints_to(p2o_cx *cx, const p2o_arg *a, int64_t *v, size_t max,
 /* Whether the node's schema is overload ov of its operator. */
 bool p2o_overload_is(const pts_node *n, const char *ov);
 
+/* The converter's view of TorchScript value id (P2O_TV: the lvalue). */
+p2o_tv *p2o_tvp(p2o_cx *cx, uint32_t id);
+#define P2O_TV(cx, id) (*p2o_tvp((cx), (id)))
+/* A new, zeroed p2o_tv; returns its id. */
+uint32_t p2o_tv_new(p2o_cx *cx);
+
 /* Setting node outputs. */
 void p2o_set_tensor(p2o_cx *cx, const pts_node *n, uint32_t k, uint32_t id);
 void p2o_set_const(p2o_cx *cx, const pts_node *n, uint32_t k,
@@ -433,8 +441,8 @@ void p2o_set_const(p2o_cx *cx, const pts_node *n, uint32_t k,
  * diagnostic already recorded). The usual last line of a handler. */
 int p2o_set_result(p2o_cx *cx, const pts_node *n, uint32_t y);
 /* Binds output k to a list of the ONNX tensors vals (a multi-output op's
- * results, as aten::split's Tensor[]). Moves cx->tv: p2o_tv pointers taken
- * before the call are stale after it. */
+ * results, as aten::split's Tensor[]); each item gets a p2o_tv of its
+ * own. */
 void p2o_set_tensor_list(p2o_cx *cx, const pts_node *n, uint32_t k,
 			 const uint32_t *vals, uint32_t count);
 /* Binds output k to a constant number known at conversion time. */

@@ -39,6 +39,21 @@ static void *chunk_slot(p2o_cx *cx, void ***dir, uint32_t *n_chunks,
 	return (char *)(*dir)[c] + sz * (n & (CHUNK - 1));
 }
 
+p2o_tv *p2o_tvp(p2o_cx *cx, uint32_t id)
+{
+	assert(id < cx->n_tv);
+	return &cx->tv_chunks[id >> P2O_CHUNK_BITS][id & (CHUNK - 1)];
+}
+
+uint32_t p2o_tv_new(p2o_cx *cx)
+{
+	p2o_tv *tv = chunk_slot(cx, (void ***)&cx->tv_chunks, &cx->n_tv_chunks,
+				&cx->cap_tv_chunks, cx->n_tv, sizeof *tv);
+	memset(tv, 0, sizeof *tv);
+	tv->onnx = P2O_NOVAL;
+	return cx->n_tv++;
+}
+
 static uint64_t hash_str(const char *s)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */

@@ -22,7 +22,7 @@ P2O_HANDLER(if)
 	if (cx->n_reports != before)
 		return P2O_ERR_UNSUPPORTED; /* the branch said why */
 	for (uint32_t j = 0; j < n->n_out && j < b->n_out; j++)
-		cx->tv[n->out[j]] = cx->tv[b->out[j]];
+		P2O_TV(cx, n->out[j]) = P2O_TV(cx, b->out[j]);
 	return P2O_OK;
 }
 

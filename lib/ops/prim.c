@@ -6,7 +6,7 @@
 /* prim::ListConstruct / prim::TupleConstruct: a list of the inputs. */
 P2O_HANDLER(list_construct)
 {
-	p2o_tv *tv = &cx->tv[n->out[0]];
+	p2o_tv *tv = &P2O_TV(cx, n->out[0]);
 	tv->kind = P2O_TV_LIST;
 	tv->onnx = P2O_NOVAL;
 	tv->n = n->n_in;
@@ -26,7 +26,7 @@ static int take_item(p2o_cx *cx, const pts_node *n, uint32_t list, int64_t j,
 			return p2o_fail(cx, P2O_ERR_CONVERT,
 					"index %lld out of range for a list of %u",
 					(long long)j, l->n);
-		cx->tv[n->out[k]] = cx->tv[l->items[j]];
+		P2O_TV(cx, n->out[k]) = P2O_TV(cx, l->items[j]);
 		return P2O_OK;
 	}
 	if (l->kind == P2O_TV_CONST && l->k->kind == PTS_C_INTS) {
@@ -79,7 +79,7 @@ P2O_HANDLER(num_to_tensor)
 		p2o_set_tensor(cx, n, 0, in->onnx);
 		return P2O_OK;
 	}
-	cx->tv[n->out[0]] = *in;
+	P2O_TV(cx, n->out[0]) = *in;
 	return P2O_OK;
 }
 

@@ -175,7 +175,7 @@ P2O_HANDLER(identity)
 			return rc;
 		i = (uint32_t)v.idx;
 	}
-	cx->tv[n->out[0]] = *p2o_tvin(cx, n, i);
+	P2O_TV(cx, n->out[0]) = *p2o_tvin(cx, n, i);
 	return P2O_OK;
 }
 
