@@ -176,7 +176,10 @@ ASAN_OPS = conv2d_basic|batch_norm2d|max_pool2d_ceil|linear_rank3|cat_promote|fl
 
 # A dying worker's stderr is replaced by pt2onnx's one line, so the
 # sanitizers write their reports to files (log_path), printed here; any
-# report fails the run.
+# report fails the run, but one: the crash tests feed libtorch archives
+# that pass every check of the shim and still crash its TorchScript parser
+# (ScriptTypeParser::parseClassConstant, libtorch 1.13, a SEGV the
+# supervisor turns into exit 3); that report is expected, and named.
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path=$(CURDIR)/$(ASAN_BUILD)/report \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/report \
 	PT2ONNX=$(CURDIR)/$(ASAN_BUILD)/pt2onnx
@@ -195,6 +198,10 @@ check-asan: deps
 		bats --tap tests/ops.bats || rc=1; \
 	for r in $(ASAN_BUILD)/report.*; do \
 		[ -e "$$r" ] || continue; \
+		if grep -q 'SEGV' "$$r" && grep -q 'parseClassConstant' "$$r"; then \
+			echo "check-asan: $$r: libtorch's known crash on a damaged code/ file (expected)"; \
+			continue; \
+		fi; \
 		echo "check-asan: sanitizer report $$r:"; cat "$$r"; rc=1; \
 	done; \
 	exit $$rc
