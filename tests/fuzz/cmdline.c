@@ -68,6 +68,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setenv("PT2ONNX_SUPERVISE", "0", 1);
+	/* libtorch's shim is opened on demand; under AFL it must be open
+	 * before the fork server starts (an instrumented library dlopen'ed
+	 * later aborts the run), and each exec then skips its start-up. */
+	char err[512];
+	if (p2o_load_torch(err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", argv[0], err);
+		return 2;
+	}
 	__AFL_INIT();
 
 	static char buf[INPUT_CAP + 1];
