@@ -37,6 +37,14 @@ setup() {
     [ "$output" = ok ] || fail "$output"
 }
 
+@test "arithmetic on symbolic dims is canonical: equal expressions are equal dims" {
+    [ -x "$TABLES_TEST" ] ||
+        fail "$TABLES_TEST is missing: run 'make build/tests/tables_test'" || return
+    run "$TABLES_TEST" dims
+    [ "$status" -eq 0 ] || fail "exit $status" "$output"
+    [ "$output" = ok ] || fail "$output"
+}
+
 @test "check_tables.sh accepts the committed tables" {
     run sh "$ROOT/scripts/check_tables.sh" "$ROOT/lib/ops/ops.def" \
         "$ROOT/lib/onnx_ops.def"

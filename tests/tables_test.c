@@ -2,7 +2,9 @@
  * that emitting an ONNX op the target opset lacks (or one without a type
  * rule) is an internal diagnostic and P2O_NOVAL, not an abort; and that
  * the ONNX operator table gives the versions of the ONNX changelog for the
- * ops whose form the emit helpers switch on. Built by `make test`
+ * ops whose form the emit helpers switch on. With the argument "dims":
+ * that arithmetic on symbolic dims (lib/dims.c) is canonical, so equal
+ * expressions are equal dims. Built by `make test`
  * (build/tests/tables_test), run by tests/tables.bats. Prints one line per
  * failed check and exits 1 if any failed. */
 #include <stdio.h>
@@ -64,7 +66,76 @@ static void expect_versions(p2o_ctx *cx, const char *op, const int *versions)
 	}
 }
 
-int main(void)
+static p2o_dim sym(const char *s)
+{
+	return (p2o_dim){ -1, s };
+}
+
+static p2o_dim num(int64_t v)
+{
+	return (p2o_dim){ v, NULL };
+}
+
+/* d must be the symbolic dim text want ("" for unknown), or number want_v. */
+static void expect_dim(p2o_dim d, const char *want, int64_t want_v,
+		       const char *what)
+{
+	bool ok = want ? (d.v < 0 && (d.sym ? strcmp(d.sym, want) == 0 :
+					      want[0] == '\0')) :
+			 d.v == want_v;
+	if (!ok) {
+		printf("FAIL: %s: got %s (%lld), want %s (%lld)\n", what,
+		       d.sym ? d.sym : "-", (long long)d.v, want ? want : "-",
+		       (long long)want_v);
+		failed = 1;
+	}
+}
+
+static void dims_checks(p2o_ctx *cx)
+{
+	p2o_dim b = sym("B"), h = sym("H"), w = sym("W"), u = { -1, NULL };
+	/* Products and sums are canonical: order does not matter. */
+	expect_dim(p2o_dim_mul(cx, b, h), "B*H", 0, "B*H");
+	expect_dim(p2o_dim_mul(cx, h, b), "B*H", 0, "H*B");
+	expect_dim(p2o_dim_mul(cx, num(3), b), "3*B", 0, "3*B");
+	expect_dim(p2o_dim_mul(cx, p2o_dim_mul(cx, b, num(2)), num(3)), "6*B", 0,
+		   "(B*2)*3");
+	expect_dim(p2o_dim_add(cx, h, sym("L")), "H+L", 0, "H+L");
+	expect_dim(p2o_dim_add(cx, sym("L"), h), "H+L", 0, "L+H");
+	expect_dim(p2o_dim_add(cx, h, h), "2*H", 0, "H+H");
+	expect_dim(p2o_dim_addk(cx, p2o_dim_addk(cx, h, 2), -2), "H", 0,
+		   "H+2-2");
+	expect_dim(p2o_dim_addk(cx, h, -1), "H-1", 0, "H-1");
+	/* Numbers stay numbers; unknown stays unknown; 0 absorbs. */
+	expect_dim(p2o_dim_mul(cx, num(4), num(5)), NULL, 20, "4*5");
+	expect_dim(p2o_dim_mul(cx, b, u), "", 0, "B*unknown");
+	expect_dim(p2o_dim_mul(cx, u, num(0)), NULL, 0, "unknown*0");
+	/* Floor division: exact when every coefficient divides. */
+	expect_dim(p2o_dim_divk(cx, p2o_dim_mul(cx, num(4), b), 2), "2*B", 0,
+		   "4*B/2");
+	p2o_dim conv = p2o_dim_addk(cx, p2o_dim_divk(cx, p2o_dim_addk(cx, h, -1),
+						     2), 1);
+	expect_dim(conv, "(H-1)/2+1", 0, "(H-1)/2+1");
+	expect(p2o_dim_eq(conv, sym("(H-1)/2+1")), "conv dim equals its text");
+	/* Exact division (reshape's -1): B*H*W / (H*W) is B; not exact is
+	 * unknown. */
+	p2o_dim bhw = p2o_dim_mul(cx, p2o_dim_mul(cx, b, h), w);
+	expect_dim(p2o_dim_div(cx, bhw, p2o_dim_mul(cx, w, h)), "B", 0,
+		   "B*H*W/(W*H)");
+	expect_dim(p2o_dim_div(cx, p2o_dim_mul(cx, num(60), b), num(20)), "3*B",
+		   0, "60*B/20");
+	expect_dim(p2o_dim_div(cx, p2o_dim_mul(cx, num(6), b), num(4)), "", 0,
+		   "6*B/4");
+	expect_dim(p2o_dim_div(cx, bhw, sym("L")), "", 0, "B*H*W/L");
+	/* Products of sums expand, and like terms merge. */
+	p2o_dim a1 = p2o_dim_addk(cx, h, 1);
+	expect_dim(p2o_dim_mul(cx, a1, a1), "2*H+H*H+1", 0, "(H+1)*(H+1)");
+	expect(!p2o_dim_eq(b, h) && p2o_dim_eq(b, sym("B")) &&
+		       !p2o_dim_eq(u, u),
+	       "dim equality: same text, never unknown");
+}
+
+int main(int argc, char **argv)
 {
 	p2o_ctx *cx = p2o_new();
 	jmp_buf oom;
@@ -73,6 +144,14 @@ int main(void)
 		return 1;
 	}
 	cx->oom = &oom;
+	if (argc > 1 && strcmp(argv[1], "dims") == 0) {
+		dims_checks(cx);
+		cx->oom = NULL;
+		p2o_free(cx);
+		if (!failed)
+			puts("ok");
+		return failed;
+	}
 	cx->opset = 17;
 	expect(p2o_onnx_check(cx) == P2O_OK, "ONNX operator table in order");
 	expect(p2o_registry_check(cx) == P2O_OK, "op table in order");
