@@ -469,3 +469,19 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 		outs[i] = node->out[i];
 	return P2O_OK;
 }
+
+/* ---- emit helpers of the unary family ---- */
+
+/* ---- emit helpers of the binary family ---- */
+
+/* ---- emit helpers of the reduce family ---- */
+
+/* ---- emit helpers of the shape family ---- */
+
+/* ---- emit helpers of the index family ---- */
+
+/* ---- emit helpers of the spatial family ---- */
+
+/* ---- emit helpers of the v2 family ---- */
+
+/* ---- emit helpers of the report family ---- */

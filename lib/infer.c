@@ -905,6 +905,22 @@ static int split(ictx *c)
 	return P2O_OK;
 }
 
+/* ---- rules of the unary family ---- */
+
+/* ---- rules of the binary family ---- */
+
+/* ---- rules of the reduce family ---- */
+
+/* ---- rules of the shape family ---- */
+
+/* ---- rules of the index family ---- */
+
+/* ---- rules of the spatial family ---- */
+
+/* ---- rules of the v2 family ---- */
+
+/* ---- rules of the report family ---- */
+
 /* ---- the ONNX operator table ------------------------------------------------- */
 
 #define MAX_VERSIONS 10 /* versions one row can list; unused ones are 0 */

@@ -347,6 +347,23 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 /* A handler-level block: records that this use needs opset >= need. */
 int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
+/* ---- emit helpers of the unary family ---- */
+
+/* ---- emit helpers of the binary family ---- */
+
+/* ---- emit helpers of the reduce family ---- */
+
+/* ---- emit helpers of the shape family ---- */
+
+/* ---- emit helpers of the index family ---- */
+
+/* ---- emit helpers of the spatial family ---- */
+
+/* ---- emit helpers of the v2 family ---- */
+
+/* ---- emit helpers of the report family ---- */
+
+
 /* ---- args.c: reading TorchScript node inputs -------------------------------------- */
 
 /* By position: for prim:: ops, which have no schema, and as the layer

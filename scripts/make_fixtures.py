@@ -1100,12 +1100,27 @@ def write_op_case(folder, c):
                bindings if sizes else None)
 
 
+def load_families():
+    """Registers the cases of every scripts/fixtures/*.py: one file an op
+    family, each starting `from make_fixtures import case, randn, ...` and
+    adding the ONNX switch points it needs with SWITCHES.update(...). They
+    import this module by its name, so that name is bound to it first."""
+    import importlib
+    sys.modules.setdefault("make_fixtures", sys.modules[__name__])
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "fixtures")
+    for fn in sorted(os.listdir(here)):
+        if fn.endswith(".py") and not fn.startswith("_"):
+            importlib.import_module("fixtures." + fn[:-3])
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit("usage: make_fixtures.py OUTDIR [NAME...]")
     out = sys.argv[1]
     only = set(sys.argv[2:])
     torch.set_num_threads(1)
+    load_families()
     ops = os.path.join(out, "ops")
     os.makedirs(ops, exist_ok=True)
     known = {c["name"] for c in CASES} | {e[0] for e in ERROR_CASES}
