@@ -484,4 +484,4 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 /* ---- emit helpers of the v2 family ---- */
 
-/* ---- emit helpers of the report family ---- */
+/* ---- emit helpers of the create family ---- */

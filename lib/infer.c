@@ -919,7 +919,7 @@ static int split(ictx *c)
 
 /* ---- rules of the v2 family ---- */
 
-/* ---- rules of the report family ---- */
+/* ---- rules of the create family ---- */
 
 /* ---- the ONNX operator table ------------------------------------------------- */
 

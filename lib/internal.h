@@ -361,7 +361,7 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the v2 family ---- */
 
-/* ---- emit helpers of the report family ---- */
+/* ---- emit helpers of the create family ---- */
 
 
 /* ---- args.c: reading TorchScript node inputs -------------------------------------- */
