@@ -561,6 +561,9 @@ uint32_t p2o_random(p2o_cx *cx, bool normal, uint32_t shape, uint32_t like,
 {
 	const char *op = normal ? "RandomNormal" : "RandomUniform";
 	const char *op_like = normal ? "RandomNormalLike" : "RandomUniformLike";
+	/* float16 ones are drawn in float32 and cast: ONNX Runtime has no
+	 * float16 kernels for these ops. */
+	int gen = dtype == P2O_FLOAT16 ? P2O_FLOAT : dtype;
 	uint32_t nd;
 	int64_t dims[P2O_MAX_RANK];
 	size_t n;
@@ -572,15 +575,15 @@ uint32_t p2o_random(p2o_cx *cx, bool normal, uint32_t shape, uint32_t like,
 		/* A run-time shape: the Like form, over a tensor of that
 		 * shape. */
 		if (like == P2O_NOVAL)
-			like = p2o_constant_of_shape(cx, shape, dtype, 0);
+			like = p2o_constant_of_shape(cx, shape, gen, 0);
 		if (like == P2O_NOVAL)
 			return P2O_NOVAL;
 		nd = p2o_node_new(cx, op_like, 1, &like, 1);
 	}
-	p2o_attr_int(cx, nd, "dtype", dtype);
+	p2o_attr_int(cx, nd, "dtype", gen);
 	p2o_attr_float(cx, nd, normal ? "mean" : "low", (float)a);
 	p2o_attr_float(cx, nd, normal ? "scale" : "high", (float)b);
-	return p2o_node_done(cx, nd);
+	return p2o_cast(cx, p2o_node_done(cx, nd), dtype);
 }
 
 uint32_t p2o_const_values(p2o_cx *cx, int dtype, const int64_t *dims,

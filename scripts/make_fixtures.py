@@ -96,7 +96,8 @@ SWITCHES = {
 
 
 def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
-         atol=1e-5, opsets=None, emits=(), sizes=None, check=None):
+         atol=1e-5, opsets=None, emits=(), sizes=None, check=None,
+         ort_max_opset=None):
     """Registers the decorated module factory as fixture NAME.
 
     inputs: input specs (randn, rand_as, randint); a dim may be a symbol
@@ -112,6 +113,9 @@ def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
     check: what is compared of each output, one entry per output:
       "values" (dtype, shape and values; the default for all), or "shape"
       (dtype and shape only: random numbers, empty's contents).
+    ort_max_opset: the highest opset whose models ONNX Runtime can run
+      (it lacks kernels for some ops' newest versions); above it the suite
+      only converts the case.
     """
     sizes = dict(sizes or {})
     counts = {len(v) for v in sizes.values()}
@@ -131,7 +135,7 @@ def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
         CASES.append(dict(name=name, factory=factory, inputs=inputs, mode=mode,
                           shapes=shapes, min_opset=min_opset, rtol=rtol,
                           atol=atol, opsets=tested, sizes=sizes,
-                          check=check))
+                          check=check, ort_max_opset=ort_max_opset))
         return factory
     return register
 
@@ -1050,7 +1054,8 @@ def flatten_outputs(out):
 
 
 def write_case(folder, name, module, input_sets, mode, shapes, min_opset,
-               rtol, atol, opsets=None, bindings=None, check=None):
+               rtol, atol, opsets=None, bindings=None, check=None,
+               ort_max_opset=None):
     """Saves MODULE as FOLDER/NAME.pt and writes FOLDER/NAME.json with the
     outputs of the reloaded archive for every set of INPUT_SETS (the first is
     also what a trace records). BINDINGS: the symbol sizes of each set."""
@@ -1071,6 +1076,8 @@ def write_case(folder, name, module, input_sets, mode, shapes, min_opset,
     if opsets is not None:
         doc["opsets"] = opsets
     doc.update(rtol=rtol, atol=atol, mode=mode)
+    if ort_max_opset is not None:
+        doc["ort_max_opset"] = ort_max_opset
     if bindings:
         doc["sizes"] = bindings[0]
     doc["inputs"] = [encode(t) for t in input_sets[0]]
@@ -1107,7 +1114,7 @@ def write_op_case(folder, c):
     shapes = c["shapes"] or default_shapes(c["inputs"])
     write_case(folder, c["name"], module, input_sets, c["mode"], shapes,
                c["min_opset"], c["rtol"], c["atol"], c["opsets"],
-               bindings if sizes else None, c["check"])
+               bindings if sizes else None, c["check"], c["ort_max_opset"])
 
 
 def load_families():

@@ -194,13 +194,18 @@ static uint32_t bound_value(p2o_cx *cx, const pts_node *n, const bound *b,
 }
 
 /* Known bounds: PyTorch's values, an initializer. Like PyTorch, an
- * integer result takes start and step as integers first, a floating one
- * computes start + i * step in double. */
+ * integer result is start + i * step with start and step truncated to
+ * integers, a floating one start + i * step in double; the length is
+ * ceil((end - start) / step) over the bounds truncated for an int64
+ * result, over the bounds as given for any other. */
 static int arange_const(p2o_cx *cx, const pts_node *n, const bound *b,
 			int dt)
 {
-	double len = ceil((b[1].f - b[0].f) / b[2].f);
-	if (b[2].f == 0 || !(len >= 0) || len > 1e9)
+	double len = dt == P2O_INT64 ?
+		ceil((double)(b[1].i - b[0].i) / (double)b[2].i) :
+		ceil((b[1].f - b[0].f) / b[2].f);
+	if (b[2].f == 0 || (dt == P2O_INT64 && b[2].i == 0) || !(len >= 0) ||
+	    len > 1e9)
 		return p2o_fail(cx, P2O_ERR_CONVERT,
 				"arange(%g, %g, %g) has no valid length",
 				b[0].f, b[1].f, b[2].f);
@@ -243,8 +248,9 @@ P2O_HANDLER(arange)
 	if (dt == P2O_BOOL || dt == P2O_BFLOAT16)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "arange of this dtype");
 	uint32_t y;
-	if (all_int) {
-		/* Integers: Range is exact. */
+	if (dt == P2O_INT64 || (all_int && !p2o_dtype_is_float(dt))) {
+		/* PyTorch's int64 arange works on the truncated bounds, and
+		 * integer bounds are that already: Range is exact. */
 		uint32_t in[3];
 		for (int i = 0; i < 3; i++)
 			in[i] = bound_value(cx, n, &b[i], P2O_INT64);
@@ -408,9 +414,10 @@ P2O_HANDLER(normal)
 }
 
 /* aten::bernoulli(self): 1 with probability self, else 0, in self's
- * dtype; bernoulli.p(self, p): probability p, self's shape and dtype.
- * Bernoulli from opset 15; before, and for bernoulli.p, a uniform number
- * below the probability. */
+ * dtype; bernoulli.p(self, p): probability p, self's shape and dtype. A
+ * uniform number below the probability, at every opset: ONNX Runtime 1.30
+ * runs Bernoulli-15 as 1 with probability 1 - p (p = 0 gives all ones),
+ * which the decomposition does not depend on. */
 P2O_HANDLER(bernoulli)
 {
 	p2o_arg v[2];
@@ -421,11 +428,6 @@ P2O_HANDLER(bernoulli)
 	int dt = p2o_t(cx, x)->dtype;
 	if ((rc = random_dtype(cx, dt)))
 		return rc;
-	if (v[1].idx < 0 && !v[1].decl && p2o_onnx_version(cx, "Bernoulli")) {
-		uint32_t nd = p2o_node_new(cx, "Bernoulli", 1, &x, 1);
-		p2o_attr_int(cx, nd, "dtype", dt);
-		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
-	}
 	uint32_t p = x;
 	if (v[1].decl) {
 		if (v[1].idx < 0 || v[1].none)
@@ -588,12 +590,13 @@ P2O_HANDLER(eye)
 	uint32_t in[2] = { a, b };
 	uint32_t nd = p2o_node_new(cx, "Concat", 2, in, 1);
 	p2o_attr_int(cx, nd, "axis", 0);
-	uint32_t z = p2o_constant_of_shape(cx, p2o_node_done(cx, nd), dt, 0);
+	/* In float32, then cast: ONNX Runtime's EyeLike has no kernel for
+	 * bool, float16 or the small integers; 0 and 1 are exact anywhere. */
+	uint32_t z = p2o_constant_of_shape(cx, p2o_node_done(cx, nd), P2O_FLOAT, 0);
 	if (z == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	nd = p2o_node_new(cx, "EyeLike", 1, &z, 1);
-	p2o_attr_int(cx, nd, "dtype", dt);
-	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+	return p2o_set_result(cx, n, p2o_cast(cx, p2o_node_done(cx, nd), dt));
 }
 
 /* aten::linspace(start, end, steps, dtype=None...): PyTorch's values:

@@ -30,10 +30,18 @@ static int cast_to(p2o_cx *cx, const pts_node *n, uint32_t x, int dt)
  *   dtype=None, ...), to.prim_other(self, ...)  None: the same dtype */
 P2O_HANDLER(to)
 {
-	p2o_arg v[4];
-	int rc = p2o_args(cx, n, "self:t dtype:dtype? other:t? layout:i?", v);
+	p2o_arg v[5];
+	int rc = p2o_args(cx, n, "self:t dtype:dtype? other:t? layout:i? copy:b?",
+			  v);
 	if (rc)
 		return rc;
+	/* libtorch 1.13 runs to.prim_other(self, non_blocking, copy=True) as
+	 * a cast to uint8 (x.to(False, True) returns uint8), not as the copy
+	 * its schema says: refused rather than guessed at. */
+	if (p2o_overload_is(n, "prim_other") && !v[4].none && v[4].b)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"to(non_blocking, copy=True) without a dtype: "
+				"libtorch computes a uint8 cast here, not a copy");
 	/* c10::Layout 0 is strided, the dense layout ONNX tensors have. */
 	if (!v[3].none && v[3].i != 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
@@ -71,8 +79,8 @@ P2O_HANDLER(dtype)
 			"the dtype of a tensor whose type is not known");
 }
 
-/* aten::_cast_Byte(self, non_blocking=False) and its siblings: the dtype
- * is in the op's name. */
+/* aten::_cast_Byte(self, non_blocking=False) and its siblings (libtorch
+ * 1.13 has these eight): the dtype is in the op's name. */
 P2O_HANDLER(cast_named)
 {
 	static const struct { const char *suffix; int dtype; } names[] = {
@@ -80,7 +88,6 @@ P2O_HANDLER(cast_named)
 		{ "Double", P2O_DOUBLE }, { "Float", P2O_FLOAT },
 		{ "Half", P2O_FLOAT16 }, { "Int", P2O_INT32 },
 		{ "Long", P2O_INT64 },   { "Short", P2O_INT16 },
-		{ "Bool", P2O_BOOL },    { "BFloat16", P2O_BFLOAT16 },
 	};
 	p2o_arg v;
 	int rc = p2o_args(cx, n, "self:t", &v);
