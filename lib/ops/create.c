@@ -133,8 +133,8 @@ P2O_HANDLER(ones) { return create(cx, n, 1); }
 /* aten::empty, empty_like, new_empty: zeros */
 P2O_HANDLER(empty) { return create(cx, n, 0); }
 /* aten::full(size, fill_value), full_like(self, fill_value),
- * new_full(self, size, fill_value), fill(self, value) and fill_ where the
- * shim could not make it pure. */
+ * new_full(self, size, fill_value), fill(self, value) (and fill_, as the
+ * converter maps in-place ops to their pure forms). */
 P2O_HANDLER(full) { return create(cx, n, NAN); }
 
 /* ---- arange ---------------------------------------------------------------- */
@@ -463,6 +463,8 @@ P2O_HANDLER(multinomial)
 		return rc;
 	static const int64_t zero = 0;
 	bool vec = t->rank == 1;
+	/* Weights in float32: ONNX Runtime's Multinomial takes no other. */
+	x = p2o_cast(cx, x, P2O_FLOAT);
 	uint32_t lg = p2o_op1(cx, "Log", vec ? p2o_unsqueeze(cx, x, &zero, 1) : x);
 	uint32_t nd = p2o_node_new(cx, "Multinomial", 1, &lg, 1);
 	p2o_attr_int(cx, nd, "sample_size", v[1].i);
