@@ -39,6 +39,22 @@ static int options(p2o_cx *cx, const pts_node *n, int dflt, int *dt)
 	return P2O_OK;
 }
 
+/* The dtype PyTorch gives a number of constant kind k (or a list of them). */
+static int number_dtype(int kind)
+{
+	return kind == PTS_C_FLOAT || kind == PTS_C_FLOATS ? P2O_FLOAT :
+	       kind == PTS_C_BOOL || kind == PTS_C_BOOLS   ? P2O_BOOL :
+							    P2O_INT64;
+}
+
+/* The dtype PyTorch gives a number held in a tensor of dtype dt (a bool,
+ * an int or a float): bool, int64 or float32. */
+static int number_dtype_of(int dt)
+{
+	int cat = p2o_dtype_category(dt);
+	return cat == 0 ? P2O_BOOL : cat == 1 ? P2O_INT64 : P2O_FLOAT;
+}
+
 /* A fill value: a number known now, or a run-time value. */
 typedef struct fillv {
 	bool known;
@@ -57,9 +73,7 @@ static int fill_value(p2o_cx *cx, const pts_node *n, const p2o_arg *a,
 		  k->kind == PTS_C_FLOAT)) {
 		f->known = true;
 		f->v = k->kind == PTS_C_FLOAT ? k->f : (double)k->i;
-		f->dtype = k->kind == PTS_C_FLOAT ? P2O_FLOAT :
-			   k->kind == PTS_C_BOOL  ? P2O_BOOL :
-						    P2O_INT64;
+		f->dtype = number_dtype(k->kind);
 		return P2O_OK;
 	}
 	if (a->idx < 0)
@@ -74,8 +88,7 @@ static int fill_value(p2o_cx *cx, const pts_node *n, const p2o_arg *a,
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"a fill value must be a number or a one-element "
 				"tensor");
-	int cat = p2o_dtype_category(t->dtype);
-	f->dtype = cat == 0 ? P2O_BOOL : cat == 1 ? P2O_INT64 : P2O_FLOAT;
+	f->dtype = number_dtype_of(t->dtype);
 	return P2O_OK;
 }
 
@@ -475,14 +488,6 @@ P2O_HANDLER(multinomial)
 
 /* ---- tensors of given values ---------------------------------------------------- */
 
-/* The dtype PyTorch gives a number of constant kind k. */
-static int number_dtype(int kind)
-{
-	return kind == PTS_C_FLOAT || kind == PTS_C_FLOATS ? P2O_FLOAT :
-	       kind == PTS_C_BOOL || kind == PTS_C_BOOLS   ? P2O_BOOL :
-							    P2O_INT64;
-}
-
 /* aten::tensor(data, dtype=None, device=None, requires_grad=False) and
  * aten::as_tensor(data, dtype=None, device=None), for a number, a tensor
  * (as_tensor: a cast) or a flat list of numbers; nested lists reach the
@@ -546,15 +551,25 @@ P2O_HANDLER(tensor)
 	uint32_t x = p2o_arg_tensor(cx, n, i);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
+	/* A number: its kind's dtype; a tensor (as_tensor): its own. */
 	int dt = !v[1].none ? v[1].dtype :
-		 p2o_arg_is_number(cx, n, i) ?
-			 number_dtype(k ? k->kind :
-				      p2o_dtype_category(p2o_t(cx, x)->dtype) == 2 ?
-				      PTS_C_FLOAT : p2o_dtype_category(
-				      p2o_t(cx, x)->dtype) == 0 ? PTS_C_BOOL :
-				      PTS_C_INT) :
-			 p2o_t(cx, x)->dtype;
+		 !p2o_arg_is_number(cx, n, i) ? p2o_t(cx, x)->dtype :
+		 k ? number_dtype(k->kind) : number_dtype_of(p2o_t(cx, x)->dtype);
 	return p2o_set_result(cx, n, p2o_cast(cx, x, dt));
+}
+
+/* aten::scalar_tensor(s, dtype=None, ...): a 0-dim tensor of s, float32
+ * unless dtype says otherwise. */
+P2O_HANDLER(scalar_tensor)
+{
+	p2o_arg s;
+	int dt, rc = p2o_args(cx, n, "s:n", &s);
+	if (rc || (rc = options(cx, n, P2O_FLOAT, &dt)))
+		return rc;
+	uint32_t x = p2o_arg_tensor_as(cx, n, (uint32_t)s.idx, dt);
+	if (x != P2O_NOVAL && p2o_t(cx, x)->rank != 0)
+		x = p2o_reshape_to(cx, x, NULL, 0);
+	return p2o_set_result(cx, n, x);
 }
 
 /* ---- eye, linspace, hann_window --------------------------------------------------- */

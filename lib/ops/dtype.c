@@ -116,25 +116,6 @@ P2O_HANDLER(is_floating_point)
 	return p2o_set_bool(cx, n, 0, p2o_dtype_is_float(dt));
 }
 
-/* aten::scalar_tensor(s, dtype=None, ...): a 0-dim tensor of s, float32
- * unless dtype says otherwise. */
-P2O_HANDLER(scalar_tensor)
-{
-	p2o_arg v[3];
-	int rc = p2o_args(cx, n, "s:n dtype:dtype? layout:i?", v);
-	if (rc)
-		return rc;
-	if (!v[2].none && v[2].i != 0)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"layout %lld (sparse or mkldnn) has no ONNX "
-				"equivalent", (long long)v[2].i);
-	int dt = v[1].none ? P2O_FLOAT : v[1].dtype;
-	uint32_t x = p2o_arg_tensor_as(cx, n, (uint32_t)v[0].idx, dt);
-	if (x != P2O_NOVAL && p2o_t(cx, x)->rank != 0)
-		x = p2o_reshape_to(cx, x, NULL, 0);
-	return p2o_set_result(cx, n, x);
-}
-
 /* aten::item(self) -> Scalar: the one element, a 0-D value of self's
  * dtype (a number known now when self is a constant). */
 P2O_HANDLER(item)
