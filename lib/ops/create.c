@@ -224,9 +224,8 @@ static int arange_const(p2o_cx *cx, const pts_node *n, const bound *b,
 				b[0].f, b[1].f, b[2].f);
 	int64_t cnt = (int64_t)len;
 	bool fl = p2o_dtype_is_float(dt);
-	if (fl && dt != P2O_FLOAT && dt != P2O_DOUBLE && dt != P2O_FLOAT16)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"arange of this dtype");
+	if (dt == P2O_BOOL)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "arange of dtype bool");
 	double *vals = p2o_alloc(cx, sizeof *vals * (size_t)(cnt ? cnt : 1));
 	for (int64_t i = 0; i < cnt; i++)
 		vals[i] = fl ? b[0].f + (double)i * b[2].f :
@@ -259,7 +258,9 @@ P2O_HANDLER(arange)
 				 "time")))
 		return rc;
 	if (dt == P2O_BOOL || dt == P2O_BFLOAT16)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "arange of this dtype");
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"arange of dtype %s (Range has no such type)",
+				p2o_dtype_name(dt));
 	uint32_t y;
 	if (dt == P2O_INT64 || (all_int && !p2o_dtype_is_float(dt))) {
 		/* PyTorch's int64 arange works on the truncated bounds, and
