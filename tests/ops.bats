@@ -7,6 +7,9 @@
 # checker's full_check must pass too. Below a fixture's min_opset (at 7 and at
 # min_opset - 1) the conversion must fail with exit status 4, name the opset
 # it needs, and leave no output.
+# Above a fixture's "ort_max_opset", when it has one (ONNX Runtime lacks
+# kernels for an op's newest version there), the conversion must succeed and
+# is not run.
 #
 # bats cannot make a @test per fixture at run time, so setup_file converts
 # everything (convert_jobs: one batch) and checks everything (one ONNX
