@@ -485,3 +485,113 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */
+
+/* The contents of a 1-D int64 value when every entry is a known number
+ * (a constant, or a Shape of static dims): up to max entries into v. */
+static bool known_sizes(p2o_cx *cx, uint32_t shape, int64_t *v, size_t max,
+			size_t *n)
+{
+	const p2o_val *s = p2o_v(cx, shape);
+	if (s->init && s->init->dtype == P2O_INT64 && s->init->rank == 1 &&
+	    s->init->nbytes / 8 <= max) {
+		*n = s->init->nbytes / 8;
+		memcpy(v, s->init->data, s->init->nbytes);
+		return true;
+	}
+	if (s->n_known < 0 || (size_t)s->n_known > max)
+		return false;
+	for (int32_t i = 0; i < s->n_known; i++)
+		if ((v[i] = s->known[i].v) < 0)
+			return false;
+	*n = (size_t)s->n_known;
+	return true;
+}
+
+uint32_t p2o_constant_of_shape(p2o_cx *cx, uint32_t shape, int dtype, double v)
+{
+	if (shape == P2O_NOVAL)
+		return P2O_NOVAL;
+	int cv = p2o_onnx_version(cx, "ConstantOfShape");
+	if (cv) {
+		/* bfloat16 values from ConstantOfShape-20; before, a Cast of
+		 * the float one (Cast knows bfloat16 from 13). */
+		int vt = dtype == P2O_BFLOAT16 && cv < 20 ? P2O_FLOAT : dtype;
+		if (vt != dtype && p2o_need_opset(cx, 13, "a bfloat16 tensor"))
+			return P2O_NOVAL;
+		int64_t one = 1;
+		p2o_tensor *t = new_tensor(cx, vt, &one, 1);
+		store((void *)t->data, 0, vt, v);
+		uint32_t nd = p2o_node_new(cx, "ConstantOfShape", 1, &shape, 1);
+		p2o_attr_tensor(cx, nd, "value", t);
+		return p2o_cast(cx, p2o_node_done(cx, nd), dtype);
+	}
+	/* Before ConstantOfShape only a size known now can be filled: an
+	 * initializer. */
+	int64_t dims[P2O_MAX_RANK];
+	size_t n;
+	if (!known_sizes(cx, shape, dims, P2O_MAX_RANK, &n)) {
+		p2o_need_opset(cx, 9, "a tensor of a size computed at run time");
+		return P2O_NOVAL;
+	}
+	return p2o_const_filled(cx, dtype, dims, (int)n, v);
+}
+
+uint32_t p2o_filled_with(p2o_cx *cx, uint32_t shape, int dtype, uint32_t x)
+{
+	if (shape == P2O_NOVAL || x == P2O_NOVAL)
+		return P2O_NOVAL;
+	x = p2o_cast(cx, x, dtype);
+	if (p2o_t(cx, x)->rank != 0)
+		x = p2o_reshape_to(cx, x, NULL, 0);
+	/* Where(true of the shape, x, x) broadcasts x to the shape exactly,
+	 * and unlike Expand its result type keeps the shape's known and
+	 * symbolic dims. */
+	uint32_t in[3] = { p2o_constant_of_shape(cx, shape, P2O_BOOL, 1), x, x };
+	if (in[0] == P2O_NOVAL)
+		return P2O_NOVAL;
+	if (!p2o_onnx_version(cx, "Where")) {
+		p2o_need_opset(cx, 9, "filling with a value computed at run time");
+		return P2O_NOVAL;
+	}
+	return p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+}
+
+uint32_t p2o_random(p2o_cx *cx, bool normal, uint32_t shape, uint32_t like,
+		    int dtype, double a, double b)
+{
+	const char *op = normal ? "RandomNormal" : "RandomUniform";
+	const char *op_like = normal ? "RandomNormalLike" : "RandomUniformLike";
+	/* float16 ones are drawn in float32 and cast: ONNX Runtime has no
+	 * float16 kernels for these ops. */
+	int gen = dtype == P2O_FLOAT16 ? P2O_FLOAT : dtype;
+	uint32_t nd;
+	int64_t dims[P2O_MAX_RANK];
+	size_t n;
+	if (like == P2O_NOVAL && shape != P2O_NOVAL &&
+	    known_sizes(cx, shape, dims, P2O_MAX_RANK, &n)) {
+		nd = p2o_node_new(cx, op, 0, NULL, 1);
+		p2o_attr_ints(cx, nd, "shape", dims, n);
+	} else {
+		/* A run-time shape: the Like form, over a tensor of that
+		 * shape. */
+		if (like == P2O_NOVAL)
+			like = p2o_constant_of_shape(cx, shape, gen, 0);
+		if (like == P2O_NOVAL)
+			return P2O_NOVAL;
+		nd = p2o_node_new(cx, op_like, 1, &like, 1);
+	}
+	p2o_attr_int(cx, nd, "dtype", gen);
+	p2o_attr_float(cx, nd, normal ? "mean" : "low", (float)a);
+	p2o_attr_float(cx, nd, normal ? "scale" : "high", (float)b);
+	return p2o_cast(cx, p2o_node_done(cx, nd), dtype);
+}
+
+uint32_t p2o_const_values(p2o_cx *cx, int dtype, const int64_t *dims,
+			  int rank, const double *v)
+{
+	p2o_tensor *t = new_tensor(cx, dtype, dims, rank);
+	size_t n = t->nbytes / p2o_dtype_size(dtype);
+	for (size_t i = 0; i < n; i++)
+		store((void *)t->data, i, dtype, v[i]);
+	return small_const(cx, t);
+}

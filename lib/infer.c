@@ -7,6 +7,7 @@
  * unknown (or symbolic); an inconsistency that proves the model cannot run
  * with the given input shapes is a diagnostic.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -920,6 +921,115 @@ static int split(ictx *c)
 /* ---- rules of the v2 family ---- */
 
 /* ---- rules of the create family ---- */
+
+/* ConstantOfShape(shape): the dims the shape input holds (numbers or
+ * symbols), the dtype of its value attribute (float32 without one). */
+static int constant_of_shape(ictx *c)
+{
+	const p2o_attr *a = p2o_attr_get(c->nd, "value");
+	int dt = a ? a->t->dtype : P2O_FLOAT;
+	p2o_dim d[P2O_MAX_RANK];
+	int n;
+	if (known_ints(c, 0, d, &n)) {
+		set_out(c, 0, dt, n, d);
+		return P2O_OK;
+	}
+	const p2o_type *s = in_t(c, 0);
+	int r = s->rank == 1 && s->dims[0].v >= 0 && s->dims[0].v <= P2O_MAX_RANK ?
+			(int)s->dims[0].v : -1;
+	set_out(c, 0, dt, r, NULL);
+	if (r > 0) {
+		/* Rank known, sizes not: unknown dims. */
+		p2o_dim u[P2O_MAX_RANK];
+		for (int i = 0; i < r; i++)
+			u[i] = unknown;
+		set_out(c, 0, dt, r, u);
+	}
+	return P2O_OK;
+}
+
+/* The 0-D constant input i as a double. */
+static bool const_number(ictx *c, uint32_t i, double *out)
+{
+	if (i >= c->nd->n_in || c->nd->in[i] == P2O_NOVAL)
+		return false;
+	const p2o_val *v = p2o_v(c->cx, c->nd->in[i]);
+	if (!v->init || v->init->nbytes != p2o_dtype_size(v->init->dtype))
+		return false;
+	const void *p = v->init->data;
+	switch (v->init->dtype) {
+	case P2O_INT64: *out = (double)*(const int64_t *)p; return true;
+	case P2O_INT32: *out = *(const int32_t *)p; return true;
+	case P2O_FLOAT: *out = *(const float *)p; return true;
+	case P2O_DOUBLE: *out = *(const double *)p; return true;
+	default: return false;
+	}
+}
+
+/* Range(start, limit, delta): max(ceil((limit - start) / delta), 0)
+ * elements, known when the three are constants. */
+static int range(ictx *c)
+{
+	double a, b, s;
+	p2o_dim d = unknown;
+	if (const_number(c, 0, &a) && const_number(c, 1, &b) &&
+	    const_number(c, 2, &s) && s != 0) {
+		double k = ceil((b - a) / s);
+		d.v = k > 0 ? (int64_t)k : 0;
+	}
+	set_out(c, 0, in_t(c, 0)->dtype, 1, &d);
+	return P2O_OK;
+}
+
+/* RandomNormal/RandomUniform: the shape attribute, dtype (default
+ * float32). */
+static int random_shape(ictx *c)
+{
+	const p2o_attr *sh = p2o_attr_get(c->nd, "shape");
+	if (!sh || sh->n > P2O_MAX_RANK)
+		return bad(c, "needs a shape of at most %d dims", P2O_MAX_RANK);
+	p2o_dim d[P2O_MAX_RANK];
+	for (size_t i = 0; i < sh->n; i++)
+		d[i] = (p2o_dim){ sh->ints[i], NULL };
+	set_out(c, 0, (int)attr_i(c->nd, "dtype", P2O_FLOAT), (int)sh->n, d);
+	return P2O_OK;
+}
+
+/* The Like ops, Bernoulli, EyeLike: the input's shape, the dtype
+ * attribute's dtype or else the input's. */
+static int like_input(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	set_out(c, 0, (int)attr_i(c->nd, "dtype", x->dtype), x->rank, x->dims);
+	return P2O_OK;
+}
+
+/* HannWindow(size) and the other windows: 1-D of output_datatype
+ * (float32 by default), as long as the size input says when known. */
+static int window_fn(ictx *c)
+{
+	p2o_dim d[P2O_MAX_RANK];
+	int n;
+	p2o_dim o = unknown;
+	if (known_ints(c, 0, d, &n) && n == 1)
+		o = d[0];
+	set_out(c, 0, (int)attr_i(c->nd, "output_datatype", P2O_FLOAT), 1, &o);
+	return P2O_OK;
+}
+
+/* Multinomial(input [batch, classes]) -> [batch, sample_size]. */
+static int multinomial(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	int dt = (int)attr_i(c->nd, "dtype", P2O_INT32);
+	if (x->rank != 2) {
+		set_out(c, 0, dt, x->rank < 0 ? -1 : 2, NULL);
+		return x->rank < 0 ? P2O_OK : bad(c, "input must be 2-D");
+	}
+	p2o_dim d[2] = { x->dims[0], { attr_i(c->nd, "sample_size", 1), NULL } };
+	set_out(c, 0, dt, 2, d);
+	return P2O_OK;
+}
 
 /* ---- the ONNX operator table ------------------------------------------------- */
 

@@ -363,6 +363,23 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the create family ---- */
 
+/* A tensor of the sizes in shape (1-D int64) filled with v in dtype:
+ * ConstantOfShape from opset 9; before, an initializer when the sizes are
+ * known now, else a diagnostic (needs opset 9) and P2O_NOVAL. */
+uint32_t p2o_constant_of_shape(p2o_cx *cx, uint32_t shape, int dtype, double v);
+/* A tensor of the sizes in shape filled with the one element of x (a
+ * value known only at run time), cast to dtype. */
+uint32_t p2o_filled_with(p2o_cx *cx, uint32_t shape, int dtype, uint32_t x);
+/* Random numbers of dtype: normal (mean a, std b) or uniform [a, b), of
+ * the sizes in shape or, when like is not P2O_NOVAL, of like's shape:
+ * RandomNormal/RandomUniform when the sizes are known now, their Like
+ * forms otherwise. */
+uint32_t p2o_random(p2o_cx *cx, bool normal, uint32_t shape, uint32_t like,
+		    int dtype, double a, double b);
+/* An initializer of dtype and dims holding v (numel entries, row-major). */
+uint32_t p2o_const_values(p2o_cx *cx, int dtype, const int64_t *dims,
+			  int rank, const double *v);
+
 
 /* ---- args.c: reading TorchScript node inputs -------------------------------------- */
 

@@ -96,7 +96,8 @@ SWITCHES = {
 
 
 def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
-         atol=1e-5, opsets=None, emits=(), sizes=None):
+         atol=1e-5, opsets=None, emits=(), sizes=None, check=None,
+         ort_max_opset=None):
     """Registers the decorated module factory as fixture NAME.
 
     inputs: input specs (randn, rand_as, randint); a dim may be a symbol
@@ -109,6 +110,12 @@ def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
     emits: ONNX operators whose SWITCHES points the case is tested at.
     sizes: {symbol: (size, size, ...)}: one input set per position, all run
       on the one model converted with the symbolic shapes.
+    check: what is compared of each output, one entry per output:
+      "values" (dtype, shape and values; the default for all), or "shape"
+      (dtype and shape only: random numbers, empty's contents).
+    ort_max_opset: the highest opset whose models ONNX Runtime can run
+      (it lacks kernels for some ops' newest versions); above it the suite
+      only converts the case.
     """
     sizes = dict(sizes or {})
     counts = {len(v) for v in sizes.values()}
@@ -121,11 +128,14 @@ def case(name, inputs, mode="script", shapes=None, min_opset=7, rtol=1e-4,
     for e in emits:
         assert e in SWITCHES, f"{name}: {e} is not in SWITCHES"
     tested = case_opsets(min_opset, opsets or (), emits)
+    assert check is None or all(k in ("values", "shape") for k in check), \
+        f"{name}: check entries are 'values' or 'shape'"
 
     def register(factory):
         CASES.append(dict(name=name, factory=factory, inputs=inputs, mode=mode,
                           shapes=shapes, min_opset=min_opset, rtol=rtol,
-                          atol=atol, opsets=tested, sizes=sizes))
+                          atol=atol, opsets=tested, sizes=sizes,
+                          check=check, ort_max_opset=ort_max_opset))
         return factory
     return register
 
@@ -1044,7 +1054,8 @@ def flatten_outputs(out):
 
 
 def write_case(folder, name, module, input_sets, mode, shapes, min_opset,
-               rtol, atol, opsets=None, bindings=None):
+               rtol, atol, opsets=None, bindings=None, check=None,
+               ort_max_opset=None):
     """Saves MODULE as FOLDER/NAME.pt and writes FOLDER/NAME.json with the
     outputs of the reloaded archive for every set of INPUT_SETS (the first is
     also what a trace records). BINDINGS: the symbol sizes of each set."""
@@ -1065,10 +1076,16 @@ def write_case(folder, name, module, input_sets, mode, shapes, min_opset,
     if opsets is not None:
         doc["opsets"] = opsets
     doc.update(rtol=rtol, atol=atol, mode=mode)
+    if ort_max_opset is not None:
+        doc["ort_max_opset"] = ort_max_opset
     if bindings:
         doc["sizes"] = bindings[0]
     doc["inputs"] = [encode(t) for t in input_sets[0]]
     doc["outputs"] = [encode(o) for o in outs[0]]
+    if check is not None:
+        assert len(check) == len(outs[0]), \
+            f"{name}: check has {len(check)} entries for {len(outs[0])} outputs"
+        doc["check"] = list(check)
     if len(input_sets) > 1:
         doc["extra_sets"] = [
             {"sizes": bindings[k],
@@ -1097,7 +1114,7 @@ def write_op_case(folder, c):
     shapes = c["shapes"] or default_shapes(c["inputs"])
     write_case(folder, c["name"], module, input_sets, c["mode"], shapes,
                c["min_opset"], c["rtol"], c["atol"], c["opsets"],
-               bindings if sizes else None)
+               bindings if sizes else None, c["check"], c["ort_max_opset"])
 
 
 def load_families():

@@ -145,6 +145,20 @@ def main(outdir):
         with open(os.path.join(outdir, name + ".json"), "w") as f:
             json.dump(fx, f)
 
+    # "check": ["shape"]: dtype and shape compared, values not (random
+    # outputs); a wrong shape or dtype still fails, and "values" (like no
+    # "check" at all) compares the values.
+    a = samples["float32"]
+    for name, want, check in (("shape_only", a + 1, ["shape"]),
+                              ("shape_only_bad_shape", a.reshape(3, 2), ["shape"]),
+                              ("shape_only_bad_dtype", a.astype(np.float64), ["shape"]),
+                              ("values_checked", a + 1, ["values"]),
+                              ("bad_check", a, ["shape", "shape"])):
+        fx = write(outdir, name, ident("float32"), [a], [want])
+        fx["check"] = check
+        with open(os.path.join(outdir, name + ".json"), "w") as f:
+            json.dump(fx, f)
+
     # --- cases that must fail ---
     a = samples["float32"]
     b = a.copy()

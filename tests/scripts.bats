@@ -62,6 +62,21 @@ ortcheck() {
     done
 }
 
+@test "ortcheck: a shape-only output checks dtype and shape, not values" {
+    ortcheck shape_only
+    [ "$status" -eq 0 ] || fail "$output"
+    [[ $output == "output 0 (y): dims [2,3] dtype float32 ok (values not checked)" ]] || fail "$output"
+    local c
+    for c in shape_only_bad_shape shape_only_bad_dtype values_checked; do
+        ortcheck "$c"
+        [ "$status" -eq 1 ] || fail "$c: status $status, want 1" "$output"
+        [[ $output == *MISMATCH* ]] || fail "$c: $output"
+    done
+    ortcheck bad_check
+    [ "$status" -eq 2 ]
+    [[ $output == *'"check" must list'* ]] || fail "$output"
+}
+
 @test "ortcheck: errors exit 2 with a message" {
     ortcheck bad_inputs
     [ "$status" -eq 2 ]

@@ -83,8 +83,9 @@ P2O_HANDLER(num_to_tensor)
 	return P2O_OK;
 }
 
-/* Number conversions (aten::Int, aten::Float and their implicit forms). */
-static int to_number(p2o_cx *cx, const pts_node *n, bool to_int)
+/* Number conversions (aten::Int, aten::Float, aten::Bool and the implicit
+ * forms): to is P2O_INT64, P2O_FLOAT or P2O_BOOL. */
+static int to_number(p2o_cx *cx, const pts_node *n, int to)
 {
 	p2o_arg a;
 	int rc = p2o_args(cx, n, "a:v", &a);
@@ -117,21 +118,26 @@ static int to_number(p2o_cx *cx, const pts_node *n, bool to_int)
 		known = false;
 	}
 	if (known)
-		return to_int ? p2o_set_int(cx, n, 0, (int64_t)v) :
-				p2o_set_float(cx, n, 0, v);
+		return to == P2O_INT64 ? p2o_set_int(cx, n, 0, (int64_t)v) :
+		       to == P2O_BOOL  ? p2o_set_bool(cx, n, 0, v != 0) :
+					 p2o_set_float(cx, n, 0, v);
 	uint32_t x = p2o_arg_tensor(cx, n, (uint32_t)a.idx);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
-	return p2o_set_result(cx, n, p2o_cast(cx, x, to_int ? P2O_INT64 :
-								P2O_FLOAT));
+	return p2o_set_result(cx, n, p2o_cast(cx, x, to));
 }
 
 P2O_HANDLER(to_int)
 {
-	return to_number(cx, n, true);
+	return to_number(cx, n, P2O_INT64);
 }
 
 P2O_HANDLER(to_float)
 {
-	return to_number(cx, n, false);
+	return to_number(cx, n, P2O_FLOAT);
+}
+
+P2O_HANDLER(to_bool)
+{
+	return to_number(cx, n, P2O_BOOL);
 }
