@@ -482,6 +482,42 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 /* ---- emit helpers of the spatial family ---- */
 
+uint32_t p2o_concat(p2o_cx *cx, const uint32_t *vals, uint32_t n, int axis)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (vals[i] == P2O_NOVAL)
+			return P2O_NOVAL;
+	if (n == 1)
+		return vals[0];
+	uint32_t nd = p2o_node_new(cx, "Concat", n, vals, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_pad_mode(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
+		      const char *mode)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	/* Pad-2 has edge and reflect too, with pads as an attribute, but
+	 * only for floating tensors; Pad-11 takes pads as an input. */
+	if (p2o_onnx_version(cx, "Pad") >= 11) {
+		uint32_t in[2] = { x, p2o_const_i64s(cx, pads,
+						     2 * (size_t)rank) };
+		uint32_t nd = p2o_node_new(cx, "Pad", 2, in, 1);
+		p2o_attr_str(cx, nd, "mode", mode);
+		return p2o_node_done(cx, nd);
+	}
+	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype)) {
+		p2o_need_opset(cx, 11, "padding a non-floating tensor");
+		return P2O_NOVAL;
+	}
+	uint32_t nd = p2o_node_new(cx, "Pad", 1, &x, 1);
+	p2o_attr_ints(cx, nd, "pads", pads, 2 * (size_t)rank);
+	p2o_attr_str(cx, nd, "mode", mode);
+	return p2o_node_done(cx, nd);
+}
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */

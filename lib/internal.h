@@ -359,6 +359,15 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the spatial family ---- */
 
+/* Concatenation of n values along axis (non-negative); vals[0] when n is
+ * 1, P2O_NOVAL when one of them is. */
+uint32_t p2o_concat(p2o_cx *cx, const uint32_t *vals, uint32_t n, int axis);
+/* Padding by mode "reflect" or "edge" (pads in ONNX order, all >= 0):
+ * Pad-2's attributes (floating x only: else a diagnostic, needs opset
+ * 11, and P2O_NOVAL), an input from Pad-11. */
+uint32_t p2o_pad_mode(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
+		      const char *mode);
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */
