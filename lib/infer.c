@@ -7,6 +7,7 @@
  * unknown (or symbolic); an inconsistency that proves the model cannot run
  * with the given input shapes is a diagnostic.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -916,6 +917,48 @@ static int split(ictx *c)
 /* ---- rules of the index family ---- */
 
 /* ---- rules of the spatial family ---- */
+
+/* Resize (X, roi, scales, sizes from 11; X, scales at 10), Upsample (X,
+ * scales from 9; a scales attribute before): each output dim is the
+ * sizes entry, else floor(in * scale). */
+static int resize(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int r = x->rank, n;
+	p2o_dim o[P2O_MAX_RANK];
+	bool v11 = c->nd->n_in > 2; /* roi is there from Resize-11 */
+	if (v11 && known_ints(c, 3, o, &n) && n == r) {
+		set_out(c, 0, x->dtype, r, o);
+		return P2O_OK;
+	}
+	const p2o_attr *as = p2o_attr_get(c->nd, "scales");
+	const float *sc = as ? as->floats : NULL;
+	uint32_t si = v11 ? 2 : 1;
+	if (!sc && si < c->nd->n_in && c->nd->in[si] != P2O_NOVAL) {
+		const p2o_val *v = p2o_v(c->cx, c->nd->in[si]);
+		if (v->init && v->init->dtype == P2O_FLOAT &&
+		    v->init->nbytes == 4 * (size_t)r)
+			sc = v->init->data;
+	}
+	for (int i = 0; i < r; i++) {
+		p2o_dim d = x->dims[i];
+		float f = sc ? sc[i] : -1;
+		if (f == 1)
+			o[i] = d;
+		else if (f > 0 && d.v >= 0)
+			o[i] = (p2o_dim){ (int64_t)floor((double)d.v * f), NULL };
+		else if (f >= 1 && f == floorf(f))
+			o[i] = p2o_dim_mul(c->cx, d, (p2o_dim){ (int64_t)f, NULL });
+		else
+			o[i] = unknown;
+	}
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
 
 /* ---- rules of the v2 family ---- */
 

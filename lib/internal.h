@@ -368,6 +368,24 @@ uint32_t p2o_concat(p2o_cx *cx, const uint32_t *vals, uint32_t n, int axis);
 uint32_t p2o_pad_mode(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
 		      const char *mode);
 
+/* How to resize: PyTorch's interpolation as ONNX Resize attributes. */
+typedef struct p2o_resize_how {
+	const char *mode;     /* "nearest", "linear", "cubic" */
+	const char *coord;    /* coordinate_transformation_mode */
+	const char *nearest;  /* nearest_mode (nearest only) */
+	const double *scales; /* one per spatial dim, or NULL: by size */
+	const int64_t *out;   /* static output sizes per spatial dim, or NULL */
+	uint32_t sizes;       /* when no scales: every output dim as a 1-D
+	                         int64 value (N and C included) */
+} p2o_resize_how;
+/* Resizes the spatial dims of x (rank 3-5): Resize with roi, scales and
+ * sizes inputs from 11 (empty ones before 13, omitted from 13). Below 11
+ * only nearest, asymmetric, floor enlarging by whole factors converts:
+ * Resize-10 or Upsample with scales (a size as out/in when it is a whole
+ * multiple of a known input); else a diagnostic (needs opset 11) and
+ * P2O_NOVAL. */
+uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how);
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */

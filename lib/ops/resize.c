@@ -1,0 +1,151 @@
+/* resize.c — resizing: aten::upsample_nearest{1,2,3}d,
+ * aten::_upsample_nearest_exact{1,2,3}d, aten::upsample_linear1d,
+ * aten::upsample_bilinear2d, aten::upsample_bicubic2d and
+ * aten::upsample_trilinear3d, in their .vec overloads (output_size or
+ * scale_factors) and the older ones (output_size and optional scales).
+ *
+ * PyTorch maps output index d to input coordinate (align_corners)
+ * d * (in-1)/(out-1), else (d + 0.5) * scale - 0.5 (linear and cubic) or
+ * d * scale (nearest), floor((d + 0.5) * scale) (nearest-exact), where
+ * scale is 1/scale_factor when one is given and in/out otherwise. Hence
+ * a given scale factor goes to Resize as scales (ONNX then uses it the
+ * same way), an output size as sizes. */
+#include <string.h>
+
+#include "../internal.h"
+
+/* Reads a float list argument (a constant, or a list of constants) into
+ * v; *cnt 0 when None. */
+static int float_list(p2o_cx *cx, const pts_node *n, const p2o_arg *a,
+		      double *v, size_t *cnt)
+{
+	*cnt = 0;
+	if (a->none)
+		return P2O_OK;
+	if (a->k && a->k->kind == PTS_C_FLOATS && a->k->n <= P2O_MAX_RANK) {
+		memcpy(v, a->k->floats, sizeof *v * a->k->n);
+		*cnt = a->k->n;
+		return P2O_OK;
+	}
+	const p2o_tv *tv = a->idx >= 0 ? p2o_tvin(cx, n, (uint32_t)a->idx) : NULL;
+	if (tv && tv->kind == P2O_TV_LIST && tv->n <= P2O_MAX_RANK) {
+		for (uint32_t i = 0; i < tv->n; i++) {
+			const p2o_tv *it = &P2O_TV(cx, tv->items[i]);
+			if (it->kind != P2O_TV_CONST ||
+			    (it->k->kind != PTS_C_FLOAT &&
+			     it->k->kind != PTS_C_INT))
+				goto dynamic;
+			v[i] = it->k->kind == PTS_C_FLOAT ? it->k->f :
+							    (double)it->k->i;
+		}
+		*cnt = tv->n;
+		return P2O_OK;
+	}
+dynamic:
+	return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s is computed at run time; "
+			"pt2onnx needs it constant", a->decl->name);
+}
+
+/* The upsample ops. */
+P2O_HANDLER(upsample)
+{
+	const char *kind = n->kind;
+	size_t len = strlen(kind);
+	int sp = kind[len - 2] - '0';
+	bool exact = strstr(kind, "nearest_exact") != NULL;
+	p2o_resize_how how = { "nearest", "asymmetric", "floor", NULL, NULL,
+			       P2O_NOVAL };
+	if (exact) {
+		/* floor((d + 0.5) * scale) is half_pixel's
+		 * (d + 0.5) * scale - 0.5 rounded half up. */
+		how.coord = "half_pixel";
+		how.nearest = "round_prefer_ceil";
+	} else if (strstr(kind, "linear")) {
+		how.mode = "linear";
+	} else if (strstr(kind, "cubic")) {
+		how.mode = "cubic";
+	}
+	bool vec = p2o_overload_is(n, "vec");
+	p2o_arg v[6];
+	int rc = p2o_args(cx, n, vec ? "input:t output_size:v? align_corners:b? "
+				       "scale_factors:v?" :
+				       "self:t output_size:v align_corners:b? "
+				       "scales_d|scales:f? scales_h:f? scales_w:f?",
+			  v);
+	if (rc)
+		return rc;
+	if (strcmp(how.mode, "nearest") && v[2].none)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "align_corners is missing");
+	if (strcmp(how.mode, "nearest"))
+		/* Not pytorch_half_pixel: PyTorch has no special case for an
+		 * output of length 1. */
+		how.coord = v[2].b ? "align_corners" : "half_pixel";
+	uint32_t x = v[0].tensor;
+	const p2o_type *t = p2o_t(cx, x);
+	if (t->rank != sp + 2)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "input has rank %d; %s takes "
+				"rank %d; check --input-shape", t->rank, kind,
+				sp + 2);
+	double sc[P2O_MAX_RANK];
+	size_t nsc = 0;
+	if (vec) {
+		if ((rc = float_list(cx, n, &v[3], sc, &nsc)))
+			return rc;
+	} else {
+		/* Old overloads: scales (1d), scales_h and scales_w (2d),
+		 * scales_d, _h and _w (3d); all or none. */
+		int have = 0;
+		for (int i = sp == 2 ? 4 : 3; i < (sp == 1 ? 4 : 6); i++)
+			if (!v[i].none)
+				sc[have++] = v[i].f;
+		if (have && have != sp)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"scales given for some spatial dims only");
+		nsc = (size_t)have;
+	}
+	if (nsc && nsc != (size_t)sp)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "%zu scale factors for %d "
+				"spatial dims", nsc, sp);
+	for (size_t i = 0; i < nsc; i++)
+		if (!(sc[i] > 0))
+			return p2o_fail(cx, P2O_ERR_CONVERT,
+					"scale factor %g is not positive", sc[i]);
+	int64_t out[P2O_MAX_RANK];
+	size_t nout = 0;
+	bool have_size = !v[1].none;
+	bool static_size = have_size && v[1].k && v[1].k->kind == PTS_C_INTS;
+	if (static_size) {
+		nout = v[1].k->n;
+		if (nout != (size_t)sp)
+			return p2o_fail(cx, P2O_ERR_CONVERT, "output_size has %zu "
+					"entries for %d spatial dims", nout, sp);
+		memcpy(out, v[1].k->ints, sizeof *out * nout);
+	}
+	if (nsc) {
+		/* With both (old overloads), PyTorch sizes by output_size and
+		 * maps coordinates by the scales: ONNX's floor(in * scale)
+		 * must be that size. */
+		for (int i = 0; have_size && i < sp; i++) {
+			int64_t in = t->dims[2 + i].v;
+			if (!static_size || in < 0 ||
+			    (int64_t)((double)in * sc[i]) != out[i])
+				return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+						"output_size and scales that "
+						"ONNX cannot both honour");
+		}
+		how.scales = sc;
+	} else if (!have_size) {
+		return p2o_fail(cx, P2O_ERR_CONVERT,
+				"neither output_size nor scale factors given");
+	} else {
+		/* PyTorch then maps by in/out, as ONNX does with sizes. */
+		how.out = static_size ? out : NULL;
+		uint32_t parts[2] = { p2o_dims_value(cx, x, 0, 2), P2O_NOVAL };
+		parts[1] = static_size ? p2o_const_i64s(cx, out, nout) :
+					 p2o_arg_shape(cx, n, (uint32_t)v[1].idx);
+		how.sizes = p2o_concat(cx, parts, 2, 0);
+		if (how.sizes == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+	}
+	return p2o_set_result(cx, n, p2o_resize(cx, x, &how));
+}
