@@ -960,6 +960,45 @@ static int resize(ictx *c)
 	return P2O_OK;
 }
 
+/* MaxPool: the window rule; its indices (second output) are int64 of
+ * the same shape. */
+static int max_pool(ictx *c)
+{
+	int rc = window(c, false);
+	if (rc == P2O_OK && c->nd->n_out > 1) {
+		const p2o_type *y = p2o_t(c->cx, c->nd->out[0]);
+		set_out(c, 1, P2O_INT64, y->rank, y->dims);
+	}
+	return rc;
+}
+
+/* ArgMax/ArgMin: one axis reduced (kept as 1 by keepdims), int64. */
+static int arg_reduce(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	bool keep = attr_i(c->nd, "keepdims", 1) != 0;
+	int64_t a = attr_i(c->nd, "axis", 0);
+	if (x->rank < 0) {
+		set_out(c, 0, P2O_INT64, -1, NULL);
+		return P2O_OK;
+	}
+	if (a < 0)
+		a += x->rank;
+	if (a < 0 || a >= x->rank)
+		return bad(c, "axis %lld out of range for rank %d",
+			   (long long)attr_i(c->nd, "axis", 0), x->rank);
+	p2o_dim o[P2O_MAX_RANK];
+	int r = 0;
+	for (int i = 0; i < x->rank; i++) {
+		if (i != a)
+			o[r++] = x->dims[i];
+		else if (keep)
+			o[r++] = (p2o_dim){ 1, NULL };
+	}
+	set_out(c, 0, P2O_INT64, r, o);
+	return P2O_OK;
+}
+
 /* ---- rules of the v2 family ---- */
 
 /* ---- rules of the create family ---- */
