@@ -149,3 +149,103 @@ P2O_HANDLER(upsample)
 	}
 	return p2o_set_result(cx, n, p2o_resize(cx, x, &how));
 }
+
+/* Dims [from, to) of x as a 1-D value, divided (div) or multiplied by k. */
+static uint32_t dims_scaled(p2o_cx *cx, uint32_t x, int from, int to,
+			    int64_t k, bool div)
+{
+	uint32_t d = p2o_dims_value(cx, x, from, to);
+	if (k == 1)
+		return d;
+	return p2o_op2(cx, div ? "Div" : "Mul", d,
+		       p2o_const_i64s(cx, &k, 1));
+}
+
+/* aten::pixel_shuffle(self, upscale_factor) and
+ * aten::pixel_unshuffle(self, downscale_factor): [*, C*r*r, H, W] <->
+ * [*, C, H*r, W*r], channel c*r*r + i*r + j holding pixel (i, j) of each
+ * r x r block. As Reshape, Transpose, Reshape with sizes from the graph,
+ * so any leading and symbolic dims pass; exact at every opset. */
+P2O_HANDLER(pixel_shuffle)
+{
+	bool un = strstr(n->kind, "unshuffle") != NULL;
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, un ? "self:t downscale_factor:i" :
+				      "self:t upscale_factor:i", v);
+	if (rc)
+		return rc;
+	int64_t r = v[1].i;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	if (rank < 3 || rank + 2 > P2O_MAX_RANK)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "input has rank %d; %s "
+				"takes rank 3 or more", rank, n->kind);
+	if (r <= 0)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "factor %lld", (long long)r);
+	int b = rank - 3; /* leading dims, kept */
+	uint32_t rv = p2o_const_i64s(cx, &r, 1);
+	/* Shapes as lists of 1-D parts; the leading dims first if any. */
+	uint32_t split[6], merged[4];
+	uint32_t ns = 0, nm = 0;
+	if (b) {
+		split[ns++] = merged[nm++] = p2o_dims_value(cx, x, 0, b);
+	}
+	int64_t perm[P2O_MAX_RANK];
+	for (int i = 0; i < b; i++)
+		perm[i] = i;
+	static const int64_t p_shuffle[5] = { 0, 3, 1, 4, 2 },
+			     p_unshuffle[5] = { 0, 2, 4, 1, 3 };
+	if (!un) {
+		/* [*, C, r, r, H, W] -> [*, C, H, r, W, r] */
+		split[ns++] = merged[nm++] = dims_scaled(cx, x, b, b + 1, r * r,
+							 true);
+		split[ns++] = rv;
+		split[ns++] = rv;
+		split[ns++] = p2o_dims_value(cx, x, b + 1, b + 3);
+		merged[nm++] = dims_scaled(cx, x, b + 1, b + 3, r, false);
+	} else {
+		/* [*, C, H, r, W, r] -> [*, C, r, r, H, W] */
+		uint32_t h = dims_scaled(cx, x, b + 1, b + 2, r, true);
+		uint32_t w = dims_scaled(cx, x, b + 2, b + 3, r, true);
+		split[ns++] = p2o_dims_value(cx, x, b, b + 1);
+		split[ns++] = h;
+		split[ns++] = rv;
+		split[ns++] = w;
+		split[ns++] = rv;
+		merged[nm++] = dims_scaled(cx, x, b, b + 1, r * r, false);
+		merged[nm++] = h;
+		merged[nm++] = w;
+	}
+	for (int i = 0; i < 5; i++)
+		perm[b + i] = b + (un ? p_unshuffle : p_shuffle)[i];
+	uint32_t y = p2o_reshape(cx, x, p2o_concat(cx, split, ns, 0));
+	y = p2o_transpose(cx, y, perm, rank + 2);
+	return p2o_set_result(cx, n, p2o_reshape(cx, y,
+						 p2o_concat(cx, merged, nm, 0)));
+}
+
+/* aten::channel_shuffle(self, groups) and native_channel_shuffle:
+ * [N, C, *] viewed as [N, g, C/g, *], the two group dims swapped. */
+P2O_HANDLER(channel_shuffle)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t groups:i", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int64_t g = v[1].i, minus1 = -1;
+	if (p2o_t(cx, x)->rank < 2 || g <= 0)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "channel_shuffle of rank %d "
+				"in %lld groups", p2o_t(cx, x)->rank,
+				(long long)g);
+	uint32_t parts[4] = { p2o_dims_value(cx, x, 0, 1),
+			      p2o_const_i64s(cx, &g, 1),
+			      dims_scaled(cx, x, 1, 2, g, true),
+			      p2o_const_i64s(cx, &minus1, 1) };
+	static const int64_t perm[4] = { 0, 2, 1, 3 };
+	uint32_t y = p2o_reshape(cx, x, p2o_concat(cx, parts, 4, 0));
+	y = p2o_transpose(cx, y, perm, 4);
+	return p2o_set_result(cx, n, p2o_reshape(cx, y,
+						 p2o_dims_value(cx, x, 0,
+								p2o_t(cx, x)->rank)));
+}
