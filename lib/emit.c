@@ -609,6 +609,25 @@ uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how)
 	return p2o_node_done(cx, nd);
 }
 
+uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
+			 int interp, int padding, bool align_corners)
+{
+	static const char *const pads[3] = { "zeros", "border", "reflection" };
+	/* GridSample-20 renamed bilinear and bicubic. */
+	bool v20 = p2o_onnx_version(cx, "GridSample") >= 20;
+	static const char *const modes16[3] = { "bilinear", "nearest",
+						"bicubic" },
+				 *const modes20[3] = { "linear", "nearest",
+						       "cubic" };
+	assert(interp >= 0 && interp < 3 && padding >= 0 && padding < 3);
+	uint32_t in[2] = { x, grid };
+	uint32_t nd = p2o_node_new(cx, "GridSample", 2, in, 1);
+	p2o_attr_str(cx, nd, "mode", (v20 ? modes20 : modes16)[interp]);
+	p2o_attr_str(cx, nd, "padding_mode", pads[padding]);
+	p2o_attr_int(cx, nd, "align_corners", align_corners);
+	return p2o_node_done(cx, nd);
+}
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */

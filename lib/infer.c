@@ -999,6 +999,26 @@ static int arg_reduce(ictx *c)
 	return P2O_OK;
 }
 
+/* GridSample: [N, C] of X, then the grid's sampled dims. */
+static int grid_sample(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0), *g = in_t(c, 1);
+	if (x->rank < 0 || g->rank < 0) {
+		set_out(c, 0, x->dtype, x->rank < 0 ? g->rank : x->rank, NULL);
+		return P2O_OK;
+	}
+	if (g->rank != x->rank)
+		return bad(c, "grid has rank %d for an input of rank %d", g->rank,
+			   x->rank);
+	p2o_dim o[P2O_MAX_RANK];
+	o[0] = x->dims[0];
+	o[1] = x->dims[1];
+	for (int i = 2; i < x->rank; i++)
+		o[i] = g->dims[i - 1];
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
 /* ---- rules of the v2 family ---- */
 
 /* ---- rules of the create family ---- */

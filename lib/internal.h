@@ -386,6 +386,13 @@ typedef struct p2o_resize_how {
  * P2O_NOVAL. */
 uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how);
 
+/* GridSample of x at grid: interp 0 bilinear, 1 nearest, 2 bicubic and
+ * padding 0 zeros, 1 border, 2 reflection (PyTorch's numbering), named
+ * as the GridSample version in force names them (linear/cubic from
+ * 20). */
+uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
+			 int interp, int padding, bool align_corners);
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */

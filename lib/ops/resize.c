@@ -249,3 +249,36 @@ P2O_HANDLER(channel_shuffle)
 						 p2o_dims_value(cx, x, 0,
 								p2o_t(cx, x)->rank)));
 }
+
+/* aten::grid_sampler(input, grid, interpolation_mode, padding_mode,
+ * align_corners), grid_sampler_2d and grid_sampler_3d: GridSample (from
+ * 16; 3-D sampling from 20, where GridSample becomes N-D). PyTorch's
+ * modes and padding and ONNX's are the same, as its grid's layout (and
+ * PyTorch wants input and grid of one dtype, as ONNX does). */
+P2O_HANDLER(grid_sampler)
+{
+	p2o_arg v[5];
+	int rc = p2o_args(cx, n, "input:t grid:t interpolation_mode:i "
+				 "padding_mode:i align_corners:b", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, grid = v[1].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	int64_t mode = v[2].i, pad = v[3].i;
+	if (mode < 0 || mode > 2 || pad < 0 || pad > 2)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "grid sampling mode %lld, "
+				"padding mode %lld", (long long)mode,
+				(long long)pad);
+	if (rank != 4 && rank != 5)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "input has rank %d; grid "
+				"sampling takes rank 4 or 5", rank);
+	if ((rc = p2o_need_opset(cx, rank == 5 ? 20 : 16,
+				 rank == 5 ? "volumetric grid sampling" :
+					     "grid sampling")))
+		return rc;
+	if (rank == 5 && mode == 2)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"bicubic volumetric grid sampling");
+	return p2o_set_result(cx, n, p2o_grid_sample(cx, x, grid, (int)mode,
+						     (int)pad, v[4].b));
+}
