@@ -195,9 +195,23 @@ P2O_HANDLER(avg_pool)
 	    (rc = pool_list(cx, &v[3], sp, p, NULL)))
 		return rc;
 	bool ceil_mode = v[4].b, include_pad = v[5].b;
-	if (!v[6].none)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"divisor_override has no ONNX equivalent");
+	/* divisor_override d divides each window's sum by d: the average
+	 * over the full window, padding included, times K/d, when every
+	 * window lies within the padded input (no ceil_mode). */
+	int64_t divisor = 0;
+	if (!v[6].none) {
+		if (!v[6].k || v[6].k->kind != PTS_C_INT || v[6].k->i <= 0)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"divisor_override must be a constant "
+					"positive int");
+		if (ceil_mode)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"divisor_override with ceil_mode=True: "
+					"windows past the input have no ONNX "
+					"equivalent");
+		divisor = v[6].k->i;
+		include_pad = true;
+	}
 	if (ceil_mode && (rc = p2o_need_opset(cx, 10, "average pooling with "
 						    "ceil_mode=True")))
 		return rc;
@@ -213,7 +227,17 @@ P2O_HANDLER(avg_pool)
 		p2o_attr_int(cx, nd, "count_include_pad", 1);
 	if (ceil_mode)
 		p2o_attr_int(cx, nd, "ceil_mode", 1);
-	return pool_output(cx, n, p2o_node_done(cx, nd), unbatched);
+	uint32_t y = p2o_node_done(cx, nd);
+	if (divisor && y != P2O_NOVAL) {
+		int64_t kk = 1;
+		for (int i = 0; i < sp; i++)
+			kk *= k[i];
+		if (kk != divisor)
+			y = p2o_op2(cx, "Mul", y,
+				    p2o_const_scalar(cx, p2o_t(cx, x)->dtype,
+						     (double)kk / (double)divisor));
+	}
+	return pool_output(cx, n, y, unbatched);
 }
 
 /* PyTorch's adaptive window i of n over a length: [floor(i*len/n),
