@@ -522,10 +522,7 @@ uint32_t p2o_pad_mode(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
 static uint32_t const_floats(p2o_cx *cx, const double *v, size_t n)
 {
 	int64_t dim = (int64_t)n;
-	p2o_tensor *t = new_tensor(cx, P2O_FLOAT, &dim, 1);
-	for (size_t i = 0; i < n; i++)
-		store((void *)t->data, i, P2O_FLOAT, v[i]);
-	return small_const(cx, t);
+	return p2o_const_data(cx, P2O_FLOAT, &dim, 1, v);
 }
 
 uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how)
@@ -626,6 +623,16 @@ uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
 	p2o_attr_str(cx, nd, "padding_mode", pads[padding]);
 	p2o_attr_int(cx, nd, "align_corners", align_corners);
 	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_const_data(p2o_cx *cx, int dtype, const int64_t *dims, int rank,
+			const double *v)
+{
+	p2o_tensor *t = new_tensor(cx, dtype, dims, rank);
+	size_t n = t->nbytes / p2o_dtype_size(dtype);
+	for (size_t i = 0; i < n; i++)
+		store((void *)t->data, i, dtype, v[i]);
+	return small_const(cx, t);
 }
 
 /* ---- emit helpers of the v2 family ---- */

@@ -1019,6 +1019,30 @@ static int grid_sample(ictx *c)
 	return P2O_OK;
 }
 
+/* Col2Im: [N, C*K, L] with image_shape and block_shape inputs ->
+ * [N, C, image_shape...]. */
+static int col2im(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	p2o_dim img[P2O_MAX_RANK], blk[P2O_MAX_RANK];
+	int ni, nb;
+	if (x->rank != 3 || !known_ints(c, 1, img, &ni) ||
+	    !known_ints(c, 2, blk, &nb) || ni != nb || ni + 2 > P2O_MAX_RANK) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t k = 1;
+	for (int i = 0; i < nb; i++)
+		k = blk[i].v > 0 && k > 0 ? k * blk[i].v : -1;
+	p2o_dim o[P2O_MAX_RANK];
+	o[0] = x->dims[0];
+	o[1] = k > 0 ? p2o_dim_div(c->cx, x->dims[1], (p2o_dim){ k, NULL }) :
+		       unknown;
+	memcpy(o + 2, img, sizeof *o * (size_t)ni);
+	set_out(c, 0, x->dtype, ni + 2, o);
+	return P2O_OK;
+}
+
 /* ---- rules of the v2 family ---- */
 
 /* ---- rules of the create family ---- */

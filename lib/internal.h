@@ -368,6 +368,11 @@ uint32_t p2o_concat(p2o_cx *cx, const uint32_t *vals, uint32_t n, int axis);
 uint32_t p2o_pad_mode(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
 		      const char *mode);
 
+/* A constant of dtype and dims holding v (one entry per element, row-
+ * major), converted to dtype. */
+uint32_t p2o_const_data(p2o_cx *cx, int dtype, const int64_t *dims, int rank,
+			const double *v);
+
 /* How to resize: PyTorch's interpolation as ONNX Resize attributes. */
 typedef struct p2o_resize_how {
 	const char *mode;     /* "nearest", "linear", "cubic" */

@@ -282,3 +282,219 @@ P2O_HANDLER(grid_sampler)
 	return p2o_set_result(cx, n, p2o_grid_sample(cx, x, grid, (int)mode,
 						     (int)pad, v[4].b));
 }
+
+/* The windows of a sliding view along axis: for offset i of size, x[i*d
+ * : len - (size-1-i)*d : step], whose count is the window count; the end
+ * counts from the end, so no size is needed. */
+static uint32_t window_slice(p2o_cx *cx, uint32_t x, int64_t axis,
+			     int64_t i, int64_t size, int64_t dil,
+			     int64_t step)
+{
+	int64_t st = i * dil, back = (size - 1 - i) * dil;
+	int64_t en = back ? -back : INT64_MAX;
+	return p2o_slice(cx, x, &st, &en, &axis, &step, 1);
+}
+
+/* aten::unfold(self, dimension, size, step) (Tensor.unfold): dimension
+ * becomes the window count, a last dim of `size` holds each window. One
+ * Slice per window offset, stacked along a new last axis. */
+P2O_HANDLER(unfold)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t dimension:i size:i step:i", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	int64_t dim, size = v[2].i, step = v[3].i;
+	if (rank < 1)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "unfolding a tensor of "
+				"%s rank", rank < 0 ? "unknown" : "zero");
+	if ((rc = p2o_norm_dim(cx, v[1].i, rank, &dim)))
+		return rc;
+	if (size <= 0 || step <= 0 || size > P2O_MAX_SPLIT)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "unfold size %lld step "
+				"%lld", (long long)size, (long long)step);
+	uint32_t *parts = p2o_alloc(cx, sizeof *parts * (size_t)size);
+	int64_t last = rank;
+	for (int64_t i = 0; i < size; i++) {
+		parts[i] = p2o_unsqueeze(cx, window_slice(cx, x, dim, i, size, 1,
+							  step),
+					 &last, 1);
+		if (parts[i] == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+	}
+	return p2o_set_result(cx, n, p2o_concat(cx, parts, (uint32_t)size,
+						rank));
+}
+
+/* Two-entry int list arguments of im2col/col2im (one int repeats). */
+static int pair(p2o_cx *cx, const p2o_arg *a, int64_t *v)
+{
+	size_t cnt;
+	int rc = p2o_arg_ints_to(cx, a, v, 2, &cnt);
+	if (rc)
+		return rc;
+	if (cnt == 1)
+		v[1] = v[0];
+	else if (cnt != 2)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "%s has %zu entries",
+				a->decl->name, cnt);
+	return P2O_OK;
+}
+
+/* aten::im2col(self, kernel_size, dilation, padding, stride) (F.unfold):
+ * [N, C, H, W] -> [N, C*kh*kw, L], channel c*kh*kw + i*kw + j holding
+ * offset (i, j) of every window. Zero padding, then one strided Slice per
+ * kernel offset, stacked and flattened. */
+P2O_HANDLER(im2col)
+{
+	p2o_arg v[5];
+	int64_t k[2], d[2], p[2], s[2];
+	int rc;
+	if ((rc = p2o_args(cx, n, "self:t kernel_size:is dilation:is "
+				  "padding:is stride:is", v)) ||
+	    (rc = pair(cx, &v[1], k)) || (rc = pair(cx, &v[2], d)) ||
+	    (rc = pair(cx, &v[3], p)) || (rc = pair(cx, &v[4], s)))
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	static const int64_t zero = 0;
+	if (rank == 3)
+		x = p2o_unsqueeze(cx, x, &zero, 1);
+	else if (rank != 4)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "input has rank %d; im2col "
+				"takes rank 3 or 4", rank);
+	if (k[0] <= 0 || k[1] <= 0 || d[0] <= 0 || d[1] <= 0 || s[0] <= 0 ||
+	    s[1] <= 0 || p[0] < 0 || p[1] < 0 || k[0] * k[1] > P2O_MAX_SPLIT)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "bad im2col window");
+	if (p[0] || p[1]) {
+		int64_t pads[8] = { 0, 0, p[0], p[1], 0, 0, p[0], p[1] };
+		x = p2o_pad(cx, x, pads, 4, 0);
+	}
+	uint32_t *parts = p2o_alloc(cx, sizeof *parts * (size_t)(k[0] * k[1]));
+	static const int64_t two = 2;
+	for (int64_t i = 0; i < k[0]; i++)
+		for (int64_t j = 0; j < k[1]; j++) {
+			uint32_t w = window_slice(cx, x, 2, i, k[0], d[0], s[0]);
+			w = window_slice(cx, w, 3, j, k[1], d[1], s[1]);
+			parts[i * k[1] + j] = p2o_unsqueeze(cx, w, &two, 1);
+			if (parts[i * k[1] + j] == P2O_NOVAL)
+				return P2O_ERR_CONVERT;
+		}
+	uint32_t y = p2o_concat(cx, parts, (uint32_t)(k[0] * k[1]), 2);
+	/* [N, C, K, oh, ow] -> [N, C*K, oh*ow] */
+	if (y == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	int64_t minus1 = -1;
+	uint32_t shape[3] = { p2o_dims_value(cx, x, 0, 1),
+			      dims_scaled(cx, x, 1, 2, k[0] * k[1], false),
+			      p2o_const_i64s(cx, &minus1, 1) };
+	y = p2o_reshape(cx, y, p2o_concat(cx, shape, 3, 0));
+	if (rank == 3)
+		y = p2o_squeeze(cx, y, &zero, 1);
+	return p2o_set_result(cx, n, y);
+}
+
+/* aten::col2im(self, output_size, kernel_size, dilation, padding, stride)
+ * (F.fold): Col2Im, from opset 18. */
+P2O_HANDLER(col2im)
+{
+	p2o_arg v[6];
+	int64_t o[2], k[2], d[2], p[2], s[2];
+	int rc;
+	if ((rc = p2o_args(cx, n, "self:t output_size:is kernel_size:is "
+				  "dilation:is padding:is stride:is", v)) ||
+	    (rc = pair(cx, &v[1], o)) || (rc = pair(cx, &v[2], k)) ||
+	    (rc = pair(cx, &v[3], d)) || (rc = pair(cx, &v[4], p)) ||
+	    (rc = pair(cx, &v[5], s)))
+		return rc;
+	if ((rc = p2o_need_opset(cx, 18, "col2im (fold)")))
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	static const int64_t zero = 0;
+	if (rank == 2)
+		x = p2o_unsqueeze(cx, x, &zero, 1);
+	else if (rank != 3)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "input has rank %d; col2im "
+				"takes rank 2 or 3", rank);
+	uint32_t in[3] = { x, p2o_const_i64s(cx, o, 2),
+			   p2o_const_i64s(cx, k, 2) };
+	uint32_t nd = p2o_node_new(cx, "Col2Im", 3, in, 1);
+	int64_t pads[4] = { p[0], p[1], p[0], p[1] };
+	p2o_attr_ints(cx, nd, "dilations", d, 2);
+	p2o_attr_ints(cx, nd, "pads", pads, 4);
+	p2o_attr_ints(cx, nd, "strides", s, 2);
+	uint32_t y = p2o_node_done(cx, nd);
+	if (rank == 2 && y != P2O_NOVAL)
+		y = p2o_squeeze(cx, y, &zero, 1);
+	return p2o_set_result(cx, n, y);
+}
+
+/* PyTorch's affine-grid coordinates along one dim of count steps:
+ * linspace(-1, 1), pulled in by (count-1)/count without align_corners; a
+ * single step is 0. */
+static double grid_coord(int64_t i, int64_t count, bool align_corners)
+{
+	if (count <= 1)
+		return 0;
+	double c = -1 + 2.0 * (double)i / (double)(count - 1);
+	return align_corners ? c : c * (double)(count - 1) / (double)count;
+}
+
+/* aten::affine_grid_generator(theta, size, align_corners): PyTorch's
+ * formula, base grid [1, H*W, 3] of (x, y, 1) (or (x, y, z, 1) over
+ * D*H*W) times theta transposed, so every opset takes it; size must be
+ * constant (the grid is a constant). */
+P2O_HANDLER(affine_grid_generator)
+{
+	p2o_arg v[3];
+	int64_t size[5];
+	size_t ns;
+	int rc;
+	if ((rc = p2o_args(cx, n, "theta:t size:is align_corners:b", v)) ||
+	    (rc = p2o_arg_ints_to(cx, &v[1], size, 5, &ns)))
+		return rc;
+	if (ns != 4 && ns != 5)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "affine grid of %zu dims",
+				ns);
+	int sp = (int)ns - 2;
+	int64_t count = 1;
+	for (int i = 2; i < (int)ns; i++)
+		count *= size[i];
+	if (count <= 0 || count > ((int64_t)1 << 24))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "affine grid of %lld "
+				"points", (long long)count);
+	uint32_t theta = v[0].tensor;
+	int dt = p2o_t(cx, theta)->dtype;
+	double *base = p2o_alloc(cx, sizeof *base * (size_t)count *
+					     (size_t)(sp + 1));
+	for (int64_t q = 0; q < count; q++) {
+		int64_t rest = q;
+		double *row = base + q * (sp + 1);
+		/* Row-major over (D,) H, W; coordinates in (x, y, z) order:
+		 * x runs along W, the last dim. */
+		for (int i = sp - 1; i >= 0; i--) {
+			int64_t len = size[2 + i];
+			row[sp - 1 - i] = grid_coord(rest % len, len,
+						     v[2].b);
+			rest /= len;
+		}
+		row[sp] = 1;
+	}
+	int64_t bdims[3] = { 1, count, sp + 1 };
+	static const int64_t perm[3] = { 0, 2, 1 };
+	uint32_t g = p2o_op2(cx, "MatMul",
+			     p2o_const_data(cx, dt, bdims, 3, base),
+			     p2o_transpose(cx, theta, perm, 3));
+	/* [N, count, sp] -> [N, (D,) H, W, sp] */
+	int64_t tail[4];
+	for (int i = 0; i < sp; i++)
+		tail[i] = size[2 + i];
+	tail[sp] = sp;
+	uint32_t shape[2] = { p2o_dims_value(cx, theta, 0, 1),
+			      p2o_const_i64s(cx, tail, (size_t)sp + 1) };
+	return p2o_set_result(cx, n, p2o_reshape(cx, g,
+						 p2o_concat(cx, shape, 2, 0)));
+}
