@@ -46,63 +46,34 @@ dynamic:
 			"pt2onnx needs it constant", a->decl->name);
 }
 
-/* The upsample ops. */
-P2O_HANDLER(upsample)
+/* One PyTorch interpolation of x (rank sp + 2): mode "nearest",
+ * "nearest-exact", "linear" or "cubic"; the output size from size (an
+ * argument: a constant int list or int, or a list known at run time; may
+ * be none) or scale factors sc (nsc of them, may be 0). With both (the
+ * older overloads), PyTorch sizes by size and maps coordinates by the
+ * scales. */
+static int interpolate(p2o_cx *cx, const pts_node *n, uint32_t x, int sp,
+		       const char *mode, bool align, const p2o_arg *size,
+		       const double *sc, size_t nsc)
 {
-	const char *kind = n->kind;
-	size_t len = strlen(kind);
-	int sp = kind[len - 2] - '0';
-	bool exact = strstr(kind, "nearest_exact") != NULL;
 	p2o_resize_how how = { "nearest", "asymmetric", "floor", NULL, NULL,
 			       P2O_NOVAL };
-	if (exact) {
+	if (strcmp(mode, "nearest-exact") == 0) {
 		/* floor((d + 0.5) * scale) is half_pixel's
 		 * (d + 0.5) * scale - 0.5 rounded half up. */
 		how.coord = "half_pixel";
 		how.nearest = "round_prefer_ceil";
-	} else if (strstr(kind, "linear")) {
-		how.mode = "linear";
-	} else if (strstr(kind, "cubic")) {
-		how.mode = "cubic";
-	}
-	bool vec = p2o_overload_is(n, "vec");
-	p2o_arg v[6];
-	int rc = p2o_args(cx, n, vec ? "input:t output_size:v? align_corners:b? "
-				       "scale_factors:v?" :
-				       "self:t output_size:v align_corners:b? "
-				       "scales_d|scales:f? scales_h:f? scales_w:f?",
-			  v);
-	if (rc)
-		return rc;
-	if (strcmp(how.mode, "nearest") && v[2].none)
-		return p2o_fail(cx, P2O_ERR_CONVERT, "align_corners is missing");
-	if (strcmp(how.mode, "nearest"))
+	} else if (strcmp(mode, "nearest")) {
+		how.mode = mode;
 		/* Not pytorch_half_pixel: PyTorch has no special case for an
 		 * output of length 1. */
-		how.coord = v[2].b ? "align_corners" : "half_pixel";
-	uint32_t x = v[0].tensor;
+		how.coord = align ? "align_corners" : "half_pixel";
+	}
 	const p2o_type *t = p2o_t(cx, x);
 	if (t->rank != sp + 2)
 		return p2o_fail(cx, P2O_ERR_CONVERT, "input has rank %d; %s takes "
-				"rank %d; check --input-shape", t->rank, kind,
+				"rank %d; check --input-shape", t->rank, n->kind,
 				sp + 2);
-	double sc[P2O_MAX_RANK];
-	size_t nsc = 0;
-	if (vec) {
-		if ((rc = float_list(cx, n, &v[3], sc, &nsc)))
-			return rc;
-	} else {
-		/* Old overloads: scales (1d), scales_h and scales_w (2d),
-		 * scales_d, _h and _w (3d); all or none. */
-		int have = 0;
-		for (int i = sp == 2 ? 4 : 3; i < (sp == 1 ? 4 : 6); i++)
-			if (!v[i].none)
-				sc[have++] = v[i].f;
-		if (have && have != sp)
-			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-					"scales given for some spatial dims only");
-		nsc = (size_t)have;
-	}
 	if (nsc && nsc != (size_t)sp)
 		return p2o_fail(cx, P2O_ERR_CONVERT, "%zu scale factors for %d "
 				"spatial dims", nsc, sp);
@@ -112,19 +83,21 @@ P2O_HANDLER(upsample)
 					"scale factor %g is not positive", sc[i]);
 	int64_t out[P2O_MAX_RANK];
 	size_t nout = 0;
-	bool have_size = !v[1].none;
-	bool static_size = have_size && v[1].k && v[1].k->kind == PTS_C_INTS;
+	bool have_size = !size->none;
+	const pts_const *k = size->k;
+	bool static_size = have_size && k &&
+			   (k->kind == PTS_C_INTS || k->kind == PTS_C_INT);
 	if (static_size) {
-		nout = v[1].k->n;
+		nout = k->kind == PTS_C_INT ? (size_t)sp : k->n;
 		if (nout != (size_t)sp)
 			return p2o_fail(cx, P2O_ERR_CONVERT, "output_size has %zu "
 					"entries for %d spatial dims", nout, sp);
-		memcpy(out, v[1].k->ints, sizeof *out * nout);
+		for (int i = 0; i < sp; i++)
+			out[i] = k->kind == PTS_C_INT ? k->i : k->ints[i];
 	}
 	if (nsc) {
-		/* With both (old overloads), PyTorch sizes by output_size and
-		 * maps coordinates by the scales: ONNX's floor(in * scale)
-		 * must be that size. */
+		/* ONNX's size from scales, floor(in * scale), must be the
+		 * size PyTorch was given. */
 		for (int i = 0; have_size && i < sp; i++) {
 			int64_t in = t->dims[2 + i].v;
 			if (!static_size || in < 0 ||
@@ -142,12 +115,126 @@ P2O_HANDLER(upsample)
 		how.out = static_size ? out : NULL;
 		uint32_t parts[2] = { p2o_dims_value(cx, x, 0, 2), P2O_NOVAL };
 		parts[1] = static_size ? p2o_const_i64s(cx, out, nout) :
-					 p2o_arg_shape(cx, n, (uint32_t)v[1].idx);
+					 p2o_arg_shape(cx, n, (uint32_t)size->idx);
 		how.sizes = p2o_concat(cx, parts, 2, 0);
 		if (how.sizes == P2O_NOVAL)
 			return P2O_ERR_CONVERT;
 	}
 	return p2o_set_result(cx, n, p2o_resize(cx, x, &how));
+}
+
+/* The upsample ops. */
+P2O_HANDLER(upsample)
+{
+	const char *kind = n->kind;
+	size_t len = strlen(kind);
+	int sp = kind[len - 2] - '0';
+	const char *mode = strstr(kind, "nearest_exact") ? "nearest-exact" :
+			   strstr(kind, "linear")	 ? "linear" :
+			   strstr(kind, "cubic")	 ? "cubic" :
+							   "nearest";
+	bool vec = p2o_overload_is(n, "vec");
+	p2o_arg v[6];
+	int rc = p2o_args(cx, n, vec ? "input:t output_size:v? align_corners:b? "
+				       "scale_factors:v?" :
+				       "self:t output_size:v align_corners:b? "
+				       "scales_d|scales:f? scales_h:f? scales_w:f?",
+			  v);
+	if (rc)
+		return rc;
+	if (strcmp(mode, "nearest") && strcmp(mode, "nearest-exact") &&
+	    v[2].none)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "align_corners is missing");
+	double sc[P2O_MAX_RANK];
+	size_t nsc = 0;
+	if (vec) {
+		if ((rc = float_list(cx, n, &v[3], sc, &nsc)))
+			return rc;
+	} else {
+		/* Old overloads: scales (1d), scales_h and scales_w (2d),
+		 * scales_d, _h and _w (3d); all or none. */
+		int have = 0;
+		for (int i = sp == 2 ? 4 : 3; i < (sp == 1 ? 4 : 6); i++)
+			if (!v[i].none)
+				sc[have++] = v[i].f;
+		if (have && have != sp)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"scales given for some spatial dims only");
+		nsc = (size_t)have;
+	}
+	return interpolate(cx, n, v[0].tensor, sp, mode, v[2].b, &v[1], sc,
+			   nsc);
+}
+
+/* aten::__interpolate(input, size, scale_factor, mode, align_corners,
+ * recompute_scale_factor, antialias), in its four overloads (size an int
+ * or a list, scale_factor a float or a list): what F.interpolate was in
+ * archives of older PyTorch. */
+P2O_HANDLER(interpolate)
+{
+	p2o_arg v[7];
+	int rc = p2o_args(cx, n, "input:t size:v? scale_factor:v? mode:s "
+				 "align_corners:b? recompute_scale_factor:b? "
+				 "antialias:b?", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int sp = p2o_t(cx, x)->rank - 2;
+	if (sp < 1 || sp > 3)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "input has rank %d; "
+				"interpolation takes rank 3 to 5", sp + 2);
+	if (!v[6].none && v[6].b)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "antialias=True has no "
+				"ONNX Resize equivalent in PyTorch's form");
+	const char *m = v[3].s, *mode;
+	static const char *const linear[3] = { "linear", "bilinear",
+					       "trilinear" };
+	if (strcmp(m, "nearest") == 0 || strcmp(m, "nearest-exact") == 0)
+		mode = m;
+	else if (strcmp(m, linear[sp - 1]) == 0)
+		mode = "linear";
+	else if (strcmp(m, "bicubic") == 0 && sp == 2)
+		mode = "cubic";
+	else
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "interpolation mode '%s' "
+				"of a rank-%d input", m, sp + 2);
+	bool linear_like = strcmp(mode, "linear") == 0 ||
+			   strcmp(mode, "cubic") == 0;
+	if (!linear_like && !v[4].none && v[4].b)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "align_corners with mode "
+				"'%s'", m);
+	double sc[P2O_MAX_RANK];
+	size_t nsc = 0;
+	if (!v[2].none && v[2].k && v[2].k->kind == PTS_C_FLOAT) {
+		for (int i = 0; i < sp; i++)
+			sc[i] = v[2].k->f;
+		nsc = (size_t)sp;
+	} else if ((rc = float_list(cx, n, &v[2], sc, &nsc))) {
+		return rc;
+	}
+	if (nsc && !v[1].none)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "both size and "
+				"scale_factor given");
+	if (nsc && !v[5].none && v[5].b) {
+		/* recompute_scale_factor: the size floor(in * scale), then
+		 * coordinates by in/out. */
+		const p2o_type *t = p2o_t(cx, x);
+		int64_t out[P2O_MAX_RANK];
+		for (int i = 0; i < sp; i++) {
+			if (t->dims[2 + i].v < 0)
+				return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+						"recompute_scale_factor=True "
+						"over a symbolic spatial dim");
+			out[i] = (int64_t)((double)t->dims[2 + i].v * sc[i]);
+		}
+		pts_const *k = p2o_new_const(cx, PTS_C_INTS);
+		k->n = (size_t)sp;
+		k->ints = p2o_memdup(cx, out, sizeof *out * (size_t)sp);
+		p2o_arg size = { .k = k, .idx = -1 };
+		return interpolate(cx, n, x, sp, mode, false, &size, NULL, 0);
+	}
+	return interpolate(cx, n, x, sp, mode, !v[4].none && v[4].b, &v[1],
+			   sc, nsc);
 }
 
 /* Dims [from, to) of x as a 1-D value, divided (div) or multiplied by k. */
