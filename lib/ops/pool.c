@@ -218,6 +218,12 @@ P2O_HANDLER(avg_pool)
 	bool padded = false;
 	for (int i = 0; i < sp; i++)
 		padded = padded || p[i];
+	/* PyTorch averages integers with integer division; AveragePool
+	 * takes floating tensors only. */
+	int dt = p2o_t(cx, v[0].tensor)->dtype;
+	if (dt && !p2o_dtype_is_float(dt))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"average pooling of an integer tensor");
 	bool unbatched;
 	uint32_t x = pool_input(cx, v[0].tensor, sp, &unbatched);
 	if (x == P2O_NOVAL)

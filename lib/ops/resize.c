@@ -106,7 +106,23 @@ static int interpolate(p2o_cx *cx, const pts_node *n, uint32_t x, int sp,
 						"output_size and scales that "
 						"ONNX cannot both honour");
 		}
-		how.scales = sc;
+		/* PyTorch's linear modes leave an axis whose size the scale
+		 * does not change as it is, whatever the scale says. */
+		double *own = p2o_memdup(cx, sc, sizeof *sc * nsc);
+		for (int i = 0; strcmp(how.mode, "linear") == 0 && !align &&
+				i < sp; i++) {
+			int64_t in = t->dims[2 + i].v;
+			if (in >= 0 && (int64_t)((double)in * own[i]) == in)
+				own[i] = 1;
+			else if (in < 0 && own[i] > 1 && own[i] < 1.5)
+				/* in < 1/(s-1) keeps its size, so not known */
+				return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+						"linear scaling by %g of a symbolic "
+						"spatial dim: PyTorch leaves dims "
+						"it does not resize as they are",
+						own[i]);
+		}
+		how.scales = own;
 	} else if (!have_size) {
 		return p2o_fail(cx, P2O_ERR_CONVERT,
 				"neither output_size nor scale factors given");
