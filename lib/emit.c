@@ -482,6 +482,159 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 /* ---- emit helpers of the spatial family ---- */
 
+uint32_t p2o_concat(p2o_cx *cx, const uint32_t *vals, uint32_t n, int axis)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (vals[i] == P2O_NOVAL)
+			return P2O_NOVAL;
+	if (n == 1)
+		return vals[0];
+	uint32_t nd = p2o_node_new(cx, "Concat", n, vals, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_pad_mode(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
+		      const char *mode)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	/* Pad-2 has edge and reflect too, with pads as an attribute, but
+	 * only for floating tensors; Pad-11 takes pads as an input. */
+	if (p2o_onnx_version(cx, "Pad") >= 11) {
+		uint32_t in[2] = { x, p2o_const_i64s(cx, pads,
+						     2 * (size_t)rank) };
+		uint32_t nd = p2o_node_new(cx, "Pad", 2, in, 1);
+		p2o_attr_str(cx, nd, "mode", mode);
+		return p2o_node_done(cx, nd);
+	}
+	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype)) {
+		p2o_need_opset(cx, 11, "padding a non-floating tensor");
+		return P2O_NOVAL;
+	}
+	uint32_t nd = p2o_node_new(cx, "Pad", 1, &x, 1);
+	p2o_attr_ints(cx, nd, "pads", pads, 2 * (size_t)rank);
+	p2o_attr_str(cx, nd, "mode", mode);
+	return p2o_node_done(cx, nd);
+}
+
+/* A 1-D float32 constant. */
+static uint32_t const_floats(p2o_cx *cx, const double *v, size_t n)
+{
+	int64_t dim = (int64_t)n;
+	return p2o_const_data(cx, P2O_FLOAT, &dim, 1, v);
+}
+
+uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how)
+{
+	if (x == P2O_NOVAL)
+		return P2O_NOVAL;
+	const p2o_type *t = p2o_t(cx, x);
+	int r = t->rank, sp = r - 2;
+	assert(sp >= 1 && sp <= 3);
+	double sc[P2O_MAX_RANK] = { 1, 1 };
+	bool have_scales = how->scales != NULL;
+	for (int i = 0; have_scales && i < sp; i++)
+		sc[2 + i] = how->scales[i];
+	int ver = p2o_onnx_version(cx, "Resize");
+	if (ver >= 11) {
+		/* Resize-11 wants roi and scales present (empty when unused);
+		 * from 13 both may be omitted. */
+		uint32_t empty = ver < 13 ? p2o_const_filled(cx, P2O_FLOAT,
+							     (int64_t[]){ 0 }, 1,
+							     0) :
+					    P2O_NOVAL;
+		uint32_t in[4] = { x, empty,
+				   have_scales ? const_floats(cx, sc, (size_t)r) :
+						 empty,
+				   have_scales ? P2O_NOVAL : how->sizes };
+		uint32_t nd = p2o_node_new(cx, "Resize", have_scales ? 3 : 4,
+					   in, 1);
+		p2o_attr_str(cx, nd, "mode", how->mode);
+		p2o_attr_str(cx, nd, "coordinate_transformation_mode",
+			     how->coord);
+		if (strcmp(how->mode, "nearest") == 0)
+			p2o_attr_str(cx, nd, "nearest_mode", how->nearest);
+		if (strcmp(how->mode, "cubic") == 0)
+			p2o_attr_float(cx, nd, "cubic_coeff_a", -0.75f);
+		return p2o_node_done(cx, nd);
+	}
+	/* Resize-10 and Upsample map output to input coordinates by
+	 * x / scale and pick a nearest pixel by truncation when enlarging
+	 * (rounding up when shrinking): PyTorch's nearest enlarging, no
+	 * more. */
+	if (strcmp(how->mode, "nearest") || strcmp(how->coord, "asymmetric") ||
+	    strcmp(how->nearest, "floor")) {
+		p2o_need_opset(cx, 11, p2o_fmt(cx, "%s resizing with %s "
+					       "coordinates", how->mode,
+					       how->coord));
+		return P2O_NOVAL;
+	}
+	for (int i = 0; i < sp; i++) {
+		if (have_scales)
+			continue;
+		/* A size that is a whole multiple of a known input size is
+		 * the scale out/in, exactly. */
+		int64_t in = t->dims[2 + i].v,
+			out = how->out ? how->out[i] : -1;
+		if (in <= 0 || out < in || out % in) {
+			p2o_need_opset(cx, 11, "resizing to a size that is not "
+					       "a whole multiple of a known "
+					       "input size");
+			return P2O_NOVAL;
+		}
+		sc[2 + i] = (double)(out / in);
+	}
+	for (int i = 0; i < sp; i++)
+		if (sc[2 + i] < 1) {
+			p2o_need_opset(cx, 11, "nearest downsampling");
+			return P2O_NOVAL;
+		}
+	const char *op = ver ? "Resize" : "Upsample";
+	if (ver || p2o_onnx_version(cx, "Upsample") >= 9) {
+		uint32_t in[2] = { x, const_floats(cx, sc, (size_t)r) };
+		uint32_t nd = p2o_node_new(cx, op, 2, in, 1);
+		p2o_attr_str(cx, nd, "mode", "nearest");
+		return p2o_node_done(cx, nd);
+	}
+	float f[P2O_MAX_RANK];
+	for (int i = 0; i < r; i++)
+		f[i] = (float)sc[i];
+	uint32_t nd = p2o_node_new(cx, "Upsample", 1, &x, 1);
+	p2o_attr_str(cx, nd, "mode", "nearest");
+	p2o_attr_floats(cx, nd, "scales", f, (size_t)r);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
+			 int interp, int padding, bool align_corners)
+{
+	static const char *const pads[3] = { "zeros", "border", "reflection" };
+	/* GridSample-20 renamed bilinear and bicubic. */
+	bool v20 = p2o_onnx_version(cx, "GridSample") >= 20;
+	static const char *const modes16[3] = { "bilinear", "nearest",
+						"bicubic" },
+				 *const modes20[3] = { "linear", "nearest",
+						       "cubic" };
+	assert(interp >= 0 && interp < 3 && padding >= 0 && padding < 3);
+	uint32_t in[2] = { x, grid };
+	uint32_t nd = p2o_node_new(cx, "GridSample", 2, in, 1);
+	p2o_attr_str(cx, nd, "mode", (v20 ? modes20 : modes16)[interp]);
+	p2o_attr_str(cx, nd, "padding_mode", pads[padding]);
+	p2o_attr_int(cx, nd, "align_corners", align_corners);
+	return p2o_node_done(cx, nd);
+}
+
+uint32_t p2o_const_data(p2o_cx *cx, int dtype, const int64_t *dims, int rank,
+			const double *v)
+{
+	p2o_tensor *t = new_tensor(cx, dtype, dims, rank);
+	size_t n = t->nbytes / p2o_dtype_size(dtype);
+	for (size_t i = 0; i < n; i++)
+		store((void *)t->data, i, dtype, v[i]);
+	return small_const(cx, t);
+}
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */

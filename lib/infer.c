@@ -918,6 +918,131 @@ static int split(ictx *c)
 
 /* ---- rules of the spatial family ---- */
 
+/* Resize (X, roi, scales, sizes from 11; X, scales at 10), Upsample (X,
+ * scales from 9; a scales attribute before): each output dim is the
+ * sizes entry, else floor(in * scale). */
+static int resize(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int r = x->rank, n;
+	p2o_dim o[P2O_MAX_RANK];
+	bool v11 = c->nd->n_in > 2; /* roi is there from Resize-11 */
+	if (v11 && known_ints(c, 3, o, &n) && n == r) {
+		set_out(c, 0, x->dtype, r, o);
+		return P2O_OK;
+	}
+	const p2o_attr *as = p2o_attr_get(c->nd, "scales");
+	const float *sc = as ? as->floats : NULL;
+	uint32_t si = v11 ? 2 : 1;
+	if (!sc && si < c->nd->n_in && c->nd->in[si] != P2O_NOVAL) {
+		const p2o_val *v = p2o_v(c->cx, c->nd->in[si]);
+		if (v->init && v->init->dtype == P2O_FLOAT &&
+		    v->init->nbytes == 4 * (size_t)r)
+			sc = v->init->data;
+	}
+	for (int i = 0; i < r; i++) {
+		p2o_dim d = x->dims[i];
+		float f = sc ? sc[i] : -1;
+		if (f == 1)
+			o[i] = d;
+		else if (f > 0 && d.v >= 0)
+			o[i] = (p2o_dim){ (int64_t)floor((double)d.v * f), NULL };
+		else if (f >= 1 && f == floorf(f))
+			o[i] = p2o_dim_mul(c->cx, d, (p2o_dim){ (int64_t)f, NULL });
+		else
+			o[i] = unknown;
+	}
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
+
+/* MaxPool: the window rule; its indices (second output) are int64 of
+ * the same shape. */
+static int max_pool(ictx *c)
+{
+	int rc = window(c, false);
+	if (rc == P2O_OK && c->nd->n_out > 1) {
+		const p2o_type *y = p2o_t(c->cx, c->nd->out[0]);
+		set_out(c, 1, P2O_INT64, y->rank, y->dims);
+	}
+	return rc;
+}
+
+/* ArgMax/ArgMin: one axis reduced (kept as 1 by keepdims), int64. */
+static int arg_reduce(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	bool keep = attr_i(c->nd, "keepdims", 1) != 0;
+	int64_t a = attr_i(c->nd, "axis", 0);
+	if (x->rank < 0) {
+		set_out(c, 0, P2O_INT64, -1, NULL);
+		return P2O_OK;
+	}
+	if (a < 0)
+		a += x->rank;
+	if (a < 0 || a >= x->rank)
+		return bad(c, "axis %lld out of range for rank %d",
+			   (long long)attr_i(c->nd, "axis", 0), x->rank);
+	p2o_dim o[P2O_MAX_RANK];
+	int r = 0;
+	for (int i = 0; i < x->rank; i++) {
+		if (i != a)
+			o[r++] = x->dims[i];
+		else if (keep)
+			o[r++] = (p2o_dim){ 1, NULL };
+	}
+	set_out(c, 0, P2O_INT64, r, o);
+	return P2O_OK;
+}
+
+/* GridSample: [N, C] of X, then the grid's sampled dims. */
+static int grid_sample(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0), *g = in_t(c, 1);
+	if (x->rank < 0 || g->rank < 0) {
+		set_out(c, 0, x->dtype, x->rank < 0 ? g->rank : x->rank, NULL);
+		return P2O_OK;
+	}
+	if (g->rank != x->rank)
+		return bad(c, "grid has rank %d for an input of rank %d", g->rank,
+			   x->rank);
+	p2o_dim o[P2O_MAX_RANK];
+	o[0] = x->dims[0];
+	o[1] = x->dims[1];
+	for (int i = 2; i < x->rank; i++)
+		o[i] = g->dims[i - 1];
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
+/* Col2Im: [N, C*K, L] with image_shape and block_shape inputs ->
+ * [N, C, image_shape...]. */
+static int col2im(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	p2o_dim img[P2O_MAX_RANK], blk[P2O_MAX_RANK];
+	int ni, nb;
+	if (x->rank != 3 || !known_ints(c, 1, img, &ni) ||
+	    !known_ints(c, 2, blk, &nb) || ni != nb || ni + 2 > P2O_MAX_RANK) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t k = 1;
+	for (int i = 0; i < nb; i++)
+		k = blk[i].v > 0 && k > 0 ? k * blk[i].v : -1;
+	p2o_dim o[P2O_MAX_RANK];
+	o[0] = x->dims[0];
+	o[1] = k > 0 ? p2o_dim_div(c->cx, x->dims[1], (p2o_dim){ k, NULL }) :
+		       unknown;
+	memcpy(o + 2, img, sizeof *o * (size_t)ni);
+	set_out(c, 0, x->dtype, ni + 2, o);
+	return P2O_OK;
+}
+
 /* ---- rules of the v2 family ---- */
 
 /* ---- rules of the create family ---- */

@@ -359,6 +359,45 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the spatial family ---- */
 
+/* Concatenation of n values along axis (non-negative); vals[0] when n is
+ * 1, P2O_NOVAL when one of them is. */
+uint32_t p2o_concat(p2o_cx *cx, const uint32_t *vals, uint32_t n, int axis);
+/* Padding by mode "reflect" or "edge" (pads in ONNX order, all >= 0):
+ * Pad-2's attributes (floating x only: else a diagnostic, needs opset
+ * 11, and P2O_NOVAL), an input from Pad-11. */
+uint32_t p2o_pad_mode(p2o_cx *cx, uint32_t x, const int64_t *pads, int rank,
+		      const char *mode);
+
+/* A constant of dtype and dims holding v (one entry per element, row-
+ * major), converted to dtype. */
+uint32_t p2o_const_data(p2o_cx *cx, int dtype, const int64_t *dims, int rank,
+			const double *v);
+
+/* How to resize: PyTorch's interpolation as ONNX Resize attributes. */
+typedef struct p2o_resize_how {
+	const char *mode;     /* "nearest", "linear", "cubic" */
+	const char *coord;    /* coordinate_transformation_mode */
+	const char *nearest;  /* nearest_mode (nearest only) */
+	const double *scales; /* one per spatial dim, or NULL: by size */
+	const int64_t *out;   /* static output sizes per spatial dim, or NULL */
+	uint32_t sizes;       /* when no scales: every output dim as a 1-D
+	                         int64 value (N and C included) */
+} p2o_resize_how;
+/* Resizes the spatial dims of x (rank 3-5): Resize with roi, scales and
+ * sizes inputs from 11 (empty ones before 13, omitted from 13). Below 11
+ * only nearest, asymmetric, floor enlarging by whole factors converts:
+ * Resize-10 or Upsample with scales (a size as out/in when it is a whole
+ * multiple of a known input); else a diagnostic (needs opset 11) and
+ * P2O_NOVAL. */
+uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how);
+
+/* GridSample of x at grid: interp 0 bilinear, 1 nearest, 2 bicubic and
+ * padding 0 zeros, 1 border, 2 reflection (PyTorch's numbering), named
+ * as the GridSample version in force names them (linear/cubic from
+ * 20). */
+uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
+			 int interp, int padding, bool align_corners);
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* ---- emit helpers of the create family ---- */

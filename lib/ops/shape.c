@@ -224,41 +224,6 @@ P2O_HANDLER(slice)
 						 &step, 1));
 }
 
-/* aten::pad(self, pad, mode='constant', value=None) and
- * aten::constant_pad_nd(self, pad, value=0): pad holds (begin, end) pairs
- * from the last dim backwards; ONNX wants all begins, then all ends. */
-P2O_HANDLER(pad)
-{
-	bool nd_form = strcmp(n->kind, "aten::constant_pad_nd") == 0;
-	int64_t tp[2 * P2O_MAX_RANK];
-	size_t np;
-	p2o_arg v[4];
-	/* constant_pad_nd has no mode: "mode" is then absent (none). */
-	int rc = p2o_args(cx, n, "self:t pad:is mode:s? value:f?", v);
-	if (rc || (rc = p2o_arg_ints_to(cx, &v[1], tp, 2 * P2O_MAX_RANK, &np)))
-		return rc;
-	const char *mode = v[2].none ? "constant" : v[2].s;
-	double value = v[3].none ? 0 : v[3].f;
-	(void)nd_form;
-	if (strcmp(mode, "constant") != 0)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"padding mode '%s' is not supported", mode);
-	uint32_t x = v[0].tensor;
-	int r = p2o_t(cx, x)->rank;
-	if (r < 0 || np % 2 || np / 2 > (size_t)r)
-		return p2o_fail(cx, P2O_ERR_CONVERT, "%zu pad values for a "
-				"tensor of rank %d", np, r);
-	int64_t pads[2 * P2O_MAX_RANK] = { 0 };
-	for (size_t j = 0; j < np / 2; j++) {
-		if (tp[2 * j] < 0 || tp[2 * j + 1] < 0)
-			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-					"negative padding is not supported");
-		pads[r - 1 - (int)j] = tp[2 * j];
-		pads[2 * r - 1 - (int)j] = tp[2 * j + 1];
-	}
-	return p2o_set_result(cx, n, p2o_pad(cx, x, pads, r, value));
-}
-
 /* aten::split(self, split_size or split_sizes, dim=0),
  * aten::split_with_sizes(self, split_sizes, dim=0) and
  * aten::chunk(self, chunks, dim=0): a list of parts of self along dim.
