@@ -277,7 +277,7 @@ P2O_HANDLER(hardshrink)
 }
 
 /* aten::softshrink(self, lambd=0.5): x - lambd above lambd, x + lambd
- * below -lambd, else 0: x - clip(x, -lambd, lambd) (NaN stays NaN). */
+ * below -lambd, else 0 (NaN too): ONNX's Shrink with bias lambd, exactly. */
 P2O_HANDLER(softshrink)
 {
 	p2o_arg v[2];
@@ -290,9 +290,10 @@ P2O_HANDLER(softshrink)
 	if (v[1].f < 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "softshrink with a "
 				"negative lambd");
-	double lo = -v[1].f, hi = v[1].f;
-	return p2o_set_result(cx, n, p2o_op2(cx, "Sub", x,
-					      p2o_clip(cx, x, &lo, &hi)));
+	uint32_t nd = p2o_node_new(cx, "Shrink", 1, &x, 1);
+	p2o_attr_float(cx, nd, "lambd", (float)v[1].f);
+	p2o_attr_float(cx, nd, "bias", (float)v[1].f);
+	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 }
 
 /* aten::threshold(self, threshold, value): value where x <= threshold,

@@ -269,6 +269,12 @@ P2O_HANDLER(square)
 		return P2O_ERR_UNSUPPORTED;
 	if (dt == P2O_BOOL)
 		x = p2o_cast(cx, x, P2O_INT64);
+	/* Mul takes 8- and 16-bit integers from Mul-14, and their products
+	 * wrap around as PyTorch's do. */
+	if (p2o_dtype_size(dt) < 4 && dt != P2O_BOOL && !p2o_dtype_is_float(dt) &&
+	    (rc = p2o_need_opset(cx, 14, "square of an 8- or 16-bit integer "
+				 "tensor")))
+		return rc;
 	return p2o_set_result(cx, n, p2o_op2(cx, "Mul", x, x));
 }
 
@@ -463,6 +469,11 @@ P2O_HANDLER(bitwise_not)
 				"bitwise_not of a floating tensor");
 	if (p2o_onnx_version(cx, "BitwiseNot"))
 		return p2o_set_result(cx, n, p2o_op1(cx, "BitwiseNot", x));
-	uint32_t all_ones = p2o_const_scalar(cx, dt, dt == P2O_UINT8 ? 255 : -1);
-	return p2o_set_result(cx, n, p2o_op2(cx, "Sub", all_ones, x));
+	/* Sub takes 8- and 16-bit integers from Sub-14: before, in int32,
+	 * where the result stays in the input type's range. */
+	int wdt = p2o_dtype_size(dt) < 4 && p2o_onnx_version(cx, "Sub") < 14 ?
+		  P2O_INT32 : dt;
+	uint32_t all_ones = p2o_const_scalar(cx, wdt, dt == P2O_UINT8 ? 255 : -1);
+	return p2o_set_result(cx, n, p2o_cast(cx, p2o_op2(cx, "Sub", all_ones,
+						      p2o_cast(cx, x, wdt)), dt));
 }
