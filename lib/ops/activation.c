@@ -28,6 +28,24 @@ static uint32_t float_tensor(p2o_cx *cx, const pts_node *n, uint32_t x)
 	return x;
 }
 
+/* Decodes the arguments of spec into v, the first of which is the
+ * activation's input: returned when it is a floating tensor, else a
+ * diagnostic and P2O_NOVAL. */
+static uint32_t float_args(p2o_cx *cx, const pts_node *n, const char *spec,
+			   p2o_arg *v)
+{
+	if (p2o_args(cx, n, spec, v))
+		return P2O_NOVAL;
+	return float_tensor(cx, n, v[0].tensor);
+}
+
+/* The input of an activation that takes no other argument. */
+static uint32_t float_self(p2o_cx *cx, const pts_node *n)
+{
+	p2o_arg v;
+	return float_args(cx, n, "self:t", &v);
+}
+
 static uint32_t k_like(p2o_cx *cx, uint32_t x, double v)
 {
 	return p2o_const_scalar(cx, p2o_t(cx, x)->dtype, v);
@@ -128,16 +146,11 @@ P2O_HANDLER(elu)
  * rounded differently). */
 P2O_HANDLER(selu)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
 	static const char *const names[] = { "alpha", "gamma" };
 	static const double vals[] = { 1.6732632423543772848170429916717,
 				       1.0507009873554804934193349852946 };
 	return p2o_set_result(cx, n, act_op(cx, "Selu",
-					    float_tensor(cx, n, v.tensor), 2,
-					    names, vals));
+					    float_self(cx, n), 2, names, vals));
 }
 
 /* aten::celu(self, alpha=1): max(0, x) + min(0, alpha * (exp(x / alpha) -
@@ -146,10 +159,7 @@ P2O_HANDLER(selu)
 P2O_HANDLER(celu)
 {
 	p2o_arg v[2];
-	int rc = p2o_args(cx, n, "self:t alpha:f", v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v[0].tensor);
+	uint32_t x = float_args(cx, n, "self:t alpha:f", v);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (v[1].f == 0)
@@ -166,11 +176,7 @@ P2O_HANDLER(celu)
 /* aten::silu: x * sigmoid(x) */
 P2O_HANDLER(silu)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v.tensor);
+	uint32_t x = float_self(cx, n);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	return p2o_set_result(cx, n, p2o_op2(cx, "Mul", x,
@@ -180,11 +186,7 @@ P2O_HANDLER(silu)
 /* aten::mish: ONNX's Mish from opset 18, x * tanh(softplus(x)) below. */
 P2O_HANDLER(mish)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v.tensor);
+	uint32_t x = float_self(cx, n);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (p2o_onnx_version(cx, "Mish"))
@@ -200,10 +202,7 @@ P2O_HANDLER(mish)
 P2O_HANDLER(softplus)
 {
 	p2o_arg v[3];
-	int rc = p2o_args(cx, n, "self:t beta:f threshold:f", v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v[0].tensor);
+	uint32_t x = float_args(cx, n, "self:t beta:f threshold:f", v);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	double beta = v[1].f, th = v[2].f;
@@ -235,22 +234,13 @@ static uint32_t hardsigmoid(p2o_cx *cx, uint32_t x)
 
 P2O_HANDLER(hardsigmoid)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	return p2o_set_result(cx, n, hardsigmoid(cx, float_tensor(cx, n,
-								    v.tensor)));
+	return p2o_set_result(cx, n, hardsigmoid(cx, float_self(cx, n)));
 }
 
 /* aten::hardswish: x * hardsigmoid(x), ONNX's HardSwish from opset 14. */
 P2O_HANDLER(hardswish)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v.tensor);
+	uint32_t x = float_self(cx, n);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (p2o_onnx_version(cx, "HardSwish"))
@@ -264,10 +254,7 @@ P2O_HANDLER(hardswish)
 P2O_HANDLER(hardshrink)
 {
 	p2o_arg v[2];
-	int rc = p2o_args(cx, n, "self:t lambd:f", v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v[0].tensor);
+	uint32_t x = float_args(cx, n, "self:t lambd:f", v);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	uint32_t keep = p2o_op2(cx, "Greater", p2o_op1(cx, "Abs", x),
@@ -281,10 +268,7 @@ P2O_HANDLER(hardshrink)
 P2O_HANDLER(softshrink)
 {
 	p2o_arg v[2];
-	int rc = p2o_args(cx, n, "self:t lambd:f", v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v[0].tensor);
+	uint32_t x = float_args(cx, n, "self:t lambd:f", v);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (v[1].f < 0)
@@ -356,14 +340,12 @@ P2O_HANDLER(prelu)
 P2O_HANDLER(glu)
 {
 	p2o_arg v[2];
-	int rc = p2o_args(cx, n, "self:t dim:i", v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v[0].tensor);
+	uint32_t x = float_args(cx, n, "self:t dim:i", v);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	const p2o_type *t = p2o_t(cx, x);
 	int64_t d;
+	int rc;
 	if (t->rank < 1)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"glu of a 0-dim tensor or one of unknown rank");
@@ -384,11 +366,7 @@ P2O_HANDLER(glu)
  * log(sigmoid(x)) would underflow. */
 P2O_HANDLER(log_sigmoid)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	uint32_t x = float_tensor(cx, n, v.tensor);
+	uint32_t x = float_self(cx, n);
 	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	return p2o_set_result(cx, n, p2o_op1(cx, "Neg", act1(cx, "Softplus",

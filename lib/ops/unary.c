@@ -185,6 +185,17 @@ P2O_HANDLER(unary)
 	return p2o_set_result(cx, n, y);
 }
 
+/* The self argument of an op that takes no other, and its dtype;
+ * P2O_NOVAL with a diagnostic. */
+static uint32_t tensor_self(p2o_cx *cx, const pts_node *n, int *dt)
+{
+	p2o_arg v;
+	if (p2o_args(cx, n, "self|a:t", &v))
+		return P2O_NOVAL;
+	*dt = known_dtype(cx, v.tensor);
+	return *dt ? v.tensor : P2O_NOVAL;
+}
+
 /* A float function's input, read and cast; P2O_NOVAL with a diagnostic. */
 static uint32_t float_self(p2o_cx *cx, const pts_node *n)
 {
@@ -259,13 +270,9 @@ P2O_HANDLER(erfc)
  * PyTorch's pow(x, 2)). */
 P2O_HANDLER(square)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	uint32_t x = v.tensor;
-	int dt = known_dtype(cx, x);
-	if (!dt)
+	int dt, rc;
+	uint32_t x = tensor_self(cx, n, &dt);
+	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (dt == P2O_BOOL)
 		x = p2o_cast(cx, x, P2O_INT64);
@@ -291,37 +298,31 @@ static uint32_t trunc_of(p2o_cx *cx, uint32_t x)
 /* aten::trunc (and aten::fix, its alias) */
 P2O_HANDLER(trunc)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	int dt = known_dtype(cx, v.tensor);
-	if (!dt)
+	int dt;
+	uint32_t x = tensor_self(cx, n, &dt);
+	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (dt == P2O_BOOL)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "trunc of a bool tensor");
 	if (!p2o_dtype_is_float(dt))
-		return p2o_set_result(cx, n, v.tensor);
-	return p2o_set_result(cx, n, trunc_of(cx, v.tensor));
+		return p2o_set_result(cx, n, x);
+	return p2o_set_result(cx, n, trunc_of(cx, x));
 }
 
 /* aten::frac: x - trunc(x) (floats only, as in PyTorch). */
 P2O_HANDLER(frac)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	int dt = known_dtype(cx, v.tensor);
-	if (!dt)
+	int dt;
+	uint32_t x = tensor_self(cx, n, &dt);
+	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (!p2o_dtype_is_float(dt))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"frac of a non-floating tensor");
-	uint32_t t = trunc_of(cx, v.tensor);
+	uint32_t t = trunc_of(cx, x);
 	if (t == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
-	return p2o_set_result(cx, n, p2o_op2(cx, "Sub", v.tensor, t));
+	return p2o_set_result(cx, n, p2o_op2(cx, "Sub", x, t));
 }
 
 /* Round(x * 10^d) / 10^d (d > 0), Round(x / 10^-d) * 10^-d (d < 0). */
@@ -382,13 +383,9 @@ P2O_HANDLER(round)
  * Inf is NaN); every integer and bool is finite. */
 P2O_HANDLER(isfinite)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self|a:t", &v);
-	if (rc)
-		return rc;
-	uint32_t x = v.tensor;
-	int dt = known_dtype(cx, x);
-	if (!dt)
+	int dt, rc;
+	uint32_t x = tensor_self(cx, n, &dt);
+	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	uint32_t y;
 	if (!p2o_dtype_is_float(dt)) {
@@ -454,13 +451,9 @@ P2O_HANDLER(nan_to_num)
  * for every value, the most negative one included. */
 P2O_HANDLER(bitwise_not)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
-	if (rc)
-		return rc;
-	uint32_t x = v.tensor;
-	int dt = known_dtype(cx, x);
-	if (!dt)
+	int dt;
+	uint32_t x = tensor_self(cx, n, &dt);
+	if (x == P2O_NOVAL)
 		return P2O_ERR_UNSUPPORTED;
 	if (dt == P2O_BOOL)
 		return p2o_set_result(cx, n, p2o_op1(cx, "Not", x));
