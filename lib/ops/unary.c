@@ -125,6 +125,25 @@ static int fold_number(p2o_cx *cx, const pts_node *n, const uop *u,
 	}
 }
 
+/* aten::log.int_int(a, b) and its kin, math.log(a, b): ln a / ln b. */
+static int log_of_base(p2o_cx *cx, const pts_node *n, p2o_arg a, p2o_arg b)
+{
+	const pts_const *ka = a.k, *kb = b.k;
+	if (ka && kb && ka->kind != PTS_C_TENSOR && kb->kind != PTS_C_TENSOR) {
+		double x = ka->kind == PTS_C_FLOAT ? ka->f : (double)ka->i;
+		double y = kb->kind == PTS_C_FLOAT ? kb->f : (double)kb->i;
+		return p2o_set_float(cx, n, 0, log(x) / log(y));
+	}
+	uint32_t x = p2o_arg_tensor_as(cx, n, (uint32_t)a.idx, P2O_FLOAT);
+	uint32_t y = b.idx >= 0 ? p2o_arg_tensor_as(cx, n, (uint32_t)b.idx,
+						    P2O_FLOAT) : P2O_NOVAL;
+	if (x == P2O_NOVAL || y == P2O_NOVAL)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "math.log of these "
+				"operands");
+	return p2o_set_result(cx, n, p2o_op2(cx, "Div", p2o_op1(cx, "Log", x),
+					      p2o_op1(cx, "Log", y)));
+}
+
 /* The one-ONNX-op handler: aten::abs, sqrt, exp, sin, floor, isnan, ...
  * (the table above), on tensors and TorchScript numbers. */
 P2O_HANDLER(unary)
@@ -133,12 +152,15 @@ P2O_HANDLER(unary)
 	if (!u)
 		return p2o_fail(cx, P2O_ERR_INTERNAL, "internal: %s is not in "
 				"the unary table", n->kind);
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "self|a:n", &v);
+	p2o_arg a[2];
+	int rc = p2o_args(cx, n, "self|a:n b:n?", a);
 	if (rc)
 		return rc;
+	p2o_arg v = a[0];
 	if (v.idx < 0)
 		return p2o_fail(cx, P2O_ERR_MODEL, "the operand is missing");
+	if (!a[1].none)
+		return log_of_base(cx, n, v, a[1]);
 	bool number = out_kind(cx, n) != PTS_V_TENSOR;
 	if (number && v.k && v.k->kind != PTS_C_TENSOR && u->num)
 		return fold_number(cx, n, u, v.k);
