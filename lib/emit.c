@@ -472,6 +472,34 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 /* ---- emit helpers of the unary family ---- */
 
+uint32_t p2o_narrow_f64(p2o_cx *cx, uint32_t x)
+{
+	if (x == P2O_NOVAL || p2o_t(cx, x)->dtype != P2O_DOUBLE)
+		return x;
+	return p2o_cast(cx, x, P2O_FLOAT);
+}
+
+/* Both halves of x along axis in one Split: sizes when the length is
+ * known, equal parts (no sizes; num_outputs from Split-18) when it is
+ * symbolic. */
+int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs)
+{
+	int64_t d = p2o_t(cx, x)->dims[axis].v;
+	if (d >= 0) {
+		int64_t sizes[2] = { d / 2, d / 2 };
+		return p2o_split(cx, x, axis, sizes, 2, outs);
+	}
+	uint32_t nd = p2o_node_new(cx, "Split", 1, &x, 2);
+	if (p2o_onnx_version(cx, "Split") >= 18)
+		p2o_attr_int(cx, nd, "num_outputs", 2);
+	p2o_attr_int(cx, nd, "axis", axis);
+	if (p2o_node_done(cx, nd) == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	outs[0] = p2o_n(cx, nd)->out[0];
+	outs[1] = p2o_n(cx, nd)->out[1];
+	return P2O_OK;
+}
+
 /* ---- emit helpers of the binary family ---- */
 
 /* ---- emit helpers of the reduce family ---- */

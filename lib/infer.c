@@ -908,6 +908,14 @@ static int split(ictx *c)
 
 /* ---- rules of the unary family ---- */
 
+/* IsNaN, IsInf: a bool of each element. */
+static int predicate(ictx *c)
+{
+	const p2o_type *a = in_t(c, 0);
+	set_out(c, 0, P2O_BOOL, a->rank, a->dims);
+	return P2O_OK;
+}
+
 /* ---- rules of the binary family ---- */
 
 /* ---- rules of the reduce family ---- */

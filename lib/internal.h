@@ -349,6 +349,15 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the unary family ---- */
 
+/* x cast to float32 when it is float64, else x: for ops that ONNX Runtime
+ * has no float64 kernel of (Tan, Asin, Erf, Elu, ...), computed in float32
+ * and cast back by the caller. */
+uint32_t p2o_narrow_f64(p2o_cx *cx, uint32_t x);
+/* Splits x (rank known) in two equal halves along axis (non-negative),
+ * symbolic length too; their values in outs[0..1]. P2O_OK or the code of a
+ * recorded diagnostic. */
+int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs);
+
 /* ---- emit helpers of the binary family ---- */
 
 /* ---- emit helpers of the reduce family ---- */

@@ -338,8 +338,19 @@ P2O_HANDLER(neg)
 		return p2o_set_int(cx, n, 0, -v.k->i);
 	if (v.k && v.k->kind == PTS_C_FLOAT)
 		return p2o_set_float(cx, n, 0, -v.k->f);
-	return p2o_set_result(cx, n, p2o_op1(cx, "Neg",
-					      p2o_arg_tensor(cx, n, (uint32_t)v.idx)));
+	uint32_t x = p2o_arg_tensor(cx, n, (uint32_t)v.idx);
+	int dt = x == P2O_NOVAL ? 0 : p2o_t(cx, x)->dtype;
+	if (dt == P2O_BOOL)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"neg of a bool tensor (PyTorch has none)");
+	/* ONNX's Neg has no uint8; 0 - x wraps around as PyTorch's does,
+	 * with Sub-14, the first to take uint8. */
+	if (dt == P2O_UINT8) {
+		int rc = p2o_need_opset(cx, 14, "neg of a uint8 tensor");
+		return rc ? rc : p2o_set_result(cx, n, p2o_op2(cx, "Sub",
+			p2o_const_scalar(cx, dt, 0), x));
+	}
+	return p2o_set_result(cx, n, p2o_op1(cx, "Neg", x));
 }
 
 /* aten::reciprocal: 1 / x, in float for integer inputs (as PyTorch). */
