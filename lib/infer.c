@@ -911,6 +911,33 @@ static int split(ictx *c)
 
 /* ---- rules of the reduce family ---- */
 
+/* ArgMax/ArgMin: int64 indices, axis removed or kept as 1. */
+static int argreduce(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, P2O_INT64, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", 0);
+	if (axis < 0)
+		axis += x->rank;
+	if (axis < 0 || axis >= x->rank)
+		return bad(c, "axis %lld out of range for rank %d",
+			   (long long)attr_i(c->nd, "axis", 0), x->rank);
+	bool keep = attr_i(c->nd, "keepdims", 1) != 0;
+	p2o_dim o[P2O_MAX_RANK];
+	int r = 0;
+	for (int i = 0; i < x->rank; i++) {
+		if (i != axis)
+			o[r++] = x->dims[i];
+		else if (keep)
+			o[r++] = (p2o_dim){ 1, NULL };
+	}
+	set_out(c, 0, P2O_INT64, r, o);
+	return P2O_OK;
+}
+
 /* ---- rules of the shape family ---- */
 
 /* ---- rules of the index family ---- */
