@@ -947,3 +947,118 @@ P2O_HANDLER(logcumsumexp)
 			     m);
 	return p2o_set_result(cx, n, p2o_cast(cx, y, dt));
 }
+
+/* ---- distances ----------------------------------------------------------------- */
+
+/* a and b broadcast to their common shape, for reductions that must see
+ * the broadcast copies; unchanged when their shapes are already equal.
+ * Where(c, a, a) is a whatever c holds, broadcast with c's shape: unlike
+ * Expand (whose result shape is unknown to type inference for a shape
+ * computed at run time), it keeps symbolic dims. */
+static int expand_both(p2o_cx *cx, uint32_t *a, uint32_t *b)
+{
+	const p2o_type *ta = p2o_t(cx, *a), *tb = p2o_t(cx, *b);
+	bool same = ta->rank == tb->rank;
+	for (int i = 0; same && i < ta->rank; i++)
+		same = p2o_dim_eq(ta->dims[i], tb->dims[i]);
+	if (same)
+		return P2O_OK;
+	int rc = p2o_need_opset(cx, 9, "broadcasting the operands (Where)");
+	if (rc)
+		return rc;
+	uint32_t ca = p2o_cast(cx, *a, P2O_BOOL), cb = p2o_cast(cx, *b, P2O_BOOL);
+	uint32_t in_a[3] = { cb, *a, *a }, in_b[3] = { ca, *b, *b };
+	*a = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in_a, 1));
+	*b = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in_b, 1));
+	return *a == P2O_NOVAL || *b == P2O_NOVAL ? P2O_ERR_CONVERT : P2O_OK;
+}
+
+/* aten::cosine_similarity(x1, x2, dim=1, eps=1e-8): as PyTorch 1.13
+ * computes it, on the broadcast operands: sum(x1 / max(|x1|, eps) *
+ * x2 / max(|x2|, eps)) over dim, norms taken along dim. */
+P2O_HANDLER(cosine_similarity)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "x1:t x2:t dim:i eps:f", v);
+	if (rc)
+		return rc;
+	uint32_t a = v[0].tensor, b = v[1].tensor;
+	const p2o_type *ta = p2o_t(cx, a), *tb = p2o_t(cx, b);
+	int dt = p2o_promote(ta->dtype, ta->rank != 0, tb->dtype,
+			     tb->rank != 0);
+	if (!p2o_dtype_is_float(dt))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"cosine_similarity of integers (an error in "
+				"PyTorch)");
+	int rank = ta->rank > tb->rank ? ta->rank : tb->rank;
+	int64_t d;
+	if ((rc = p2o_norm_dim(cx, v[2].i, rank, &d)))
+		return rc;
+	a = p2o_cast(cx, a, dt);
+	b = p2o_cast(cx, b, dt);
+	if ((rc = expand_both(cx, &a, &b)))
+		return rc;
+	double eps = v[3].f;
+	uint32_t na = p2o_clip(cx, vnorm(cx, a, 2, &d, 1, true), &eps, NULL);
+	uint32_t nb = p2o_clip(cx, vnorm(cx, b, 2, &d, 1, true), &eps, NULL);
+	uint32_t prod = p2o_op2(cx, "Mul", p2o_op2(cx, "Div", a, na),
+				p2o_op2(cx, "Div", b, nb));
+	return p2o_set_result(cx, n, reduce_wide(cx, "ReduceSum", prod, &d, 1,
+						 false));
+}
+
+/* aten::pairwise_distance(x1, x2, p=2, eps=1e-6, keepdim=False): the
+ * p-norm of x1 - x2 + eps over the last dim of the broadcast shape. */
+P2O_HANDLER(pairwise_distance)
+{
+	p2o_arg v[5];
+	int rc = p2o_args(cx, n, "x1:t x2:t p:f eps:f keepdim:b", v);
+	if (rc)
+		return rc;
+	uint32_t a = v[0].tensor, b = v[1].tensor;
+	const p2o_type *ta = p2o_t(cx, a), *tb = p2o_t(cx, b);
+	int dt = p2o_promote(ta->dtype, ta->rank != 0, tb->dtype,
+			     tb->rank != 0);
+	int rank = ta->rank > tb->rank ? ta->rank : tb->rank;
+	if (rank == 0)
+		return p2o_fail(cx, P2O_ERR_CONVERT,
+				"pairwise_distance of two 0-D tensors");
+	/* x1 - x2 + eps: a float eps makes integers float32. */
+	int ft = p2o_dtype_is_float(dt) ? dt : P2O_FLOAT;
+	uint32_t diff = p2o_op2(cx, "Add",
+				p2o_cast(cx, p2o_op2(cx, "Sub", p2o_cast(cx, a, dt),
+						     p2o_cast(cx, b, dt)), ft),
+				p2o_const_scalar(cx, ft, v[3].f));
+	int64_t last = rank - 1;
+	return p2o_set_result(cx, n, vnorm(cx, diff, v[2].f, &last, 1, v[4].b));
+}
+
+/* aten::cdist(x1, x2, p=2, compute_mode=None): [..., P, M] and [..., R, M]
+ * give [..., P, R], the p-norm of every row difference, computed directly
+ * (PyTorch's matrix-product shortcut for p = 2 differs from it only by
+ * rounding). */
+P2O_HANDLER(cdist)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "x1:t x2:t p:f", v);
+	if (rc)
+		return rc;
+	uint32_t a = v[0].tensor, b = v[1].tensor;
+	if (p2o_t(cx, a)->rank < 2 || p2o_t(cx, b)->rank < 2)
+		return p2o_fail(cx, P2O_ERR_CONVERT,
+				"cdist needs operands of rank 2 or more");
+	if (!p2o_dtype_is_float(p2o_t(cx, a)->dtype))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"cdist of a non-floating tensor");
+	int64_t m2 = -2, m3 = -3;
+	int ra = p2o_t(cx, a)->rank, rb = p2o_t(cx, b)->rank;
+	/* Unsqueeze axes as non-negative positions in the output rank. */
+	m2 += ra + 1;
+	m3 += rb + 1;
+	uint32_t diff = p2o_op2(cx, "Sub", p2o_unsqueeze(cx, a, &m2, 1),
+				p2o_unsqueeze(cx, b, &m3, 1));
+	if (diff == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	int64_t last = p2o_t(cx, diff)->rank - 1;
+	return p2o_set_result(cx, n, vnorm(cx, diff, v[2].f, &last, 1, false));
+}
