@@ -1032,6 +1032,23 @@ static int einsum(ictx *c)
 	return P2O_OK;
 }
 
+/* NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss: the loss has the
+ * target's shape (reduction "none") or none; SoftmaxCrossEntropyLoss's
+ * optional log_prob the input's. */
+static int nll(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0), *t = in_t(c, 1);
+	const p2o_attr *r = p2o_attr_get(c->nd, "reduction");
+	bool none = r && strcmp(r->s, "none") == 0;
+	if (none)
+		set_out(c, 0, x->dtype, t->rank, t->dims);
+	else
+		set_out(c, 0, x->dtype, 0, NULL);
+	if (c->nd->n_out > 1)
+		set_out(c, 1, x->dtype, x->rank, x->dims);
+	return P2O_OK;
+}
+
 /* ---- rules of the shape family ---- */
 
 /* ---- rules of the index family ---- */

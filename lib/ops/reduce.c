@@ -11,21 +11,7 @@
  * and CumSum kernels for half floats and small integers. PyTorch
  * accumulates half floats in float32 too, and widening integers for a
  * max/min/argmax/product is exact. */
-static int wide(int dt)
-{
-	switch (dt) {
-	case P2O_FLOAT16:
-	case P2O_BFLOAT16:
-		return P2O_FLOAT;
-	case P2O_BOOL:
-	case P2O_INT8:
-	case P2O_INT16:
-	case P2O_UINT8:
-		return P2O_INT32;
-	default:
-		return dt;
-	}
-}
+#define wide p2o_wide_dtype
 
 /* Reduce op over axes of x in its widened dtype, the result in x's. */
 static uint32_t reduce_wide(p2o_cx *cx, const char *op, uint32_t x,
@@ -154,8 +140,7 @@ static uint32_t max2(p2o_cx *cx, uint32_t a, uint32_t b, bool is_max)
 					     "minimum of integers"))
 			return P2O_NOVAL;
 		uint32_t c = p2o_op2(cx, is_max ? "Greater" : "Less", a, b);
-		uint32_t in[3] = { c, a, b };
-		return p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+		return p2o_select(cx, c, a, b);
 	}
 	if (p2o_onnx_version(cx, op) < 8) {
 		/* No broadcasting before Max-8: only equal known shapes. */
@@ -900,9 +885,8 @@ P2O_HANDLER(cumprod)
 	mt->dims = p2o_memdup(cx, md, sizeof md);
 	mt->data = mask;
 	mt->nbytes = (size_t)(len * len);
-	uint32_t in[3] = { p2o_initializer(cx, mt, NULL), xs,
-			   p2o_const_scalar(cx, wide(dt), 1) };
-	uint32_t sel = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+	uint32_t sel = p2o_select(cx, p2o_initializer(cx, mt, NULL), xs,
+				 p2o_const_scalar(cx, wide(dt), 1));
 	int64_t last = rank;
 	uint32_t y = p2o_reduce(cx, "ReduceProd", sel, &last, 1, false);
 	if (d != rank - 1 && y != P2O_NOVAL) {
@@ -940,8 +924,7 @@ P2O_HANDLER(logcumsumexp)
 	/* Where(IsInf(m), 0, m) without IsInf: m - m is NaN exactly there. */
 	uint32_t zero = p2o_const_scalar(cx, p2o_t(cx, w)->dtype, 0);
 	uint32_t fin = p2o_op2(cx, "Equal", p2o_op2(cx, "Sub", m, m), zero);
-	uint32_t in[3] = { fin, m, zero };
-	m = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+	m = p2o_select(cx, fin, m, zero);
 	uint32_t e = p2o_op1(cx, "Exp", p2o_op2(cx, "Sub", w, m));
 	uint32_t y = p2o_op2(cx, "Add", p2o_op1(cx, "Log", cumsum_of(cx, e, d)),
 			     m);
@@ -967,9 +950,8 @@ static int expand_both(p2o_cx *cx, uint32_t *a, uint32_t *b)
 	if (rc)
 		return rc;
 	uint32_t ca = p2o_cast(cx, *a, P2O_BOOL), cb = p2o_cast(cx, *b, P2O_BOOL);
-	uint32_t in_a[3] = { cb, *a, *a }, in_b[3] = { ca, *b, *b };
-	*a = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in_a, 1));
-	*b = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in_b, 1));
+	*a = p2o_select(cx, cb, *a, *a);
+	*b = p2o_select(cx, ca, *b, *b);
 	return *a == P2O_NOVAL || *b == P2O_NOVAL ? P2O_ERR_CONVERT : P2O_OK;
 }
 
