@@ -23,6 +23,52 @@ static uint32_t reduce_wide(p2o_cx *cx, const char *op, uint32_t x,
 	return y == P2O_NOVAL ? y : p2o_cast(cx, y, dt);
 }
 
+/* ReduceMax/ReduceMin that propagate NaN as PyTorch does (ONNX Runtime's
+ * skip NaN): on floats, plus the sum of the NaN entries, which is NaN when
+ * there is one and 0 otherwise. IsNaN and Where need opset 9. */
+static uint32_t reduce_extreme(p2o_cx *cx, const char *op, uint32_t x,
+			       const int64_t *axes, size_t n, bool keep)
+{
+	int dt = p2o_t(cx, x)->dtype;
+	if (!p2o_dtype_is_float(dt))
+		return reduce_wide(cx, op, x, axes, n, keep);
+	if (p2o_need_opset(cx, 9, "max/min of floats (NaN propagation needs "
+				  "IsNaN)"))
+		return P2O_NOVAL;
+	uint32_t w = p2o_cast(cx, x, wide(dt));
+	uint32_t nan = p2o_select(cx, p2o_op1(cx, "IsNaN", w), w,
+				  p2o_const_scalar(cx, wide(dt), 0));
+	uint32_t y = p2o_op2(cx, "Add", p2o_reduce(cx, op, w, axes, n, keep),
+			     p2o_reduce(cx, "ReduceSum", nan, axes, n, keep));
+	return y == P2O_NOVAL ? y : p2o_cast(cx, y, dt);
+}
+
+/* ArgMax/ArgMin of x (already widened) along axis: the first index, and on
+ * floats the first NaN's when there is one, as PyTorch gives (ONNX
+ * Runtime's skip NaN). */
+static uint32_t arg_extreme(p2o_cx *cx, bool is_max, uint32_t w, int64_t axis,
+			    bool keep)
+{
+	/* ArgMax's default select_last_index=0 is PyTorch's first index. */
+	uint32_t nd = p2o_node_new(cx, is_max ? "ArgMax" : "ArgMin", 1, &w, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	p2o_attr_int(cx, nd, "keepdims", keep);
+	uint32_t idx = p2o_node_done(cx, nd);
+	if (idx == P2O_NOVAL || !p2o_dtype_is_float(p2o_t(cx, w)->dtype))
+		return idx;
+	if (p2o_need_opset(cx, 9, "argmax/argmin of floats (NaN propagation "
+				  "needs IsNaN)"))
+		return P2O_NOVAL;
+	uint32_t isn = p2o_cast(cx, p2o_op1(cx, "IsNaN", w), P2O_INT32);
+	nd = p2o_node_new(cx, "ArgMax", 1, &isn, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	p2o_attr_int(cx, nd, "keepdims", keep);
+	uint32_t first = p2o_node_done(cx, nd);
+	uint32_t any = p2o_cast(cx, p2o_reduce(cx, "ReduceMax", isn, &axis, 1,
+					       keep), P2O_BOOL);
+	return p2o_select(cx, any, first, idx);
+}
+
 /* Axes of a dim-list argument, normalized against rank; None or [] (and
  * any dims of a 0-D tensor) give n == 0: all axes. */
 static int axes_of(p2o_cx *cx, const p2o_arg *a, int rank, int64_t *axes,
@@ -189,15 +235,11 @@ static int max_dim(p2o_cx *cx, const pts_node *n, uint32_t x, int64_t dim,
 		p2o_set_tensor(cx, n, 1, p2o_const_scalar(cx, P2O_INT64, 0));
 		return P2O_OK;
 	}
-	uint32_t val = reduce_wide(cx, is_max ? "ReduceMax" : "ReduceMin", x,
-				   &d, 1, keep);
+	uint32_t val = reduce_extreme(cx, is_max ? "ReduceMax" : "ReduceMin",
+				      x, &d, 1, keep);
 	int dt = p2o_t(cx, x)->dtype;
-	uint32_t w = p2o_cast(cx, x, wide(dt));
-	/* ArgMax's default select_last_index=0 is PyTorch's first index. */
-	uint32_t nd = p2o_node_new(cx, is_max ? "ArgMax" : "ArgMin", 1, &w, 1);
-	p2o_attr_int(cx, nd, "axis", d);
-	p2o_attr_int(cx, nd, "keepdims", keep);
-	uint32_t idx = p2o_node_done(cx, nd);
+	uint32_t idx = arg_extreme(cx, is_max, p2o_cast(cx, x, wide(dt)), d,
+				   keep);
 	if (val == P2O_NOVAL || idx == P2O_NOVAL)
 		return P2O_ERR_CONVERT;
 	p2o_set_tensor(cx, n, 0, val);
@@ -220,8 +262,8 @@ static int max_any(p2o_cx *cx, const pts_node *n, bool is_max)
 		return max_dim(cx, n, x, v[1].i, !v[2].none && v[2].b, is_max);
 	if (p2o_t(cx, x)->rank == 0)
 		return p2o_set_result(cx, n, x);
-	return p2o_set_result(cx, n, reduce_wide(cx, is_max ? "ReduceMax" :
-						 "ReduceMin", x, NULL, 0,
+	return p2o_set_result(cx, n, reduce_extreme(cx, is_max ? "ReduceMax" :
+						    "ReduceMin", x, NULL, 0,
 						 false));
 }
 
@@ -249,8 +291,8 @@ static int amax_any(p2o_cx *cx, const pts_node *n, const char *op)
 		return rc;
 	if (p2o_t(cx, x)->rank == 0)
 		return p2o_set_result(cx, n, x);
-	return p2o_set_result(cx, n, reduce_wide(cx, op, x, axes, na,
-						 !v[2].none && v[2].b));
+	return p2o_set_result(cx, n, reduce_extreme(cx, op, x, axes, na,
+						    !v[2].none && v[2].b));
 }
 
 P2O_HANDLER(amax)
@@ -280,8 +322,8 @@ P2O_HANDLER(aminmax)
 	uint32_t lo = x, hi = x;
 	if (rank > 0) {
 		size_t na = v[1].none ? 0 : 1;
-		lo = reduce_wide(cx, "ReduceMin", x, &d, na, keep);
-		hi = reduce_wide(cx, "ReduceMax", x, &d, na, keep);
+		lo = reduce_extreme(cx, "ReduceMin", x, &d, na, keep);
+		hi = reduce_extreme(cx, "ReduceMax", x, &d, na, keep);
 		if (lo == P2O_NOVAL || hi == P2O_NOVAL)
 			return P2O_ERR_CONVERT;
 	}
@@ -312,10 +354,7 @@ static int argmax_any(p2o_cx *cx, const pts_node *n, bool is_max)
 		int64_t m1 = -1;
 		w = p2o_reshape_to(cx, w, &m1, 1);
 	}
-	uint32_t nd = p2o_node_new(cx, is_max ? "ArgMax" : "ArgMin", 1, &w, 1);
-	p2o_attr_int(cx, nd, "axis", d);
-	p2o_attr_int(cx, nd, "keepdims", keep && !flat);
-	uint32_t y = p2o_node_done(cx, nd);
+	uint32_t y = arg_extreme(cx, is_max, w, d, keep && !flat);
 	if (flat && keep && y != P2O_NOVAL) {
 		int64_t ones[P2O_MAX_RANK];
 		for (int i = 0; i < rank; i++)
@@ -598,8 +637,8 @@ static uint32_t vnorm(p2o_cx *cx, uint32_t x, double p, const int64_t *axes,
 	} else if (p == 1) {
 		y = p2o_reduce(cx, "ReduceL1", x, axes, na, keep);
 	} else if (isinf(p)) {
-		y = p2o_reduce(cx, p > 0 ? "ReduceMax" : "ReduceMin",
-			       p2o_op1(cx, "Abs", x), axes, na, keep);
+		y = reduce_extreme(cx, p > 0 ? "ReduceMax" : "ReduceMin",
+				   p2o_op1(cx, "Abs", x), axes, na, keep);
 	} else if (p == 0) {
 		y = p2o_reduce(cx, "ReduceSum",
 			       p2o_cast(cx, p2o_cast(cx, x, P2O_BOOL), w), axes,
@@ -637,7 +676,7 @@ static int mnorm(p2o_cx *cx, uint32_t x, const char *sord, double ord,
 	uint32_t w = p2o_cast(cx, x, wide(dt));
 	uint32_t s = p2o_reduce(cx, "ReduceSum", p2o_op1(cx, "Abs", w), &first,
 				1, true);
-	uint32_t y = p2o_reduce(cx, ord > 0 ? "ReduceMax" : "ReduceMin", s,
+	uint32_t y = reduce_extreme(cx, ord > 0 ? "ReduceMax" : "ReduceMin", s,
 				&second, 1, true);
 	if (!keep) {
 		/* Sorted: Squeeze-1's shape inference expects it. */
