@@ -694,13 +694,15 @@ static double p_of(const p2o_arg *a)
 }
 
 /* aten::norm(self, p=2), .ScalarOpt_dim(self, p, dim, keepdim=False),
- * .ScalarOpt_dtype / .ScalarOpt_dim_dtype (..., *, dtype): the vector
- * p-norm (torch.norm's 'fro' and 'nuc' arrive as other ops). */
+ * .ScalarOpt_dtype / .ScalarOpt_dim_dtype (..., *, dtype), and
+ * aten::linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *,
+ * dtype=None): the vector p-norm (torch.norm's 'fro' and 'nuc' arrive as
+ * other ops). */
 P2O_HANDLER(norm)
 {
 	p2o_arg v[5];
-	int rc = p2o_args(cx, n, "self:t p:f? dim:is? keepdim:b? dtype:dtype?",
-			  v);
+	int rc = p2o_args(cx, n, "self:t p|ord:f? dim:is? keepdim:b? "
+				 "dtype:dtype?", v);
 	if (rc)
 		return rc;
 	uint32_t x = v[0].tensor;
@@ -716,29 +718,6 @@ P2O_HANDLER(norm)
 		return rc;
 	return p2o_set_result(cx, n, vnorm(cx, x, p_of(&v[1]), axes, na,
 					   !v[3].none && v[3].b));
-}
-
-/* aten::linalg_vector_norm(self, ord=2, dim=None, keepdim=False, *,
- * dtype=None). */
-P2O_HANDLER(linalg_vector_norm)
-{
-	p2o_arg v[5];
-	int rc = p2o_args(cx, n, "self:t ord:f dim:is? keepdim:b dtype:dtype?",
-			  v);
-	if (rc)
-		return rc;
-	uint32_t x = v[0].tensor;
-	if (!v[4].none)
-		x = p2o_cast(cx, x, v[4].dtype);
-	if (!p2o_dtype_is_float(p2o_t(cx, x)->dtype))
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"norm of a non-floating tensor (an error in "
-				"PyTorch)");
-	int64_t axes[P2O_MAX_RANK];
-	size_t na;
-	if ((rc = axes_of(cx, &v[2], p2o_t(cx, x)->rank, axes, &na)))
-		return rc;
-	return p2o_set_result(cx, n, vnorm(cx, x, v[1].f, axes, na, v[3].b));
 }
 
 /* aten::frobenius_norm(self) / .dim(self, dim, keepdim=False). */
@@ -781,32 +760,16 @@ static int matrix_norm_of(p2o_cx *cx, const pts_node *n, uint32_t x,
 	return p2o_set_result(cx, n, y);
 }
 
-/* aten::linalg_matrix_norm(self, ord, dim=[-2,-1], keepdim=False, *,
- * dtype=None) and .str_ord(self, ord='fro', ...). */
-P2O_HANDLER(linalg_matrix_norm)
-{
-	bool str = p2o_overload_is(n, "str_ord");
-	p2o_arg v[5];
-	int rc = p2o_args(cx, n, str ? "self:t ord:s dim:is keepdim:b "
-				       "dtype:dtype?"
-				     : "self:t ord:f dim:is keepdim:b "
-				       "dtype:dtype?", v);
-	if (rc)
-		return rc;
-	uint32_t x = v[0].tensor;
-	if (!v[4].none)
-		x = p2o_cast(cx, x, v[4].dtype);
-	return matrix_norm_of(cx, n, x, str ? v[1].s : NULL, str ? 0 : v[1].f,
-			      &v[2], v[3].b);
-}
-
 /* aten::linalg_norm(self, ord=None, dim=None, keepdim=False, *, dtype=None)
  * and .ord_str: a string ord or two dims is a matrix norm; no ord is the
  * 2-norm of the dims (of everything without dim); a numeric ord without
- * dim takes the input's rank (1: vector, 2: matrix). */
+ * dim takes the input's rank (1: vector, 2: matrix). Also
+ * aten::linalg_matrix_norm(self, ord, dim=[-2,-1], ...) and .str_ord,
+ * whose ord and two dims always make a matrix norm here. */
 P2O_HANDLER(linalg_norm)
 {
-	bool str = p2o_overload_is(n, "ord_str");
+	bool str = p2o_overload_is(n, "ord_str") ||
+		   p2o_overload_is(n, "str_ord");
 	p2o_arg v[5];
 	int rc = p2o_args(cx, n, str ? "self:t ord:s dim:is? keepdim:b "
 				       "dtype:dtype?"
