@@ -836,43 +836,32 @@ P2O_HANDLER(cumsum)
 	return p2o_set_result(cx, n, cumsum_of(cx, x, d));
 }
 
-/* aten::cumprod(self, dim, *, dtype=None): ONNX has no cumulative
- * product; y_i = prod_{j<=i} x_j is ReduceProd over a [.., n, n] copy of x
- * in which a constant lower-triangular mask replaces x_j (j > i) by 1. It
- * needs the size of dim known (the mask is n*n), which is exact but costs
- * n times the memory: refused past a few thousand. */
-P2O_HANDLER(cumprod)
+/* Prefix rows for the cumulative ops ONNX lacks: x (widened) with dim d
+ * moved last and every row repeated as rows[..., i, j] = x[..., j] for
+ * j <= i and fill after, through a constant lower-triangular mask. So
+ * y_i = reduce_j rows[..., i, j] is exact, at n times the memory: it needs
+ * the size of dim known and at most a few thousand. perm gets the
+ * permutation that moved dim last. */
+static uint32_t prefix_rows(p2o_cx *cx, uint32_t w, int64_t d, double fill,
+			    int64_t *perm)
 {
-	p2o_arg v[3];
-	int rc = p2o_args(cx, n, "self:t dim:i dtype:dtype?", v);
-	if (rc)
-		return rc;
-	uint32_t x = v[0].tensor;
-	const p2o_type *t = p2o_t(cx, x);
+	const p2o_type *t = p2o_t(cx, w);
 	int rank = t->rank;
-	int64_t d;
-	if ((rc = p2o_norm_dim(cx, v[1].i, rank, &d)))
-		return rc;
-	int dt = t->dtype;
-	dt = !v[2].none ? v[2].dtype : p2o_dtype_category(dt) < 2 ? P2O_INT64 : dt;
-	x = p2o_cast(cx, x, dt);
-	if (rank == 0)
-		return p2o_set_result(cx, n, x);
 	int64_t len = t->dims[d].v;
-	if (len < 0 || len > 4096)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"cumprod along a dim of unknown or large size "
-				"(ONNX has no cumulative product)");
-	if ((rc = p2o_need_opset(cx, 9, "cumprod (as Where over a mask)")))
-		return rc;
-	/* Move dim last, then xs[..., i, j] = x[..., j]. */
-	int64_t perm[P2O_MAX_RANK];
+	if (len < 0 || len > 4096) {
+		p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+			 "a cumulative product or logcumsumexp along a dim of "
+			 "unknown or large size (ONNX has no such op)");
+		return P2O_NOVAL;
+	}
+	if (p2o_need_opset(cx, 9, "a cumulative product or logcumsumexp "
+				  "(Where over a mask)"))
+		return P2O_NOVAL;
 	int k = 0;
 	for (int i = 0; i < rank; i++)
 		if (i != d)
 			perm[k++] = i;
 	perm[k] = d;
-	uint32_t w = p2o_cast(cx, x, wide(dt));
 	uint32_t xt = d == rank - 1 ? w : p2o_transpose(cx, w, perm, rank);
 	int64_t ax = rank - 1;
 	uint32_t xs = p2o_unsqueeze(cx, xt, &ax, 1);
@@ -887,22 +876,52 @@ P2O_HANDLER(cumprod)
 	mt->dims = p2o_memdup(cx, md, sizeof md);
 	mt->data = mask;
 	mt->nbytes = (size_t)(len * len);
-	uint32_t sel = p2o_select(cx, p2o_initializer(cx, mt, NULL), xs,
-				 p2o_const_scalar(cx, wide(dt), 1));
+	return p2o_select(cx, p2o_initializer(cx, mt, NULL), xs,
+			  p2o_const_scalar(cx, t->dtype, fill));
+}
+
+/* y (dim last, as prefix_rows left it) with dim back in place. */
+static uint32_t from_rows(p2o_cx *cx, uint32_t y, int64_t d,
+			  const int64_t *perm, int rank)
+{
+	if (d == rank - 1 || y == P2O_NOVAL)
+		return y;
+	int64_t inv[P2O_MAX_RANK];
+	for (int i = 0; i < rank; i++)
+		inv[perm[i]] = i;
+	return p2o_transpose(cx, y, inv, rank);
+}
+
+/* aten::cumprod(self, dim, *, dtype=None): ReduceProd over prefix rows
+ * filled with 1. */
+P2O_HANDLER(cumprod)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t dim:i dtype:dtype?", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	int64_t d, perm[P2O_MAX_RANK];
+	if ((rc = p2o_norm_dim(cx, v[1].i, rank, &d)))
+		return rc;
+	int dt = p2o_t(cx, x)->dtype;
+	dt = !v[2].none ? v[2].dtype : p2o_dtype_category(dt) < 2 ? P2O_INT64 : dt;
+	x = p2o_cast(cx, x, dt);
+	if (rank == 0)
+		return p2o_set_result(cx, n, x);
+	uint32_t rows = prefix_rows(cx, p2o_cast(cx, x, wide(dt)), d, 1, perm);
 	int64_t last = rank;
-	uint32_t y = p2o_reduce(cx, "ReduceProd", sel, &last, 1, false);
-	if (d != rank - 1 && y != P2O_NOVAL) {
-		int64_t inv[P2O_MAX_RANK];
-		for (int i = 0; i < rank; i++)
-			inv[perm[i]] = i;
-		y = p2o_transpose(cx, y, inv, rank);
-	}
+	uint32_t y = p2o_reduce(cx, "ReduceProd", rows, &last, 1, false);
+	y = from_rows(cx, y, d, perm, rank);
 	return p2o_set_result(cx, n, y == P2O_NOVAL ? y : p2o_cast(cx, y, dt));
 }
 
-/* aten::logcumsumexp(self, dim): log(cumsum(exp(x - m))) + m with m the
- * max along dim (+-inf maxima replaced by 0 so that they do not make NaN),
- * so that exp never overflows. */
+/* aten::logcumsumexp(self, dim): per prefix row (filled with -inf),
+ * log(sum(exp(x - m))) + m with m the row's max, replaced by 0 where it
+ * is infinite (m - m is NaN there) so that no inf - inf makes NaN. A
+ * shift per row, not one for the whole dim: a prefix far below a later
+ * maximum must not underflow to -inf. */
 P2O_HANDLER(logcumsumexp)
 {
 	p2o_arg v[2];
@@ -910,27 +929,31 @@ P2O_HANDLER(logcumsumexp)
 	if (rc)
 		return rc;
 	uint32_t x = v[0].tensor;
-	int dt = p2o_t(cx, x)->dtype;
+	int dt = p2o_t(cx, x)->dtype, rank = p2o_t(cx, x)->rank;
 	if (!p2o_dtype_is_float(dt))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"logcumsumexp of a non-floating tensor");
-	int64_t d;
-	if ((rc = p2o_norm_dim(cx, v[1].i, p2o_t(cx, x)->rank, &d)))
+	int64_t d, perm[P2O_MAX_RANK];
+	if ((rc = p2o_norm_dim(cx, v[1].i, rank, &d)))
 		return rc;
-	if (p2o_t(cx, x)->rank == 0)
+	if (rank == 0)
 		return p2o_set_result(cx, n, x);
-	if ((rc = p2o_need_opset(cx, 11, "logcumsumexp (CumSum)")))
-		return rc;
-	uint32_t w = p2o_cast(cx, x, wide(dt));
-	uint32_t m = p2o_reduce(cx, "ReduceMax", w, &d, 1, true);
-	/* Where(IsInf(m), 0, m) without IsInf: m - m is NaN exactly there. */
-	uint32_t zero = p2o_const_scalar(cx, p2o_t(cx, w)->dtype, 0);
-	uint32_t fin = p2o_op2(cx, "Equal", p2o_op2(cx, "Sub", m, m), zero);
-	m = p2o_select(cx, fin, m, zero);
-	uint32_t e = p2o_op1(cx, "Exp", p2o_op2(cx, "Sub", w, m));
-	uint32_t y = p2o_op2(cx, "Add", p2o_op1(cx, "Log", cumsum_of(cx, e, d)),
-			     m);
-	return p2o_set_result(cx, n, p2o_cast(cx, y, dt));
+	uint32_t rows = prefix_rows(cx, p2o_cast(cx, x, wide(dt)), d, -INFINITY,
+				    perm);
+	if (rows == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	int64_t last = rank;
+	uint32_t m = p2o_reduce(cx, "ReduceMax", rows, &last, 1, true);
+	uint32_t zero = p2o_const_scalar(cx, p2o_t(cx, rows)->dtype, 0);
+	uint32_t inf = p2o_op1(cx, "IsNaN", p2o_op2(cx, "Sub", m, m));
+	m = p2o_select(cx, inf, zero, m);
+	uint32_t e = p2o_op1(cx, "Exp", p2o_op2(cx, "Sub", rows, m));
+	uint32_t y = p2o_op2(cx, "Add",
+			     p2o_op1(cx, "Log", p2o_reduce(cx, "ReduceSum", e,
+							   &last, 1, false)),
+			     p2o_squeeze(cx, m, &last, 1));
+	y = from_rows(cx, y, d, perm, rank);
+	return p2o_set_result(cx, n, y == P2O_NOVAL ? y : p2o_cast(cx, y, dt));
 }
 
 /* ---- distances ----------------------------------------------------------------- */
