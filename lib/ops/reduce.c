@@ -189,15 +189,18 @@ static uint32_t max2(p2o_cx *cx, uint32_t a, uint32_t b, bool is_max)
 		return p2o_select(cx, c, a, b);
 	}
 	if (p2o_onnx_version(cx, op) < 8) {
-		/* No broadcasting before Max-8: only equal known shapes. */
+		/* No broadcasting before Max-8: only equal known shapes; and
+		 * ONNX Runtime's Max-6 takes float32 only. */
 		const p2o_type *ta = p2o_t(cx, a), *tb = p2o_t(cx, b);
 		bool same = ta->rank == tb->rank && p2o_dims_known(ta) &&
-			    p2o_dims_known(tb);
+			    p2o_dims_known(tb) && dt == P2O_FLOAT;
 		for (int i = 0; same && i < ta->rank; i++)
 			same = ta->dims[i].v == tb->dims[i].v;
 		if (!same && p2o_need_opset(cx, 8, is_max ?
-					    "maximum with broadcasting" :
-					    "minimum with broadcasting"))
+					    "maximum with broadcasting or of "
+					    "float64" :
+					    "minimum with broadcasting or of "
+					    "float64"))
 			return P2O_NOVAL;
 	}
 	return p2o_op2(cx, op, a, b);
