@@ -329,6 +329,36 @@ def main():
     made["version-huge.pt"] = build_zip(
         entries_of(recs, **{"version": b"18446744073709551617\n"}))[0]
 
+    # Source ranges (.debug_pkl) whose numbers point outside what they
+    # index: libtorch reads them unchecked.
+    dbg = next(n for n, _ in recs if n.endswith("linear.py.debug_pkl"))
+    dshort = dbg.split("/", 1)[1]
+    tag, table, records = pickle.loads(dict(recs)[dbg])
+
+    def with_record(i, rec):
+        rs = list(records)
+        rs[i] = rec
+        return pickle.dumps((tag, table, tuple(rs)), protocol=2)
+    i = next(k for k, r in enumerate(records) if r[1][0][0])
+    off, ((texts, fname, line), a, b), handle = records[i]
+    made["debug-same-repickled.pt"] = build_zip(
+        entries_of(recs, **{dshort: with_record(i, records[i])}))[0]
+    torch.jit.load(io.BytesIO(made["debug-same-repickled.pt"]))
+    del made["debug-same-repickled.pt"]
+    debug = {
+        "string-index": (off, ((list(texts[:-1]) + [99], fname, line), a, b),
+                         handle),
+        "file-index": (off, ((texts, 99, line), a, b), handle),
+        "range-past-text": (off, ((texts, fname, line), a, 1 << 20), handle),
+        "range-reversed": (off, ((texts, fname, line), b, a - 1), handle),
+        "offset-past-code": (1 << 20, ((texts, fname, line), a, b), handle),
+    }
+    for name, rec in debug.items():
+        made["debug-%s.pt" % name] = build_zip(
+            entries_of(recs, **{dshort: with_record(i, rec)}))[0]
+    made["debug-not-tuple.pt"] = build_zip(
+        entries_of(recs, **{dshort: P2 + b"K\x05."}))[0]
+
     made["other-empty.pt"] = b""
     made["other-text.pt"] = b"this is not a model\n"
     rnd = bytearray()

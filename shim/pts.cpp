@@ -349,18 +349,22 @@ size_t storage_itemsize(const std::string &g)
 // What the pickle scan keeps of a value: enough to read the persistent
 // ids of storages, ('storage', torch.XStorage, key, location, numel).
 struct pk_item {
-	enum kind { OTHER, STR, GLOBAL, INT, TUPLE, MARK } k = OTHER;
+	enum kind { OTHER, STR, GLOBAL, INT, TUPLE, LIST, MARK } k = OTHER;
 	std::string s;                          // STR, GLOBAL
 	int64_t i = 0;                          // INT
-	std::shared_ptr<std::vector<pk_item>> t; // TUPLE
+	// TUPLE, LIST: the items. Shared, as the unpickler shares them: a
+	// list memoized before its appends is the same list when fetched.
+	std::shared_ptr<std::vector<pk_item>> t;
 	int depth = 0;                          // container nesting
 };
 
 // Walks the opcodes libtorch's unpickler knows, checking every length
 // against the bytes left, every memo reference, and the nesting depth,
 // and checks each storage it declares against its record's size. An
-// opcode outside that set is left for libtorch to refuse.
-void scan_pickle(const std::string &name, const std::string &pk,
+// opcode outside that set is left for libtorch to refuse (and the result
+// is then an OTHER item). Returns what the pickle builds, as far as the
+// items above describe it: tuples and lists keep their items.
+pk_item scan_pickle(const std::string &name, const std::string &pk,
 		 const std::string &tensor_dir,
 		 const std::unordered_map<std::string, uint64_t> &records)
 {
@@ -442,7 +446,8 @@ void scan_pickle(const std::string &name, const std::string &pk,
 		switch (op) {
 		case 0x80: uint_le(1); break; // PROTO
 		case 0x95: uint_le(8); break; // FRAME
-		case '.': return;             // STOP
+		case '.':                     // STOP
+			return st.empty() ? pk_item() : st.back();
 		case '(': { pk_item m; m.k = pk_item::MARK; st.push_back(m); break; }
 		case '0': pop(); break;
 		case '1': pop_mark(); break;
@@ -504,7 +509,11 @@ void scan_pickle(const std::string &name, const std::string &pk,
 			st.push_back(it->second);
 			break;
 		}
-		case ']': case '}': push_container(1, nullptr); break;
+		case ']':
+			push_container(1, std::make_shared<std::vector<pk_item>>());
+			st.back().k = pk_item::LIST;
+			break;
+		case '}': push_container(1, nullptr); break;
 		case ')': push_container(1, std::make_shared<std::vector<pk_item>>()); break;
 		case 't': {
 			auto items = pop_mark();
@@ -524,7 +533,24 @@ void scan_pickle(const std::string &name, const std::string &pk,
 			push_container(deepest(*items) + 1, nullptr);
 			break;
 		}
-		case 'e': case 'u': {
+		case 'e': { // APPENDS: into the list itself
+			auto items = pop_mark();
+			pk_item c = pop();
+			int depth = std::max(c.depth, deepest(*items) + 1);
+			if (c.k != pk_item::LIST) {
+				push_container(depth, nullptr);
+				break;
+			}
+			if (depth > MAX_NESTING)
+				throw bad("values nested deeper than " +
+					  std::to_string(MAX_NESTING) + " levels");
+			c.t->insert(c.t->end(), std::make_move_iterator(items->begin()),
+				    std::make_move_iterator(items->end()));
+			c.depth = depth;
+			st.push_back(std::move(c));
+			break;
+		}
+		case 'u': {
 			auto items = pop_mark();
 			pk_item c = pop();
 			push_container(std::max(c.depth, deepest(*items) + 1), nullptr);
@@ -551,8 +577,19 @@ void scan_pickle(const std::string &name, const std::string &pk,
 			break;
 		}
 		case 'R': case 0x81: { // REDUCE, NEWOBJ: f(args)
-			pk_item args = pop();
-			pop();
+			pk_item args = pop(), f = pop();
+			// TorchScript's typed lists: build_intlist([...]) & co.
+			// are the list they are given.
+			static const std::string typed = "torch.jit._pickle.build_";
+			if (op == 'R' && f.k == pk_item::GLOBAL &&
+			    f.s.compare(0, typed.size(), typed) == 0 &&
+			    f.s.size() > 4 && f.s.compare(f.s.size() - 4, 4, "list") == 0 &&
+			    args.k == pk_item::TUPLE && args.t->size() == 1 &&
+			    (*args.t)[0].k == pk_item::LIST) {
+				st.push_back((*args.t)[0]);
+				st.back().depth = args.depth + 1;
+				break;
+			}
 			push_container(args.depth + 1, nullptr);
 			break;
 		}
@@ -585,9 +622,85 @@ void scan_pickle(const std::string &name, const std::string &pk,
 			st.push_back(pk_item());
 			break;
 		}
-		default:
-			return; // not an opcode libtorch reads: it will say so
+		default: // not an opcode libtorch reads: it will say so
+			return pk_item();
 		}
+	}
+}
+
+// The source ranges of a code file's .debug_pkl, as libtorch 1.13 reads
+// them: ('FORMAT_WITH_STRING_TABLE', (text, ...), records) or, older, the
+// records alone; a record is (byte offset into the code file, range[,
+// debug handle]) and a range ((text indices, file index, first line) |
+// (text, file, first line), start, end). libtorch indexes the string table
+// and the range's text with these numbers unchecked, so each is checked
+// here: a file that does not have this shape is refused too, since libtorch
+// would read it on the same unchecked path.
+void check_debug_pkl(const std::string &name, const pk_item &top,
+		     uint64_t code_size)
+{
+	auto bad = [&](const std::string &why) {
+		return corrupt_archive(name + ": " + why);
+	};
+	auto seq = [](const pk_item &v, size_t lo, size_t hi) {
+		return (v.k == pk_item::TUPLE || v.k == pk_item::LIST) && v.t &&
+		       v.t->size() >= lo && v.t->size() <= hi;
+	};
+	if (!seq(top, 0, SIZE_MAX))
+		throw bad("the source ranges are not a tuple");
+	const std::vector<pk_item> *table = nullptr, *recs = top.t.get();
+	if (!recs->empty() && (*recs)[0].k == pk_item::STR) {
+		if ((*recs)[0].s != "FORMAT_WITH_STRING_TABLE" || recs->size() != 3 ||
+		    !seq((*recs)[1], 0, SIZE_MAX) || !seq((*recs)[2], 0, SIZE_MAX))
+			throw bad("an unknown source range format");
+		table = (*recs)[1].t.get();
+		for (const auto &x : *table)
+			if (x.k != pk_item::STR)
+				throw bad("a source string table entry is not a string");
+		recs = (*recs)[2].t.get();
+	}
+	for (const auto &r : *recs) {
+		if (!seq(r, 2, 3) || (*r.t)[0].k != pk_item::INT ||
+		    !seq((*r.t)[1], 3, 3))
+			throw bad("a source range record of the wrong shape");
+		int64_t off = (*r.t)[0].i;
+		if (off < 0 || (uint64_t)off > code_size)
+			throw bad("a source range at byte " + std::to_string(off) +
+				  " of a " + std::to_string(code_size) +
+				  "-byte code file");
+		const auto &rng = *(*r.t)[1].t;
+		if (!seq(rng[0], 3, 3) || rng[1].k != pk_item::INT ||
+		    rng[2].k != pk_item::INT)
+			throw bad("a source range of the wrong shape");
+		const auto &src = *rng[0].t;
+		uint64_t len = 0;
+		if (table) {
+			if (!seq(src[0], 0, SIZE_MAX) || src[1].k != pk_item::INT)
+				throw bad("a source of the wrong shape");
+			for (const auto &x : *src[0].t) {
+				if (x.k != pk_item::INT || x.i < 0 ||
+				    (uint64_t)x.i >= table->size())
+					throw bad("a source names string " +
+						  std::string(x.k == pk_item::INT ?
+						  std::to_string(x.i) : "?") +
+						  " of a table of " +
+						  std::to_string(table->size()));
+				len += (*table)[(size_t)x.i].s.size();
+			}
+			if (src[1].i < 0 || (uint64_t)src[1].i >= table->size())
+				throw bad("a source file name outside the string table");
+		} else {
+			if (src[0].k != pk_item::STR)
+				throw bad("a source text that is not a string");
+			len = src[0].s.size();
+		}
+		// torch.jit.save itself writes 0..1 over an empty text (the
+		// range of generated code), which libtorch reads safely.
+		int64_t a = rng[1].i, b = rng[2].i;
+		if (a < 0 || b < a || (uint64_t)b > len + (len == 0))
+			throw bad("the source range " + std::to_string(a) + ".." +
+				  std::to_string(b) + " of a " +
+				  std::to_string(len) + "-byte source");
 	}
 }
 
@@ -617,10 +730,19 @@ void check_archive(const char *path)
 		bool data = rel == "data.pkl", consts = rel == "constants.pkl";
 		if (data || consts ||
 		    (rel.size() > 4 && (rel.compare(rel.size() - 4, 4, ".pkl") == 0 ||
-					rel.compare(rel.size() - 4, 4, "_pkl") == 0)))
-			scan_pickle(rel, member_bytes(f, e),
-				    data ? "data/" : consts ? "constants/" : "",
-				    records);
+					rel.compare(rel.size() - 4, 4, "_pkl") == 0))) {
+			pk_item top = scan_pickle(rel, member_bytes(f, e),
+						  data ? "data/" : consts ? "constants/" : "",
+						  records);
+			static const std::string dbg = ".debug_pkl";
+			if (rel.size() > dbg.size() &&
+			    rel.compare(rel.size() - dbg.size(), dbg.size(), dbg) == 0) {
+				// libtorch reads one with its code file only.
+				auto code = records.find(rel.substr(0, rel.size() - dbg.size()));
+				if (code != records.end())
+					check_debug_pkl(rel, top, code->second);
+			}
+		}
 	}
 }
 

@@ -61,6 +61,16 @@ unchanged() {
     convert_and_check "$ERRORS/conv3ch.json" 17
 }
 
+@test "a scripted check that fails for the input shape: exit 4 with the model's own message" {
+    # torch._assert(x.dim() == 3, f"expected a 3-D input, got {x.dim()}-D")
+    run --separate-stderr "$PT2ONNX" "$ROOT/testdata/ops/format_assert.pt" \
+        -o "$OUT" -s 2x3x4x5
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [[ $stderr == *"prim::RaiseException (at "*"the model raises an exception for these input shapes: AssertionError: expected a 3-D input, got 4-D"* ]] ||
+        fail "$stderr"
+    unchanged
+}
+
 @test "forward() that assigns a module attribute: exit 4, names the attribute" {
     convert setattr.pt -s 2x3
     [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"

@@ -156,3 +156,44 @@ P2O_HANDLER(contains)
 	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			"membership test of values known only at run time");
 }
+
+/* aten::format(str self, ...): Python's str.format for "{}" fields, which
+ * scripted code uses to build the messages of its checks
+ * (torch._assert(cond, f"...")). Fields whose argument is a constant are
+ * filled in; the others (sizes known only at run time) stay "{}". The
+ * result only ever reaches an exception message, where an unfilled field
+ * is still readable. */
+P2O_HANDLER(format)
+{
+	const pts_const *f = n->n_in ? p2o_konst(cx, n, 0) : NULL;
+	if (!f || f->kind != PTS_C_STRING)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"a format string known only at run time");
+	char *out = p2o_strdup(cx, "");
+	const char *p = f->s;
+	uint32_t arg = 1;
+	while (*p) {
+		const char *q = strstr(p, "{}");
+		size_t lit = q ? (size_t)(q - p) : strlen(p);
+		out = p2o_fmt(cx, "%s%.*s", out, (int)lit, p);
+		if (!q)
+			break;
+		const pts_const *k = arg < n->n_in ? p2o_konst(cx, n, arg) : NULL;
+		arg++;
+		if (k && k->kind == PTS_C_INT)
+			out = p2o_fmt(cx, "%s%lld", out, (long long)k->i);
+		else if (k && k->kind == PTS_C_FLOAT)
+			out = p2o_fmt(cx, "%s%g", out, k->f);
+		else if (k && k->kind == PTS_C_BOOL)
+			out = p2o_fmt(cx, "%s%s", out, k->i ? "True" : "False");
+		else if (k && k->kind == PTS_C_STRING)
+			out = p2o_fmt(cx, "%s%s", out, k->s);
+		else
+			out = p2o_fmt(cx, "%s{}", out);
+		p = q + 2;
+	}
+	pts_const *s = p2o_new_const(cx, PTS_C_STRING);
+	s->s = out;
+	p2o_set_const(cx, n, 0, s);
+	return P2O_OK;
+}

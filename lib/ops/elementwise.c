@@ -162,9 +162,19 @@ static int operands(p2o_cx *cx, const pts_node *n, uint32_t *ia,
 	return P2O_OK;
 }
 
-/* aten::add(self, other, alpha=1), on tensors and numbers. */
+/* aten::add(self, other, alpha=1), on tensors and numbers; and
+ * aten::add.str(a, b), which scripted checks use to build exception
+ * messages ("AssertionError: " + msg). */
 P2O_HANDLER(add)
 {
+	const pts_const *sa = n->n_in == 2 ? p2o_konst(cx, n, 0) : NULL;
+	const pts_const *sb = n->n_in == 2 ? p2o_konst(cx, n, 1) : NULL;
+	if (sa && sb && sa->kind == PTS_C_STRING && sb->kind == PTS_C_STRING) {
+		pts_const *s = p2o_new_const(cx, PTS_C_STRING);
+		s->s = p2o_fmt(cx, "%s%s", sa->s, sb->s);
+		p2o_set_const(cx, n, 0, s);
+		return P2O_OK;
+	}
 	double alpha;
 	uint32_t a, b;
 	int rc = operands(cx, n, &a, &b, &alpha);
