@@ -502,8 +502,6 @@ int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs)
 
 /* ---- emit helpers of the binary family ---- */
 
-/* ---- emit helpers of the reduce family ---- */
-
 /* ---- emit helpers of the shape family ---- */
 
 /* ---- emit helpers of the index family ---- */
@@ -775,4 +773,32 @@ uint32_t p2o_const_values(p2o_cx *cx, int dtype, const int64_t *dims,
 	for (size_t i = 0; i < n; i++)
 		store((void *)t->data, i, dtype, v[i]);
 	return small_const(cx, t);
+}
+
+/* ---- emit helpers of the reduce family ---- */
+
+int p2o_wide_dtype(int dtype)
+{
+	switch (dtype) {
+	case P2O_FLOAT16:
+	case P2O_BFLOAT16:
+		return P2O_FLOAT;
+	case P2O_BOOL:
+	case P2O_INT8:
+	case P2O_INT16:
+	case P2O_UINT8:
+		return P2O_INT32;
+	default:
+		return dtype;
+	}
+}
+
+uint32_t p2o_select(p2o_cx *cx, uint32_t c, uint32_t a, uint32_t b)
+{
+	if (c == P2O_NOVAL || a == P2O_NOVAL || b == P2O_NOVAL)
+		return P2O_NOVAL;
+	int dt = p2o_t(cx, a)->dtype, w = p2o_wide_dtype(dt);
+	uint32_t in[3] = { c, p2o_cast(cx, a, w), p2o_cast(cx, b, w) };
+	uint32_t y = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+	return y == P2O_NOVAL ? y : p2o_cast(cx, y, dt);
 }

@@ -920,6 +920,144 @@ static int predicate(ictx *c)
 
 /* ---- rules of the reduce family ---- */
 
+/* ArgMax/ArgMin: int64 indices, axis removed or kept as 1. */
+static int argreduce(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, P2O_INT64, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", 0);
+	if (axis < 0)
+		axis += x->rank;
+	if (axis < 0 || axis >= x->rank)
+		return bad(c, "axis %lld out of range for rank %d",
+			   (long long)attr_i(c->nd, "axis", 0), x->rank);
+	bool keep = attr_i(c->nd, "keepdims", 1) != 0;
+	p2o_dim o[P2O_MAX_RANK];
+	int r = 0;
+	for (int i = 0; i < x->rank; i++) {
+		if (i != axis)
+			o[r++] = x->dims[i];
+		else if (keep)
+			o[r++] = (p2o_dim){ 1, NULL };
+	}
+	set_out(c, 0, P2O_INT64, r, o);
+	return P2O_OK;
+}
+
+/* Det: the batch dims of a stack of square matrices. */
+static int det(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank >= 0 && x->rank < 2)
+		return bad(c, "input of rank %d is not a matrix", x->rank);
+	set_out(c, 0, x->dtype, x->rank < 0 ? -1 : x->rank - 2, x->dims);
+	return P2O_OK;
+}
+
+/* Einsum with an explicit output ("...->..."): each output letter takes
+ * the dim its inputs give it, the ellipsis the broadcast of theirs. */
+static int einsum(ictx *c)
+{
+	const p2o_attr *a = p2o_attr_get(c->nd, "equation");
+	const char *eq = a ? a->s : "";
+	const char *arrow = strstr(eq, "->");
+	int dt = in_t(c, 0)->dtype;
+	if (!arrow) {
+		set_out(c, 0, dt, -1, NULL);
+		return P2O_OK;
+	}
+	p2o_dim letter[128];
+	bool seen[128] = { false };
+	p2o_dim ell[P2O_MAX_RANK];
+	int n_ell = 0;
+	const char *p = eq;
+	for (uint32_t i = 0; i < c->nd->n_in; i++) {
+		const p2o_type *t = in_t(c, i);
+		const char *end = p;
+		while (*end && *end != ',' && end != arrow)
+			end++;
+		if (t->rank < 0) {
+			set_out(c, 0, dt, -1, NULL);
+			return P2O_OK;
+		}
+		int n_letters = 0;
+		bool has_ell = false;
+		for (const char *q = p; q < end; q++) {
+			if (*q == '.')
+				has_ell = true;
+			else
+				n_letters++;
+		}
+		int k = has_ell ? t->rank - n_letters : 0, j = 0;
+		if (k < 0 || (!has_ell && n_letters != t->rank))
+			return bad(c, "equation term %d does not match rank %d",
+				   (int)i, t->rank);
+		for (const char *q = p; q < end; q++) {
+			if (*q == '.') {
+				q += 2;
+				/* Right-aligned broadcast of ellipsis dims. */
+				for (int e = 0; e < k; e++) {
+					int at = n_ell - k + e;
+					p2o_dim d = t->dims[j + e];
+					if (k > n_ell) {
+						memmove(ell + (k - n_ell), ell,
+							sizeof *ell * (size_t)n_ell);
+						for (int f = 0; f < k - n_ell; f++)
+							ell[f] = (p2o_dim){ 1, NULL };
+						n_ell = k;
+						at = e;
+					}
+					if (ell[at].v == 1 || (ell[at].v < 0 &&
+							       d.v >= 0))
+						ell[at] = d;
+				}
+				j += k;
+				continue;
+			}
+			unsigned char ch = (unsigned char)*q;
+			if (!seen[ch] || letter[ch].v == 1)
+				letter[ch] = t->dims[j];
+			seen[ch] = true;
+			j++;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	int r = 0;
+	for (const char *q = arrow + 2; *q && r < P2O_MAX_RANK; q++) {
+		if (*q == '.') {
+			q += 2;
+			for (int e = 0; e < n_ell && r < P2O_MAX_RANK; e++)
+				o[r++] = ell[e];
+			continue;
+		}
+		unsigned char ch = (unsigned char)*q;
+		o[r++] = seen[ch] ? letter[ch] : unknown;
+	}
+	set_out(c, 0, dt, r, o);
+	return P2O_OK;
+}
+
+/* NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss: the loss has the
+ * target's shape (reduction "none") or none; SoftmaxCrossEntropyLoss's
+ * optional log_prob the input's. */
+static int nll(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0), *t = in_t(c, 1);
+	const p2o_attr *r = p2o_attr_get(c->nd, "reduction");
+	bool none = r && strcmp(r->s, "none") == 0;
+	if (none)
+		set_out(c, 0, x->dtype, t->rank, t->dims);
+	else
+		set_out(c, 0, x->dtype, 0, NULL);
+	if (c->nd->n_out > 1)
+		set_out(c, 1, x->dtype, x->rank, x->dims);
+	return P2O_OK;
+}
+
 /* ---- rules of the shape family ---- */
 
 /* ---- rules of the index family ---- */
@@ -978,33 +1116,6 @@ static int max_pool(ictx *c)
 		set_out(c, 1, P2O_INT64, y->rank, y->dims);
 	}
 	return rc;
-}
-
-/* ArgMax/ArgMin: one axis reduced (kept as 1 by keepdims), int64. */
-static int arg_reduce(ictx *c)
-{
-	const p2o_type *x = in_t(c, 0);
-	bool keep = attr_i(c->nd, "keepdims", 1) != 0;
-	int64_t a = attr_i(c->nd, "axis", 0);
-	if (x->rank < 0) {
-		set_out(c, 0, P2O_INT64, -1, NULL);
-		return P2O_OK;
-	}
-	if (a < 0)
-		a += x->rank;
-	if (a < 0 || a >= x->rank)
-		return bad(c, "axis %lld out of range for rank %d",
-			   (long long)attr_i(c->nd, "axis", 0), x->rank);
-	p2o_dim o[P2O_MAX_RANK];
-	int r = 0;
-	for (int i = 0; i < x->rank; i++) {
-		if (i != a)
-			o[r++] = x->dims[i];
-		else if (keep)
-			o[r++] = (p2o_dim){ 1, NULL };
-	}
-	set_out(c, 0, P2O_INT64, r, o);
-	return P2O_OK;
 }
 
 /* GridSample: [N, C] of X, then the grid's sampled dims. */

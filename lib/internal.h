@@ -362,6 +362,14 @@ int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs);
 
 /* ---- emit helpers of the reduce family ---- */
 
+/* The dtype ONNX Runtime's reductions, ArgMax, CumSum and Where have
+ * kernels for that holds dtype exactly: float32 for half floats, int32 for
+ * bool and small integers; dtype itself otherwise. */
+int p2o_wide_dtype(int dtype);
+/* Where(c, a, b) for a and b of one dtype, any dtype (computed in
+ * p2o_wide_dtype's, then cast back); P2O_NOVAL in, P2O_NOVAL out. */
+uint32_t p2o_select(p2o_cx *cx, uint32_t c, uint32_t a, uint32_t b);
+
 /* ---- emit helpers of the shape family ---- */
 
 /* ---- emit helpers of the index family ---- */

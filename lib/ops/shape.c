@@ -183,14 +183,16 @@ P2O_HANDLER(identity)
  * identity in eval mode. */
 P2O_HANDLER(dropout)
 {
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "train:b", &v);
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "p:f train:b", v);
 	if (rc)
 		return rc;
-	if (v.b)
+	/* train=True is real (random) dropout even in an eval-mode module
+	 * (F.dropout(x, training=True)); with p == 0 it keeps everything. */
+	if (v[1].b && v[0].f != 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"dropout with train=True (export needs the "
-				"model in eval mode)");
+				"dropout with train=True and p=%g is random "
+				"(export needs the model in eval mode)", v[0].f);
 	return p2o_h_identity(cx, n);
 }
 
