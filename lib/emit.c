@@ -478,6 +478,25 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 /* ---- emit helpers of the shape family ---- */
 
+uint32_t p2o_dims_around(p2o_cx *cx, uint32_t x, int from, int to,
+			 uint32_t mid)
+{
+	if (x == P2O_NOVAL || mid == P2O_NOVAL)
+		return P2O_NOVAL;
+	int r = p2o_t(cx, x)->rank;
+	uint32_t parts[3], np = 0;
+	if (from > 0)
+		parts[np++] = p2o_dims_value(cx, x, 0, from);
+	parts[np++] = mid;
+	if (to < r)
+		parts[np++] = p2o_dims_value(cx, x, to, r);
+	if (np == 1)
+		return mid;
+	uint32_t nd = p2o_node_new(cx, "Concat", np, parts, 1);
+	p2o_attr_int(cx, nd, "axis", 0);
+	return p2o_node_done(cx, nd);
+}
+
 /* ---- emit helpers of the index family ---- */
 
 /* ---- emit helpers of the spatial family ---- */

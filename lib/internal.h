@@ -355,6 +355,12 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the shape family ---- */
 
+/* The sizes of x with dims [from, to) replaced by the 1-D int64 value mid:
+ * a target shape for a Reshape that changes only those dims (the others
+ * constants where known, from x's Shape where symbolic). */
+uint32_t p2o_dims_around(p2o_cx *cx, uint32_t x, int from, int to,
+			 uint32_t mid);
+
 /* ---- emit helpers of the index family ---- */
 
 /* ---- emit helpers of the spatial family ---- */
