@@ -668,30 +668,3 @@ P2O_HANDLER(shape_as_tensor)
 		return rc;
 	return p2o_set_result(cx, n, p2o_dims_value(cx, v.tensor, 0, r));
 }
-
-/* aten::__range_length(lo, hi, step) -> int: len(range(lo, hi, step)),
- * which scripted loops over ranges record. */
-P2O_HANDLER(range_length)
-{
-	p2o_arg v[3];
-	int rc = p2o_args(cx, n, "lo:i hi:i step:i", v);
-	if (rc)
-		return rc;
-	int64_t lo = v[0].i, hi = v[1].i, step = v[2].i;
-	if (step == 0)
-		return p2o_fail(cx, P2O_ERR_CONVERT, "range() step is 0");
-	int64_t len = step > 0 ? (lo < hi ? 1 + (hi - 1 - lo) / step : 0) :
-				 (lo > hi ? 1 + (lo - 1 - hi) / -step : 0);
-	return p2o_set_int(cx, n, 0, len);
-}
-
-/* aten::__derive_index(index, start, step) -> int: the index-th item of
- * range(start, ..., step). */
-P2O_HANDLER(derive_index)
-{
-	p2o_arg v[3];
-	int rc = p2o_args(cx, n, "index:i start:i step:i", v);
-	if (rc)
-		return rc;
-	return p2o_set_int(cx, n, 0, v[1].i + v[0].i * v[2].i);
-}
