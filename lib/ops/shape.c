@@ -439,22 +439,35 @@ P2O_HANDLER(dropout)
 	return p2o_h_identity(cx, n);
 }
 
+/* A slice bound given at run time as a 1-D int64 value of one entry. */
+static uint32_t run_time_bound(p2o_cx *cx, const pts_node *n,
+			       const p2o_arg *a, int64_t deflt)
+{
+	if (a->none)
+		return p2o_const_i64s(cx, &deflt, 1);
+	if (a->k && a->k->kind == PTS_C_INT)
+		return p2o_const_i64s(cx, &a->k->i, 1);
+	int64_t one = 1;
+	return p2o_reshape_to(cx, p2o_cast(cx, p2o_arg_tensor(cx, n,
+		(uint32_t)a->idx), P2O_INT64), &one, 1);
+}
+
 /* aten::slice(self, dim=0, start=None, end=None, step=1): self[start:end:step]
  * along dim, with PyTorch's negative and omitted bounds (ONNX Slice clamps
- * the same way, so a symbolic dim needs no size). */
+ * the same way, so a symbolic dim needs no size). Bounds computed at run
+ * time (sizes of symbolic dims) need Slice's inputs of opset 10. */
 P2O_HANDLER(slice)
 {
 	if (!p2o_overload_is(n, "Tensor"))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"slicing a list or string is not supported");
 	p2o_arg v[5];
-	int rc = p2o_args(cx, n, "self:t dim:i start:i? end:i? step:i", v);
+	int rc = p2o_args(cx, n, "self:t dim:i start:n end:n step:i", v);
 	if (rc)
 		return rc;
-	int64_t dim = v[1].i, start = v[2].none ? 0 : v[2].i,
-		end = v[3].none ? INT64_MAX : v[3].i, step = v[4].i;
 	uint32_t x = v[0].tensor;
 	int r = p2o_t(cx, x)->rank;
+	int64_t dim = v[1].i, step = v[4].i;
 	if (r < 1)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "slicing a tensor of "
 				"%s rank", r < 0 ? "unknown" : "zero");
@@ -463,6 +476,24 @@ P2O_HANDLER(slice)
 	if (step <= 0)
 		return p2o_fail(cx, P2O_ERR_CONVERT, "slice step must be "
 				"positive, got %lld", (long long)step);
+	bool ks = v[2].none || (v[2].k && v[2].k->kind == PTS_C_INT);
+	bool ke = v[3].none || (v[3].k && v[3].k->kind == PTS_C_INT);
+	if (!ks || !ke) {
+		if ((rc = p2o_need_opset(cx, 10, "slicing with bounds computed "
+					 "at run time")))
+			return rc;
+		uint32_t in[5] = { x, run_time_bound(cx, n, &v[2], 0),
+				   run_time_bound(cx, n, &v[3], INT64_MAX),
+				   p2o_const_i64s(cx, &dim, 1),
+				   p2o_const_i64s(cx, &step, 1) };
+		for (int i = 1; i < 3; i++)
+			if (in[i] == P2O_NOVAL)
+				return P2O_ERR_UNSUPPORTED;
+		return p2o_set_result(cx, n, p2o_node_done(cx,
+			p2o_node_new(cx, "Slice", 5, in, 1)));
+	}
+	int64_t start = v[2].none ? 0 : v[2].k->i,
+		end = v[3].none ? INT64_MAX : v[3].k->i;
 	if (start == 0 && end == INT64_MAX && step == 1)
 		return p2o_set_result(cx, n, x); /* x[:] */
 	return p2o_set_result(cx, n, p2o_slice(cx, x, &start, &end, &dim,
