@@ -668,3 +668,140 @@ P2O_HANDLER(shape_as_tensor)
 		return rc;
 	return p2o_set_result(cx, n, p2o_dims_value(cx, v.tensor, 0, r));
 }
+
+/* ---- lists of sizes: the list ops scripted code records on them ----------
+ *
+ * `s = list(x.shape); s.append(4); x.view(s)` records aten::list, then ops
+ * that change the list in place. Nodes convert in order, so changing the
+ * list's p2o_tv in place gives every later reader the list as it is then,
+ * as in Python; readers before it have already taken what they needed. */
+
+/* A new array of the item ids of list input i (count in *count): a list
+ * built in the graph, a constant int list (items made constants), or a
+ * 1-D int64 tensor of known length (a symbolic shape: one Gather each).
+ * NULL with a diagnostic otherwise. */
+static uint32_t *list_items(p2o_cx *cx, const pts_node *n, uint32_t i,
+			    uint32_t *count)
+{
+	const p2o_tv *l = p2o_tvin(cx, n, i);
+	uint32_t cnt;
+	if (l->kind == P2O_TV_LIST)
+		cnt = l->n;
+	else if (l->kind == P2O_TV_CONST && l->k->kind == PTS_C_INTS)
+		cnt = (uint32_t)l->k->n;
+	else if (l->kind == P2O_TV_TENSOR && p2o_t(cx, l->onnx)->rank == 1 &&
+		 p2o_t(cx, l->onnx)->dims[0].v >= 0)
+		cnt = (uint32_t)p2o_t(cx, l->onnx)->dims[0].v;
+	else {
+		p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s of a list not built in "
+			 "the graph", n->kind);
+		return NULL;
+	}
+	/* One spare entry for an append or insert. */
+	uint32_t *items = p2o_alloc(cx, sizeof *items * (cnt + 1));
+	for (uint32_t j = 0; j < cnt; j++) {
+		if (l->kind == P2O_TV_LIST) {
+			items[j] = l->items[j];
+			continue;
+		}
+		uint32_t id = p2o_tv_new(cx);
+		l = p2o_tvin(cx, n, i); /* p2o_tv_new may add a chunk */
+		p2o_tv *it = &P2O_TV(cx, id);
+		if (l->kind == P2O_TV_CONST) {
+			pts_const *c = p2o_new_const(cx, PTS_C_INT);
+			c->i = l->k->ints[j];
+			it->kind = P2O_TV_CONST;
+			it->k = c;
+			it->onnx = P2O_NOVAL;
+		} else {
+			uint32_t y = p2o_op2(cx, "Gather", l->onnx,
+					     p2o_const_scalar(cx, P2O_INT64, j));
+			if (y == P2O_NOVAL)
+				return NULL;
+			it = &P2O_TV(cx, id);
+			it->kind = P2O_TV_TENSOR;
+			it->onnx = y;
+			it->scalar = true;
+		}
+		items[j] = id;
+	}
+	*count = cnt;
+	return items;
+}
+
+/* Makes TorchScript value tvid the list items[0..count). */
+static void bind_list(p2o_cx *cx, uint32_t tvid, const uint32_t *items,
+		      uint32_t count)
+{
+	p2o_tv *tv = &P2O_TV(cx, tvid);
+	memset(tv, 0, sizeof *tv);
+	tv->kind = P2O_TV_LIST;
+	tv->onnx = P2O_NOVAL;
+	tv->n = count;
+	tv->items = items;
+}
+
+/* Python's position for list.insert / an index: negative from the end. */
+static int list_index(p2o_cx *cx, int64_t idx, uint32_t count, bool insert,
+		      uint32_t *at)
+{
+	int64_t j = idx < 0 ? idx + count : idx;
+	if (insert) { /* insert clamps */
+		*at = (uint32_t)(j < 0 ? 0 : j > count ? count : j);
+		return P2O_OK;
+	}
+	if (j < 0 || j >= count)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "list index %lld out of "
+				"range for a list of %u", (long long)idx, count);
+	*at = (uint32_t)j;
+	return P2O_OK;
+}
+
+/* aten::list.t(l), aten::append.t(self, el), aten::insert.t(self, idx,
+ * el), aten::pop.t(self, idx=-1), aten::Delete.t(self, idx),
+ * aten::_set_item.t(l, idx, el): on lists whose items are known here. */
+P2O_HANDLER(list_op)
+{
+	if (!p2o_overload_is(n, "t"))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s of a string or "
+				"dict is not supported", n->kind);
+	const char *op = n->kind + strlen("aten::");
+	bool copy = strcmp(op, "list") == 0, append = strcmp(op, "append") == 0,
+	     insert = strcmp(op, "insert") == 0, pop = strcmp(op, "pop") == 0,
+	     set = strcmp(op, "_set_item") == 0;
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self|l:v idx:i? el:v?", v);
+	if (rc)
+		return rc;
+	uint32_t cnt, at = 0;
+	uint32_t *items = list_items(cx, n, (uint32_t)v[0].idx, &cnt);
+	if (!items)
+		return P2O_ERR_UNSUPPORTED;
+	if (!copy && !append &&
+	    (rc = list_index(cx, v[1].i, cnt, insert, &at)))
+		return rc;
+	uint32_t el = v[2].idx >= 0 ? n->in[v[2].idx] : 0;
+	if (append) {
+		items[cnt++] = el;
+	} else if (insert) {
+		memmove(items + at + 1, items + at, sizeof *items * (cnt - at));
+		items[at] = el;
+		cnt++;
+	} else if (set) {
+		items[at] = el;
+	} else if (!copy) { /* pop, Delete */
+		if (pop)
+			P2O_TV(cx, n->out[0]) = P2O_TV(cx, items[at]);
+		memmove(items + at, items + at + 1,
+			sizeof *items * (cnt - at - 1));
+		cnt--;
+	}
+	if (copy) {
+		bind_list(cx, n->out[0], items, cnt);
+		return P2O_OK;
+	}
+	bind_list(cx, n->in[v[0].idx], items, cnt);
+	if ((append || set) && n->n_out)
+		bind_list(cx, n->out[0], items, cnt);
+	return P2O_OK;
+}
