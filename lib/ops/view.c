@@ -669,6 +669,80 @@ P2O_HANDLER(shape_as_tensor)
 	return p2o_set_result(cx, n, p2o_dims_value(cx, v.tensor, 0, r));
 }
 
+#define AS_STRIDED_MAX_GATHER (1 << 20) /* indices made for as_strided */
+
+/* aten::as_strided(self, size, stride, storage_offset=None): a view of
+ * self's storage. Only a forward() input is known to be stored
+ * contiguously from offset 0 (anything else may itself be a view, whose
+ * storage the ONNX value does not show), so only such an input converts:
+ * contiguous strides as a Slice of it flattened and a Reshape, others as
+ * a Gather of the element indices, computed here. */
+P2O_HANDLER(as_strided)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t size:is stride:is storage_offset:i?",
+			  v);
+	if (rc)
+		return rc;
+	bool input = false;
+	for (uint32_t j = 0; j < cx->g->top.n_in; j++)
+		input |= cx->g->top.in[j] == n->in[v[0].idx];
+	if (!input)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "as_strided of a "
+				"tensor that is not a forward() input (its "
+				"storage may be laid out otherwise)");
+	uint32_t x = v[0].tensor;
+	int64_t total = p2o_numel(p2o_t(cx, x));
+	if (total < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "as_strided of a "
+				"tensor whose size is not known");
+	size_t r = v[1].n;
+	int64_t off = v[3].none ? 0 : v[3].i, count = 1, last = off;
+	if (v[2].n != r || r > P2O_MAX_RANK)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "as_strided with %zu sizes "
+				"and %zu strides", r, v[2].n);
+	bool contiguous = true;
+	int64_t want = 1;
+	for (size_t i = r; i-- > 0;) {
+		int64_t sz = v[1].ints[i], st = v[2].ints[i];
+		if (sz < 0 || st < 0 || off < 0)
+			return p2o_fail(cx, P2O_ERR_CONVERT, "as_strided with a "
+					"negative size, stride or offset");
+		contiguous &= sz == 1 || st == want;
+		want *= sz;
+		count *= sz;
+		last += sz ? (sz - 1) * st : 0;
+	}
+	if (count == 0 || last >= total)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "as_strided %s",
+				count ? "reaches past the input's elements" :
+					"to an empty tensor");
+	int64_t m1 = -1, end = off + count;
+	uint32_t flat = p2o_reshape_to(cx, x, &m1, 1);
+	uint32_t y;
+	if (contiguous) {
+		int64_t zero = 0;
+		y = p2o_slice(cx, flat, &off, &end, &zero, NULL, 1);
+	} else {
+		if (count > AS_STRIDED_MAX_GATHER)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "as_strided to "
+					"%lld elements with strides that are not "
+					"contiguous", (long long)count);
+		int64_t *idx = p2o_alloc(cx, sizeof *idx * (size_t)count);
+		for (int64_t e = 0; e < count; e++) {
+			int64_t rem = e, at = off;
+			for (size_t i = r; i-- > 0;) {
+				at += rem % v[1].ints[i] * v[2].ints[i];
+				rem /= v[1].ints[i];
+			}
+			idx[e] = at;
+		}
+		y = p2o_op2(cx, "Gather", flat,
+			    p2o_const_i64s(cx, idx, (size_t)count));
+	}
+	return p2o_set_result(cx, n, p2o_reshape_to(cx, y, v[1].ints, (int)r));
+}
+
 /* ---- lists of sizes: the list ops scripted code records on them ----------
  *
  * `s = list(x.shape); s.append(4); x.view(s)` records aten::list, then ops
