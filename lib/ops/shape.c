@@ -180,9 +180,12 @@ static uint32_t join(p2o_cx *cx, uint32_t *in, uint32_t count, int64_t dim)
 	return p2o_node_done(cx, nd);
 }
 
-/* aten::cat / concat / concatenate(tensors, dim=0): one Concat. */
+/* aten::cat / concat / concatenate(tensors, dim=0): one Concat; and
+ * aten::stack(tensors, dim=0), where each tensor first gets a new dim at
+ * dim (counted in the result's rank). */
 P2O_HANDLER(cat)
 {
+	bool stack = strcmp(n->kind, "aten::stack") == 0;
 	p2o_arg v;
 	uint32_t count;
 	int rc = p2o_args(cx, n, "dim:i", &v);
@@ -191,27 +194,41 @@ P2O_HANDLER(cat)
 	uint32_t *in = tensor_list(cx, n, "tensors", &count);
 	if (!in)
 		return P2O_ERR_UNSUPPORTED;
-	return p2o_set_result(cx, n, join(cx, in, count, v.i));
+	int64_t dim = v.i;
+	if (stack) {
+		if ((rc = p2o_norm_dim(cx, v.i, p2o_t(cx, in[0])->rank + 1,
+				       &dim)))
+			return rc;
+		for (uint32_t i = 0; i < count; i++)
+			in[i] = p2o_unsqueeze(cx, in[i], &dim, 1);
+	}
+	return p2o_set_result(cx, n, join(cx, in, count, dim));
 }
 
-/* aten::stack(tensors, dim=0): each tensor gets a new dim at dim (counted
- * in the result's rank), then one Concat. */
-P2O_HANDLER(stack)
+/* aten::broadcast_tensors(tensors): every tensor expanded to the shape
+ * they broadcast to, found by expanding the first by the others' shapes
+ * (Expand broadcasts both ways). */
+P2O_HANDLER(broadcast_tensors)
 {
-	p2o_arg v;
 	uint32_t count;
-	int rc = p2o_args(cx, n, "dim:i", &v);
-	if (rc)
-		return rc;
-	uint32_t *in = tensor_list(cx, n, "tensors", &count);
-	if (!in)
+	uint32_t *xs = tensor_list(cx, n, "tensors", &count);
+	if (!xs)
 		return P2O_ERR_UNSUPPORTED;
-	int64_t dim;
-	if ((rc = p2o_norm_dim(cx, v.i, p2o_t(cx, in[0])->rank + 1, &dim)))
-		return rc;
+	uint32_t acc = xs[0];
+	for (uint32_t i = 1; i < count; i++)
+		acc = p2o_op2(cx, "Expand", acc, p2o_dims_value(cx, xs[i], 0,
+						p2o_t(cx, xs[i])->rank));
+	if (acc == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	if (p2o_t(cx, acc)->rank < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "broadcast_tensors to a "
+				"shape of unknown rank");
+	uint32_t shape = p2o_dims_value(cx, acc, 0, p2o_t(cx, acc)->rank);
 	for (uint32_t i = 0; i < count; i++)
-		in[i] = p2o_unsqueeze(cx, in[i], &dim, 1);
-	return p2o_set_result(cx, n, join(cx, in, count, dim));
+		if ((xs[i] = p2o_op2(cx, "Expand", xs[i], shape)) == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+	p2o_set_tensor_list(cx, n, 0, xs, count);
+	return P2O_OK;
 }
 
 /* x with at least `want` dims, as torch.atleast_{1,2,3}d makes them (and
@@ -259,6 +276,18 @@ P2O_HANDLER(hstack)
 	return p2o_set_result(cx, n, join(cx, in, count, dim));
 }
 
+/* The dim (normalized) that n splits x along; x needs a known rank of 1
+ * or more. */
+static int split_dim(p2o_cx *cx, const pts_node *n, uint32_t x, int64_t d,
+		     int64_t *dim)
+{
+	int r = p2o_t(cx, x)->rank;
+	if (r < 1)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s of a tensor of %s "
+				"rank", n->kind, r < 0 ? "unknown" : "zero");
+	return p2o_norm_dim(cx, d, r, dim);
+}
+
 /* aten::unbind.int(self, dim=0): a list of self[i] along dim, which needs
  * the dim's length. */
 P2O_HANDLER(unbind)
@@ -270,10 +299,7 @@ P2O_HANDLER(unbind)
 	uint32_t x = v[0].tensor;
 	const p2o_type *t = p2o_t(cx, x);
 	int64_t dim;
-	if (t->rank < 1)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "unbind of a tensor of "
-				"%s rank", t->rank < 0 ? "unknown" : "zero");
-	if ((rc = p2o_norm_dim(cx, v[1].i, t->rank, &dim)))
+	if ((rc = split_dim(cx, n, x, v[1].i, &dim)))
 		return rc;
 	int64_t len = t->dims[dim].v;
 	if (len < 1 || len > P2O_MAX_SPLIT)
@@ -312,11 +338,7 @@ P2O_HANDLER(tensor_split)
 	uint32_t x = v[0].tensor;
 	const p2o_type *t = p2o_t(cx, x);
 	int64_t dim;
-	if (t->rank < 1)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "tensor_split of a "
-				"tensor of %s rank", t->rank < 0 ? "unknown" :
-				"zero");
-	if ((rc = p2o_norm_dim(cx, v[2].i, t->rank, &dim)))
+	if ((rc = split_dim(cx, n, x, v[2].i, &dim)))
 		return rc;
 	int64_t len = t->dims[dim].v;
 	size_t parts = sections ? (size_t)v[1].i : v[1].n + 1;
@@ -559,10 +581,7 @@ P2O_HANDLER(split)
 	bool by_size = v[1].decl->type == PTS_T_INT;
 	uint32_t x = v[0].tensor;
 	const p2o_type *t = p2o_t(cx, x);
-	if (t->rank < 1)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "splitting a tensor of "
-				"%s rank", t->rank < 0 ? "unknown" : "zero");
-	if ((rc = p2o_norm_dim(cx, dim, t->rank, &dim)))
+	if ((rc = split_dim(cx, n, x, dim, &dim)))
 		return rc;
 	int64_t d = t->dims[dim].v;
 	int64_t sizes[P2O_MAX_SPLIT];

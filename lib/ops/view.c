@@ -312,44 +312,6 @@ P2O_HANDLER(expand_as)
 		p2o_dims_value(cx, v[1].tensor, 0, r)));
 }
 
-/* aten::broadcast_tensors(tensors): every tensor expanded to the shape
- * they broadcast to, found by expanding the first by the others' shapes
- * (Expand broadcasts both ways). */
-P2O_HANDLER(broadcast_tensors)
-{
-	p2o_arg v;
-	int rc = p2o_args(cx, n, "tensors:v", &v);
-	if (rc)
-		return rc;
-	const p2o_tv *list = p2o_tvin(cx, n, (uint32_t)v.idx);
-	if (list->kind != P2O_TV_LIST || list->n == 0)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "broadcast_tensors of "
-				"a list that is not built in the graph");
-	uint32_t *xs = p2o_alloc(cx, sizeof *xs * list->n);
-	uint32_t acc = P2O_NOVAL;
-	for (uint32_t i = 0; i < list->n; i++) {
-		int r;
-		xs[i] = p2o_value_tensor(cx, list->items[i]);
-		if (xs[i] == P2O_NOVAL)
-			return P2O_ERR_UNSUPPORTED;
-		if ((rc = known_rank(cx, xs[i], "broadcast_tensors", &r)))
-			return rc;
-		acc = i ? p2o_op2(cx, "Expand", acc,
-				  p2o_dims_value(cx, xs[i], 0, r)) : xs[0];
-	}
-	int r;
-	if ((rc = known_rank(cx, acc, "broadcast_tensors", &r)))
-		return rc;
-	uint32_t shape = p2o_dims_value(cx, acc, 0, r);
-	for (uint32_t i = 0; i < list->n; i++) {
-		xs[i] = p2o_op2(cx, "Expand", xs[i], shape);
-		if (xs[i] == P2O_NOVAL)
-			return P2O_ERR_CONVERT;
-	}
-	p2o_set_tensor_list(cx, n, 0, xs, list->n);
-	return P2O_OK;
-}
-
 /* x with `lead` dims of size 1 in front (repeat and tile with more
  * repeats than dims). */
 static uint32_t lead_ones(p2o_cx *cx, uint32_t x, int lead)
