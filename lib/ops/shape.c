@@ -50,6 +50,9 @@ P2O_HANDLER(flatten)
 /* aten::view(self, size) and aten::reshape(self, shape). */
 P2O_HANDLER(view)
 {
+	if (p2o_overload_is(n, "dtype"))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "view as another dtype "
+				"(its bytes reinterpreted) is not supported");
 	p2o_arg v[2];
 	int rc = p2o_args(cx, n, "self:t size|shape:sh", v);
 	if (rc)
