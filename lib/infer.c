@@ -848,9 +848,15 @@ static int slice(ictx *c)
 	memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
 	if (!st || !en || !ax || ns != ne || ns != na ||
 	    (has_steps && (!sp || nst != ns))) {
-		/* Bounds not known here: the rank stays, the dims do not. */
-		for (int i = 0; i < x->rank; i++)
-			o[i] = unknown;
+		/* Bounds not known here: the rank stays, and so do the dims
+		 * of the axes not sliced when those are known. */
+		for (int i = 0; i < x->rank; i++) {
+			bool sliced = !ax;
+			for (size_t j = 0; ax && j < na; j++)
+				sliced |= ax[j] == i || ax[j] + x->rank == i;
+			if (sliced)
+				o[i] = unknown;
+		}
 		set_out(c, 0, x->dtype, x->rank, o);
 		return P2O_OK;
 	}

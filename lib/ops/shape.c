@@ -88,8 +88,42 @@ P2O_HANDLER(size)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"size of a tensor of unknown rank");
 	if (!v[1].decl) { /* the overload without dim: every size */
-		if (!p2o_dims_known(t))
-			return p2o_set_result(cx, n, p2o_op1(cx, "Shape", x));
+		if (!p2o_dims_known(t)) {
+			/* A list of the sizes, constants where known: shape
+			 * arithmetic in scripted code (C // 4 of B, T, C)
+			 * then folds, and Reshape keeps its known dims. */
+			uint32_t shape = p2o_op1(cx, "Shape", x);
+			uint32_t *items = p2o_alloc(cx, sizeof *items *
+						    (size_t)t->rank);
+			for (int i = 0; i < t->rank; i++) {
+				uint32_t id = p2o_tv_new(cx);
+				t = p2o_t(cx, x);
+				p2o_tv *it = &P2O_TV(cx, id);
+				if (t->dims[i].v >= 0) {
+					pts_const *c = p2o_new_const(cx, PTS_C_INT);
+					c->i = t->dims[i].v;
+					it->kind = P2O_TV_CONST;
+					it->k = c;
+					it->onnx = P2O_NOVAL;
+				} else {
+					uint32_t y = p2o_op2(cx, "Gather", shape,
+						p2o_const_scalar(cx, P2O_INT64, i));
+					if (y == P2O_NOVAL)
+						return P2O_ERR_CONVERT;
+					it = &P2O_TV(cx, id);
+					it->kind = P2O_TV_TENSOR;
+					it->onnx = y;
+					it->scalar = true;
+				}
+				items[i] = id;
+			}
+			p2o_tv *tv = &P2O_TV(cx, n->out[0]);
+			tv->kind = P2O_TV_LIST;
+			tv->onnx = P2O_NOVAL;
+			tv->n = (uint32_t)t->rank;
+			tv->items = items;
+			return P2O_OK;
+		}
 		pts_const *c = p2o_new_const(cx, PTS_C_INTS);
 		int64_t *v = p2o_alloc(cx, sizeof *v * (size_t)(t->rank + 1));
 		for (int i = 0; i < t->rank; i++)

@@ -265,20 +265,36 @@ static uint32_t expand_shape(p2o_cx *cx, const pts_node *n, uint32_t i)
 			s[j] = s[j] == -1 ? 1 : s[j];
 		return p2o_const_i64s(cx, s, k->n);
 	}
-	const p2o_tv *tv = p2o_tvin(cx, n, i);
-	bool minus1 = false;
-	if (tv->kind == P2O_TV_LIST)
-		for (uint32_t j = 0; j < tv->n; j++) {
-			const p2o_tv *it = &P2O_TV(cx, tv->items[j]);
-			minus1 |= it->kind == P2O_TV_CONST &&
-				  it->k->kind == PTS_C_INT && it->k->i == -1;
+	p2o_tv *tv = &P2O_TV(cx, n->in[i]);
+	if (tv->kind != P2O_TV_LIST)
+		return p2o_arg_shape(cx, n, i);
+	/* Run-time sizes beside -1s: the list as p2o_arg_shape reads it, with
+	 * its -1 items bound to a constant 1 while it does, so the sizes
+	 * known here stay known in the result's type. */
+	uint32_t one = P2O_NOVAL, *items = p2o_alloc(cx, sizeof *items *
+						     (tv->n ? tv->n : 1));
+	for (uint32_t j = 0; j < tv->n; j++) {
+		const p2o_tv *it = &P2O_TV(cx, tv->items[j]);
+		items[j] = tv->items[j];
+		if (it->kind != P2O_TV_CONST || it->k->kind != PTS_C_INT ||
+		    it->k->i != -1)
+			continue;
+		if (one == P2O_NOVAL) {
+			pts_const *c = p2o_new_const(cx, PTS_C_INT);
+			c->i = 1;
+			one = p2o_tv_new(cx);
+			tv = &P2O_TV(cx, n->in[i]);
+			P2O_TV(cx, one).kind = P2O_TV_CONST;
+			P2O_TV(cx, one).k = c;
+			P2O_TV(cx, one).onnx = P2O_NOVAL;
 		}
+		items[j] = one;
+	}
+	const uint32_t *saved = tv->items;
+	tv->items = items;
 	uint32_t s = p2o_arg_shape(cx, n, i);
-	if (!minus1 || s == P2O_NOVAL)
-		return s;
-	/* Run-time items next to -1s: sizes are >= 0, so Abs maps exactly
-	 * the -1s to 1. */
-	return p2o_op1(cx, "Abs", s);
+	P2O_TV(cx, n->in[i]).items = saved;
+	return s;
 }
 
 /* aten::expand(self, size, implicit=False), aten::broadcast_to(self,
