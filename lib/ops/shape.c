@@ -517,9 +517,11 @@ static uint32_t run_time_bound(p2o_cx *cx, const pts_node *n,
  * time (sizes of symbolic dims) need Slice's inputs of opset 10. */
 P2O_HANDLER(slice)
 {
+	if (p2o_overload_is(n, "t"))
+		return p2o_h_list_op(cx, n); /* a list */
 	if (!p2o_overload_is(n, "Tensor"))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"slicing a list or string is not supported");
+				"slicing a string is not supported");
 	p2o_arg v[5];
 	int rc = p2o_args(cx, n, "self:t dim:i start:n end:n step:i", v);
 	if (rc)

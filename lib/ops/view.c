@@ -809,15 +809,46 @@ static int list_index(p2o_cx *cx, int64_t idx, uint32_t count, bool insert,
 	return P2O_OK;
 }
 
+/* aten::slice.t(l, start=None, end=None, step=1): l[start:end:step] of a
+ * list whose items are known here (x.shape[1:]), with Python's clamping.
+ * Reached from the slice handler, which takes the Tensor overload. */
+static int list_slice(p2o_cx *cx, const pts_node *n)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "l:v start:i? end:i? step:i", v);
+	if (rc)
+		return rc;
+	if (v[3].i <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "slicing a list with "
+				"step %lld", (long long)v[3].i);
+	uint32_t cnt, kept = 0;
+	uint32_t *items = list_items(cx, n, (uint32_t)v[0].idx, &cnt);
+	if (!items)
+		return P2O_ERR_UNSUPPORTED;
+	int64_t len = cnt, s = v[1].none ? 0 : v[1].i,
+		e = v[2].none ? len : v[2].i;
+	s = s < 0 ? s + len : s;
+	e = e < 0 ? e + len : e;
+	s = s < 0 ? 0 : s > len ? len : s;
+	e = e < 0 ? 0 : e > len ? len : e;
+	for (int64_t j = s; j < e; j += v[3].i)
+		items[kept++] = items[j];
+	bind_list(cx, n->out[0], items, kept);
+	return P2O_OK;
+}
+
 /* aten::list.t(l), aten::append.t(self, el), aten::insert.t(self, idx,
  * el), aten::pop.t(self, idx=-1), aten::Delete.t(self, idx),
- * aten::_set_item.t(l, idx, el): on lists whose items are known here. */
+ * aten::_set_item.t(l, idx, el), and aten::slice.t (from the slice
+ * handler): on lists whose items are known here. */
 P2O_HANDLER(list_op)
 {
 	if (!p2o_overload_is(n, "t"))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s of a string or "
 				"dict is not supported", n->kind);
 	const char *op = n->kind + strlen("aten::");
+	if (strcmp(op, "slice") == 0)
+		return list_slice(cx, n);
 	bool copy = strcmp(op, "list") == 0, append = strcmp(op, "append") == 0,
 	     insert = strcmp(op, "insert") == 0, pop = strcmp(op, "pop") == 0,
 	     set = strcmp(op, "_set_item") == 0;
