@@ -407,8 +407,8 @@ P2O_HANDLER(repeat_interleave)
 {
 	bool no_self = p2o_overload_is(n, "Tensor");
 	p2o_arg v[3];
-	int rc = p2o_args(cx, n, no_self ? "repeats:n dim:i? repeats:n" :
-				 "self:t repeats:n dim:i?", v);
+	/* self and dim are absent from the .Tensor overload. */
+	int rc = p2o_args(cx, n, "self:t? repeats:n dim:i?", v);
 	if (rc)
 		return rc;
 	const pts_const *k = v[1].k;
