@@ -361,6 +361,13 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 uint32_t p2o_dims_around(p2o_cx *cx, uint32_t x, int from, int to,
 			 uint32_t mid);
 
+/* The entries of v, a 1-D int64 value of known length (a shape), as
+ * TorchScript list items (p2o_tv ids) into items: constants where its
+ * contents are known numbers, one Gather each elsewhere. Returns their
+ * count, or -1 when v is not such a value, has more than max entries or
+ * a Gather failed (with its diagnostic). */
+int64_t p2o_int_items(p2o_cx *cx, uint32_t v, uint32_t *items, size_t max);
+
 /* ---- emit helpers of the index family ---- */
 
 /* ---- emit helpers of the spatial family ---- */

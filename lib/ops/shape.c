@@ -92,31 +92,11 @@ P2O_HANDLER(size)
 			/* A list of the sizes, constants where known: shape
 			 * arithmetic in scripted code (C // 4 of B, T, C)
 			 * then folds, and Reshape keeps its known dims. */
-			uint32_t shape = p2o_op1(cx, "Shape", x);
 			uint32_t *items = p2o_alloc(cx, sizeof *items *
 						    (size_t)t->rank);
-			for (int i = 0; i < t->rank; i++) {
-				uint32_t id = p2o_tv_new(cx);
-				t = p2o_t(cx, x);
-				p2o_tv *it = &P2O_TV(cx, id);
-				if (t->dims[i].v >= 0) {
-					pts_const *c = p2o_new_const(cx, PTS_C_INT);
-					c->i = t->dims[i].v;
-					it->kind = P2O_TV_CONST;
-					it->k = c;
-					it->onnx = P2O_NOVAL;
-				} else {
-					uint32_t y = p2o_op2(cx, "Gather", shape,
-						p2o_const_scalar(cx, P2O_INT64, i));
-					if (y == P2O_NOVAL)
-						return P2O_ERR_CONVERT;
-					it = &P2O_TV(cx, id);
-					it->kind = P2O_TV_TENSOR;
-					it->onnx = y;
-					it->scalar = true;
-				}
-				items[i] = id;
-			}
+			if (p2o_int_items(cx, p2o_op1(cx, "Shape", x), items,
+					  (size_t)t->rank) < 0)
+				return P2O_ERR_CONVERT;
 			p2o_tv *tv = &P2O_TV(cx, n->out[0]);
 			tv->kind = P2O_TV_LIST;
 			tv->onnx = P2O_NOVAL;

@@ -736,48 +736,28 @@ static uint32_t *list_items(p2o_cx *cx, const pts_node *n, uint32_t i,
 			    uint32_t *count)
 {
 	const p2o_tv *l = p2o_tvin(cx, n, i);
-	uint32_t cnt;
+	uint32_t v = P2O_NOVAL, cnt = 0;
 	if (l->kind == P2O_TV_LIST)
 		cnt = l->n;
 	else if (l->kind == P2O_TV_CONST && l->k->kind == PTS_C_INTS)
-		cnt = (uint32_t)l->k->n;
-	else if (l->kind == P2O_TV_TENSOR && p2o_t(cx, l->onnx)->rank == 1 &&
-		 p2o_t(cx, l->onnx)->dims[0].v >= 0)
-		cnt = (uint32_t)p2o_t(cx, l->onnx)->dims[0].v;
-	else {
+		v = p2o_const_i64s(cx, l->k->ints, l->k->n);
+	else if (l->kind == P2O_TV_TENSOR)
+		v = l->onnx;
+	const p2o_type *vt = v == P2O_NOVAL ? NULL : p2o_t(cx, v);
+	int64_t len = !vt ? cnt : vt->rank == 1 && vt->dtype == P2O_INT64 ?
+		      vt->dims[0].v : -1;
+	if (l->kind != P2O_TV_LIST && (len < 0 || len > P2O_MAX_SPLIT)) {
 		p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s of a list not built in "
 			 "the graph", n->kind);
 		return NULL;
 	}
 	/* One spare entry for an append or insert. */
-	uint32_t *items = p2o_alloc(cx, sizeof *items * (cnt + 1));
-	for (uint32_t j = 0; j < cnt; j++) {
-		if (l->kind == P2O_TV_LIST) {
-			items[j] = l->items[j];
-			continue;
-		}
-		uint32_t id = p2o_tv_new(cx);
-		l = p2o_tvin(cx, n, i); /* p2o_tv_new may add a chunk */
-		p2o_tv *it = &P2O_TV(cx, id);
-		if (l->kind == P2O_TV_CONST) {
-			pts_const *c = p2o_new_const(cx, PTS_C_INT);
-			c->i = l->k->ints[j];
-			it->kind = P2O_TV_CONST;
-			it->k = c;
-			it->onnx = P2O_NOVAL;
-		} else {
-			uint32_t y = p2o_op2(cx, "Gather", l->onnx,
-					     p2o_const_scalar(cx, P2O_INT64, j));
-			if (y == P2O_NOVAL)
-				return NULL;
-			it = &P2O_TV(cx, id);
-			it->kind = P2O_TV_TENSOR;
-			it->onnx = y;
-			it->scalar = true;
-		}
-		items[j] = id;
-	}
-	*count = cnt;
+	uint32_t *items = p2o_alloc(cx, sizeof *items * ((size_t)len + 1));
+	if (l->kind == P2O_TV_LIST)
+		memcpy(items, l->items, sizeof *items * cnt);
+	else if (p2o_int_items(cx, v, items, (size_t)len) < 0)
+		return NULL;
+	*count = (uint32_t)len;
 	return items;
 }
 
