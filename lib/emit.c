@@ -504,6 +504,65 @@ int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs)
 
 /* ---- emit helpers of the shape family ---- */
 
+uint32_t p2o_dims_around(p2o_cx *cx, uint32_t x, int from, int to,
+			 uint32_t mid)
+{
+	if (x == P2O_NOVAL || mid == P2O_NOVAL)
+		return P2O_NOVAL;
+	int r = p2o_t(cx, x)->rank;
+	uint32_t parts[3], np = 0;
+	if (from > 0)
+		parts[np++] = p2o_dims_value(cx, x, 0, from);
+	parts[np++] = mid;
+	if (to < r)
+		parts[np++] = p2o_dims_value(cx, x, to, r);
+	if (np == 1)
+		return mid;
+	uint32_t nd = p2o_node_new(cx, "Concat", np, parts, 1);
+	p2o_attr_int(cx, nd, "axis", 0);
+	return p2o_node_done(cx, nd);
+}
+
+int64_t p2o_int_items(p2o_cx *cx, uint32_t v, uint32_t *items, size_t max)
+{
+	const p2o_type *t = p2o_t(cx, v);
+	if (t->dtype != P2O_INT64 || t->rank != 1 || t->dims[0].v < 0 ||
+	    (size_t)t->dims[0].v > max)
+		return -1;
+	int64_t cnt = t->dims[0].v;
+	const p2o_val *val = p2o_v(cx, v);
+	for (int64_t j = 0; j < cnt; j++) {
+		int64_t k = -1;
+		if (val->n_known == cnt && val->known[j].v >= 0)
+			k = val->known[j].v;
+		else if (val->init)
+			memcpy(&k, (const char *)val->init->data + 8 * j, 8);
+		bool known = (val->n_known == cnt && val->known[j].v >= 0) ||
+			     val->init;
+		uint32_t id = p2o_tv_new(cx);
+		p2o_tv *it = &P2O_TV(cx, id);
+		if (known) {
+			pts_const *c = p2o_new_const(cx, PTS_C_INT);
+			c->i = k;
+			it->kind = P2O_TV_CONST;
+			it->k = c;
+			it->onnx = P2O_NOVAL;
+		} else {
+			uint32_t y = p2o_op2(cx, "Gather", v,
+					     p2o_const_scalar(cx, P2O_INT64, j));
+			if (y == P2O_NOVAL)
+				return -1;
+			it = &P2O_TV(cx, id);
+			it->kind = P2O_TV_TENSOR;
+			it->onnx = y;
+			it->scalar = true;
+		}
+		items[j] = id;
+		val = p2o_v(cx, v);
+	}
+	return cnt;
+}
+
 /* ---- emit helpers of the index family ---- */
 
 /* ---- emit helpers of the spatial family ---- */

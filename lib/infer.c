@@ -772,21 +772,34 @@ static int pad(ictx *c)
 
 static int expand(ictx *c)
 {
-	const p2o_type *x = in_t(c, 0);
-	size_t n = 0;
-	const int64_t *s = const_ints(c, 1, &n);
-	if (!s || x->rank < 0 || n > P2O_MAX_RANK) {
-		set_out(c, 0, x->dtype, -1, NULL);
+	const p2o_type *x = in_t(c, 0), *st = in_t(c, 1);
+	p2o_dim s[P2O_MAX_RANK];
+	int n = 0;
+	if (x->rank < 0 || !known_ints(c, 1, s, &n)) {
+		/* Sizes computed at run time: the rank is still known when
+		 * their count is. */
+		int64_t k = st->rank == 1 ? st->dims[0].v : -1;
+		int r = k < 0 || k > P2O_MAX_RANK || x->rank < 0 ? -1 :
+			(int)k > x->rank ? (int)k : x->rank;
+		p2o_dim o[P2O_MAX_RANK];
+		for (int j = 0; j < r; j++) {
+			int kx = j - (r - x->rank);
+			o[j] = kx >= 0 && x->dims[kx].v > 1 ? x->dims[kx] : unknown;
+		}
+		set_out(c, 0, x->dtype, r, r >= 0 ? o : NULL);
 		return P2O_OK;
 	}
-	int r = (int)n > x->rank ? (int)n : x->rank;
+	int r = n > x->rank ? n : x->rank;
 	p2o_dim o[P2O_MAX_RANK];
 	for (int j = 0; j < r; j++) {
-		int kx = j - (r - x->rank), ks = j - (r - (int)n);
+		int kx = j - (r - x->rank), ks = j - (r - n);
 		p2o_dim a = kx >= 0 ? x->dims[kx] : (p2o_dim){ 1, NULL };
-		p2o_dim b = ks >= 0 ? (p2o_dim){ s[ks], NULL } :
-				      (p2o_dim){ 1, NULL };
-		o[j] = b.v == 1 ? a : b;
+		p2o_dim b = ks >= 0 ? s[ks] : (p2o_dim){ 1, NULL };
+		/* Broadcasting both ways: a size other than 1 wins. */
+		if (a.v > 1 && b.v > 1 && a.v != b.v)
+			return bad(c, "cannot broadcast size %lld to %lld",
+				   (long long)a.v, (long long)b.v);
+		o[j] = b.v == 1 || a.v > 1 ? a : b;
 	}
 	set_out(c, 0, x->dtype, r, o);
 	return P2O_OK;
@@ -836,9 +849,15 @@ static int slice(ictx *c)
 	memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
 	if (!st || !en || !ax || ns != ne || ns != na ||
 	    (has_steps && (!sp || nst != ns))) {
-		/* Bounds not known here: the rank stays, the dims do not. */
-		for (int i = 0; i < x->rank; i++)
-			o[i] = unknown;
+		/* Bounds not known here: the rank stays, and so do the dims
+		 * of the axes not sliced when those are known. */
+		for (int i = 0; i < x->rank; i++) {
+			bool sliced = !ax;
+			for (size_t j = 0; ax && j < na; j++)
+				sliced |= ax[j] == i || ax[j] + x->rank == i;
+			if (sliced)
+				o[i] = unknown;
+		}
 		set_out(c, 0, x->dtype, x->rank, o);
 		return P2O_OK;
 	}
@@ -1059,6 +1078,41 @@ static int nll(ictx *c)
 }
 
 /* ---- rules of the shape family ---- */
+
+static int tile(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	p2o_dim reps[P2O_MAX_RANK];
+	int n = 0;
+	if (x->rank < 0 || !known_ints(c, 1, reps, &n) || n != x->rank) {
+		set_out(c, 0, x->dtype, x->rank, NULL);
+		if (x->rank > 0) {
+			p2o_dim o[P2O_MAX_RANK];
+			for (int i = 0; i < x->rank; i++)
+				o[i] = unknown;
+			set_out(c, 0, x->dtype, x->rank, o);
+		}
+		return P2O_OK;
+	}
+	p2o_dim o[P2O_MAX_RANK];
+	for (int i = 0; i < x->rank; i++)
+		o[i] = p2o_dim_mul(c->cx, x->dims[i], reps[i]);
+	set_out(c, 0, x->dtype, x->rank, o);
+	return P2O_OK;
+}
+
+/* Size: the element count, a 0-D int64 whose contents are followed. */
+static int size(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	set_out(c, 0, P2O_INT64, 0, NULL);
+	p2o_dim total = { 1, NULL };
+	for (int i = 0; i < x->rank; i++)
+		total = p2o_dim_mul(c->cx, total, x->dims[i]);
+	if (x->rank >= 0)
+		set_known(c, 0, &total, 1);
+	return P2O_OK;
+}
 
 /* ---- rules of the index family ---- */
 

@@ -372,6 +372,19 @@ uint32_t p2o_select(p2o_cx *cx, uint32_t c, uint32_t a, uint32_t b);
 
 /* ---- emit helpers of the shape family ---- */
 
+/* The sizes of x with dims [from, to) replaced by the 1-D int64 value mid:
+ * a target shape for a Reshape that changes only those dims (the others
+ * constants where known, from x's Shape where symbolic). */
+uint32_t p2o_dims_around(p2o_cx *cx, uint32_t x, int from, int to,
+			 uint32_t mid);
+
+/* The entries of v, a 1-D int64 value of known length (a shape), as
+ * TorchScript list items (p2o_tv ids) into items: constants where its
+ * contents are known numbers, one Gather each elsewhere. Returns their
+ * count, or -1 when v is not such a value, has more than max entries or
+ * a Gather failed (with its diagnostic). */
+int64_t p2o_int_items(p2o_cx *cx, uint32_t v, uint32_t *items, size_t max);
+
 /* ---- emit helpers of the index family ---- */
 
 /* ---- emit helpers of the spatial family ---- */

@@ -119,6 +119,28 @@ unchanged() {
     unchanged
 }
 
+@test "shape ops whose result hangs on sizes not known here: exit 4, each named" {
+    # squeeze of a symbolic dim, unbind along one, repeat_interleave by a
+    # run-time count, as_strided of a tensor that may be a view.
+    convert shape_refusals.pt -s batchx1x3
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [[ $stderr == *"4 problems (5 nodes)"* ]] || fail "header" "$stderr"
+    [[ $stderr == *"aten::squeeze (x2, first at "*"shape.py:"*"size batch is not known to be 1"* ]] ||
+        fail "squeeze" "$stderr"
+    [[ $stderr == *"aten::unbind (at "*"needs its length known (it is symbolic)"* ]] ||
+        fail "unbind" "$stderr"
+    [[ $stderr == *"aten::repeat_interleave (at "*"repeats computed at run time"* ]] ||
+        fail "repeat_interleave" "$stderr"
+    [[ $stderr == *"aten::as_strided (at "*"not a forward() input"* ]] ||
+        fail "as_strided" "$stderr"
+    unchanged
+    # Known sizes decide the first three; as_strided stays refused.
+    convert shape_refusals.pt -s 2x1x3
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [[ $stderr == *"1 problem (1 node)"*"aten::as_strided"* ]] || fail "$stderr"
+    unchanged
+}
+
 @test "a write through a view, read through its base (or the reverse): exit 4, never a wrong model" {
     local m
     for m in alias_view_write alias_base_write; do

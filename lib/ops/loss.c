@@ -410,10 +410,10 @@ P2O_HANDLER(cross_entropy_loss)
 	return p2o_set_result(cx, n, y);
 }
 
-/* aten::broadcast_tensors(tensors): each broadcast to the common shape,
- * as the functional losses record before the loss op. Where(c, x, x) is x
- * broadcast with c whatever c holds; c is the others as bools. */
-P2O_HANDLER(broadcast_tensors)
+/* aten::broadcast_tensors(tensors) before opset 8 (Expand; shape.c's
+ * handler from 8), as the functional losses record it before the loss op:
+ * tensors of one shape are themselves. */
+P2O_HANDLER(broadcast_tensors_same)
 {
 	p2o_arg v;
 	int rc = p2o_args(cx, n, "tensors:v", &v);
@@ -424,7 +424,7 @@ P2O_HANDLER(broadcast_tensors)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"broadcast_tensors of a list that is not built "
 				"in the graph");
-	uint32_t in[64], out[64];
+	uint32_t in[64];
 	bool same = true;
 	for (uint32_t i = 0; i < list->n; i++) {
 		if ((in[i] = p2o_value_tensor(cx, list->items[i])) == P2O_NOVAL)
@@ -434,21 +434,10 @@ P2O_HANDLER(broadcast_tensors)
 		for (int j = 0; same && j < a->rank; j++)
 			same = p2o_dim_eq(a->dims[j], b->dims[j]);
 	}
-	if (!same && (rc = p2o_need_opset(cx, 9, "broadcast_tensors of "
-						 "different shapes (Where)")))
-		return rc;
-	for (uint32_t i = 0; i < list->n; i++) {
-		out[i] = in[i];
-		for (uint32_t j = 0; !same && j < list->n; j++) {
-			if (j == i)
-				continue;
-			out[i] = p2o_select(cx, p2o_cast(cx, in[j], P2O_BOOL),
-					   out[i], out[i]);
-			if (out[i] == P2O_NOVAL)
-				return P2O_ERR_CONVERT;
-		}
-	}
-	p2o_set_tensor_list(cx, n, 0, out, list->n);
+	if (!same)
+		return p2o_need_opset(cx, 8, "broadcast_tensors of different "
+				      "shapes (Expand)");
+	p2o_set_tensor_list(cx, n, 0, in, list->n);
 	return P2O_OK;
 }
 
