@@ -474,6 +474,12 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 /* ---- emit helpers of the binary family ---- */
 
+uint32_t p2o_select(p2o_cx *cx, uint32_t cond, uint32_t a, uint32_t b)
+{
+	uint32_t in[3] = { cond, a, b };
+	return p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+}
+
 /* ---- emit helpers of the reduce family ---- */
 
 /* ---- emit helpers of the shape family ---- */

@@ -351,6 +351,16 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the binary family ---- */
 
+/* Where(cond, a, b) (opset 9+). */
+uint32_t p2o_select(p2o_cx *cx, uint32_t cond, uint32_t a, uint32_t b);
+/* elementwise.c: the two operands of a binary op (self/other or a/b) as
+ * node input positions, and those operands as ONNX tensors of their
+ * PyTorch result_type *dt (numbers made in it, tensors cast). */
+int p2o_binary_operands(p2o_cx *cx, const pts_node *n, uint32_t *ia,
+			uint32_t *ib);
+int p2o_binary_promoted(p2o_cx *cx, const pts_node *n, uint32_t ia,
+			uint32_t ib, int *dt, uint32_t *a, uint32_t *b);
+
 /* ---- emit helpers of the reduce family ---- */
 
 /* ---- emit helpers of the shape family ---- */
