@@ -360,8 +360,20 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		/* x.relu_() leaves x holding the result: later readers of x
 		 * read the new value (straight-line code, no aliasing views). */
 		if (inplace && n->n_in && n->n_out &&
-		    P2O_TV(cx, n->out[0]).kind != P2O_TV_POISON)
+		    P2O_TV(cx, n->out[0]).kind != P2O_TV_POISON) {
+			/* An in-place op keeps the written tensor's dtype
+			 * (h.mul_(f) on a float16 h stays float16), where
+			 * its pure form would promote. */
+			p2o_tv *in = &P2O_TV(cx, n->in[0]);
+			p2o_tv *out = &P2O_TV(cx, n->out[0]);
+			if (in->kind == P2O_TV_TENSOR &&
+			    out->kind == P2O_TV_TENSOR && !in->scalar) {
+				int dt = p2o_t(cx, in->onnx)->dtype;
+				if (dt && p2o_t(cx, out->onnx)->dtype != dt)
+					out->onnx = p2o_cast(cx, out->onnx, dt);
+			}
 			P2O_TV(cx, n->in[0]) = P2O_TV(cx, n->out[0]);
+		}
 	}
 	cx->cur = outer;
 }
