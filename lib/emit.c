@@ -480,6 +480,14 @@ uint32_t p2o_select(p2o_cx *cx, uint32_t cond, uint32_t a, uint32_t b)
 	return p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
 }
 
+uint32_t p2o_mod(p2o_cx *cx, uint32_t a, uint32_t b, bool fmod)
+{
+	uint32_t in[2] = { a, b };
+	uint32_t nd = p2o_node_new(cx, "Mod", 2, in, 1);
+	p2o_attr_int(cx, nd, "fmod", fmod);
+	return p2o_node_done(cx, nd);
+}
+
 /* ---- emit helpers of the reduce family ---- */
 
 /* ---- emit helpers of the shape family ---- */

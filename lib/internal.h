@@ -353,6 +353,9 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* Where(cond, a, b) (opset 9+). */
 uint32_t p2o_select(p2o_cx *cx, uint32_t cond, uint32_t a, uint32_t b);
+/* Mod(a, b) (opset 10+): fmod true takes the dividend's sign (C's fmod),
+ * false the divisor's (Python's %, integers only in ONNX). */
+uint32_t p2o_mod(p2o_cx *cx, uint32_t a, uint32_t b, bool fmod);
 /* elementwise.c: the two operands of a binary op (self/other or a/b) as
  * node input positions, and those operands as ONNX tensors of their
  * PyTorch result_type *dt (numbers made in it, tensors cast). */

@@ -411,14 +411,6 @@ static int promoted_float(p2o_cx *cx, const pts_node *n, uint32_t ia,
 	return P2O_OK;
 }
 
-static uint32_t mod_node(p2o_cx *cx, uint32_t a, uint32_t b, bool fmod)
-{
-	uint32_t in[2] = { a, b };
-	uint32_t nd = p2o_node_new(cx, "Mod", 2, in, 1);
-	p2o_attr_int(cx, nd, "fmod", fmod);
-	return p2o_node_done(cx, nd);
-}
-
 /* aten::floor_divide(self, other): floors since PyTorch 1.13. */
 P2O_HANDLER(floor_divide)
 {
@@ -439,7 +431,7 @@ P2O_HANDLER(fmod)
 		return rc;
 	if (dt == P2O_BOOL)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "fmod of bool tensors");
-	return p2o_set_result(cx, n, mod_node(cx, a, b, true));
+	return p2o_set_result(cx, n, p2o_mod(cx, a, b, true));
 }
 
 /* aten::remainder(self, other): Python's %, the sign of the divisor.
@@ -467,7 +459,7 @@ P2O_HANDLER(remainder)
 	if (!p2o_dtype_is_float(dt)) {
 		if ((rc = p2o_need_opset(cx, 10, "integer remainder")))
 			return rc;
-		return p2o_set_result(cx, n, mod_node(cx, a, b, false));
+		return p2o_set_result(cx, n, p2o_mod(cx, a, b, false));
 	}
 	uint32_t q = p2o_op1(cx, "Floor", p2o_op2(cx, "Div", a, b));
 	return p2o_set_result(cx, n, p2o_op2(cx, "Sub", a,

@@ -110,10 +110,7 @@ static int shift(p2o_cx *cx, const pts_node *n, bool left)
 		if ((rc = p2o_need_opset(cx, 10, "shifting signed integers "
 						 "right")))
 			return rc;
-		uint32_t in[2] = { x, p };
-		uint32_t nd = p2o_node_new(cx, "Mod", 2, in, 1);
-		p2o_attr_int(cx, nd, "fmod", 0);
-		uint32_t m = p2o_node_done(cx, nd);
+		uint32_t m = p2o_mod(cx, x, p, false);
 		y = p2o_op2(cx, "Div", p2o_op2(cx, "Sub", x, m), p);
 	}
 	return p2o_set_result(cx, n, p2o_cast(cx, y, dt));

@@ -142,6 +142,40 @@ P2O_HANDLER(batch_norm)
 	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 }
 
+/* The arguments of aten::layer_norm and native_layer_norm (input,
+ * normalized_shape, weight, bias, eps) into v[5], and the normalized axes
+ * (the last len(normalized_shape)) into axes[*k]. */
+static int layer_norm_args(p2o_cx *cx, const pts_node *n, p2o_arg *v,
+			   int64_t *axes, int *k)
+{
+	int rc = p2o_args(cx, n, "input:t normalized_shape:is weight:t? "
+				 "bias:t? eps:f", v);
+	if (rc || (rc = norm_input(cx, v[0].tensor, (int)v[1].n)))
+		return rc;
+	int rank = p2o_t(cx, v[0].tensor)->rank;
+	*k = (int)v[1].n;
+	if (*k < 1)
+		return p2o_fail(cx, P2O_ERR_MODEL, "normalized_shape is empty");
+	for (int i = 0; i < *k; i++)
+		axes[i] = rank - *k + i;
+	return P2O_OK;
+}
+
+/* PyTorch's layer norm formula, with weight and bias if given. */
+static uint32_t layer_norm_formula(p2o_cx *cx, const p2o_arg *v,
+				   const int64_t *axes, int k, uint32_t *mean,
+				   uint32_t *rstd)
+{
+	uint32_t x = v[0].tensor;
+	int dt = p2o_t(cx, x)->dtype;
+	uint32_t y = standardize(cx, x, axes, (size_t)k, v[4].f, mean, rstd);
+	if (!v[2].none)
+		y = p2o_op2(cx, "Mul", y, p2o_cast(cx, v[2].tensor, dt));
+	if (!v[3].none)
+		y = p2o_op2(cx, "Add", y, p2o_cast(cx, v[3].tensor, dt));
+	return y;
+}
+
 /* aten::layer_norm(input, normalized_shape, weight, bias, eps,
  * cudnn_enable): over the last len(normalized_shape) dims.
  * LayerNormalization from opset 17 (its scale is not optional: ones when
@@ -149,38 +183,25 @@ P2O_HANDLER(batch_norm)
 P2O_HANDLER(layer_norm)
 {
 	p2o_arg v[5];
-	int rc = p2o_args(cx, n, "input:t normalized_shape:is weight:t? "
-				 "bias:t? eps:f", v);
+	int64_t axes[P2O_MAX_RANK];
+	int k;
+	int rc = layer_norm_args(cx, n, v, axes, &k);
 	if (rc)
 		return rc;
+	if (!p2o_onnx_version(cx, "LayerNormalization"))
+		return p2o_set_result(cx, n, layer_norm_formula(cx, v, axes, k,
+								NULL, NULL));
 	uint32_t x = v[0].tensor;
-	if ((rc = norm_input(cx, x, (int)v[1].n)))
-		return rc;
-	int rank = p2o_t(cx, x)->rank, dt = p2o_t(cx, x)->dtype;
-	int k = (int)v[1].n;
-	if (k < 1)
-		return p2o_fail(cx, P2O_ERR_MODEL, "normalized_shape is empty");
-	uint32_t w = v[2].none ? P2O_NOVAL : p2o_cast(cx, v[2].tensor, dt);
+	int dt = p2o_t(cx, x)->dtype;
+	uint32_t w = v[2].none ? p2o_const_filled(cx, dt, v[1].ints, k, 1.0) :
+				 p2o_cast(cx, v[2].tensor, dt);
 	uint32_t b = v[3].none ? P2O_NOVAL : p2o_cast(cx, v[3].tensor, dt);
-	if (p2o_onnx_version(cx, "LayerNormalization")) {
-		if (w == P2O_NOVAL)
-			w = p2o_const_filled(cx, dt, v[1].ints, k, 1.0);
-		uint32_t in[3] = { x, w, b };
-		uint32_t nd = p2o_node_new(cx, "LayerNormalization",
-					   b == P2O_NOVAL ? 2 : 3, in, 1);
-		p2o_attr_int(cx, nd, "axis", rank - k);
-		p2o_attr_float(cx, nd, "epsilon", (float)v[4].f);
-		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
-	}
-	int64_t axes[P2O_MAX_RANK];
-	for (int i = 0; i < k; i++)
-		axes[i] = rank - k + i;
-	uint32_t y = standardize(cx, x, axes, (size_t)k, v[4].f, NULL, NULL);
-	if (w != P2O_NOVAL)
-		y = p2o_op2(cx, "Mul", y, w);
-	if (b != P2O_NOVAL)
-		y = p2o_op2(cx, "Add", y, b);
-	return p2o_set_result(cx, n, y);
+	uint32_t in[3] = { x, w, b };
+	uint32_t nd = p2o_node_new(cx, "LayerNormalization",
+				   b == P2O_NOVAL ? 2 : 3, in, 1);
+	p2o_attr_int(cx, nd, "axis", axes[0]);
+	p2o_attr_float(cx, nd, "epsilon", (float)v[4].f);
+	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
 }
 
 /* aten::native_layer_norm(input, normalized_shape, weight, bias, eps) ->
@@ -190,29 +211,17 @@ P2O_HANDLER(layer_norm)
 P2O_HANDLER(native_layer_norm)
 {
 	p2o_arg v[5];
-	int rc = p2o_args(cx, n, "input:t normalized_shape:is weight:t? "
-				 "bias:t? eps:f", v);
+	int64_t axes[P2O_MAX_RANK];
+	int k;
+	int rc = layer_norm_args(cx, n, v, axes, &k);
 	if (rc)
 		return rc;
-	uint32_t x = v[0].tensor;
-	if ((rc = norm_input(cx, x, (int)v[1].n)))
-		return rc;
-	int rank = p2o_t(cx, x)->rank, dt = p2o_t(cx, x)->dtype;
-	int k = (int)v[1].n;
-	if (k < 1)
-		return p2o_fail(cx, P2O_ERR_MODEL, "normalized_shape is empty");
-	int64_t axes[P2O_MAX_RANK];
-	for (int i = 0; i < k; i++)
-		axes[i] = rank - k + i;
+	if (n->n_out != 3)
+		return p2o_fail(cx, P2O_ERR_MODEL, "expected 3 outputs");
 	uint32_t mean, rstd;
-	uint32_t y = standardize(cx, x, axes, (size_t)k, v[4].f, &mean, &rstd);
-	if (!v[2].none)
-		y = p2o_op2(cx, "Mul", y, p2o_cast(cx, v[2].tensor, dt));
-	if (!v[3].none)
-		y = p2o_op2(cx, "Add", y, p2o_cast(cx, v[3].tensor, dt));
-	if (y == P2O_NOVAL || n->n_out != 3)
-		return y == P2O_NOVAL ? P2O_ERR_CONVERT :
-			p2o_fail(cx, P2O_ERR_MODEL, "expected 3 outputs");
+	uint32_t y = layer_norm_formula(cx, v, axes, k, &mean, &rstd);
+	if (y == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
 	p2o_set_tensor(cx, n, 1, mean);
 	p2o_set_tensor(cx, n, 2, rstd);
 	return p2o_set_result(cx, n, y);
