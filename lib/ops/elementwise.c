@@ -82,6 +82,10 @@ static bool fold(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
 	return true;
 }
 
+static uint32_t floor_div_float(p2o_cx *cx, uint32_t a, uint32_t b,
+				uint32_t quotient);
+static uint32_t sign_differs(p2o_cx *cx, uint32_t m, uint32_t b);
+
 /* a OP alpha*b, with promotion, optional rounding ("trunc"/"floor"). */
 static int arith(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
 		 uint32_t ib, double alpha, const char *rounding)
@@ -121,7 +125,7 @@ static int arith(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
 		y = p2o_op2(cx, name, a, b);
 		if (op == '/' && rounding && p2o_dtype_category(dt) == 2) {
 			if (strcmp(rounding, "floor") == 0) {
-				y = p2o_op1(cx, "Floor", y);
+				y = floor_div_float(cx, a, b, y);
 			} else {
 				/* trunc(y) = sign(y) * floor(|y|) */
 				int rc = p2o_need_opset(cx, 9, "rounding_mode="
@@ -435,8 +439,8 @@ P2O_HANDLER(fmod)
 }
 
 /* aten::remainder(self, other): Python's %, the sign of the divisor.
- * Integers: Mod with fmod=0 (opset 10); floats: a - floor(a / b) * b, as
- * PyTorch defines it. */
+ * Integers: Mod with fmod=0; floats: from fmod (Mod with fmod=1). Mod
+ * exists from opset 10. */
 P2O_HANDLER(remainder)
 {
 	uint32_t ia, ib, a, b;
@@ -461,9 +465,13 @@ P2O_HANDLER(remainder)
 			return rc;
 		return p2o_set_result(cx, n, p2o_mod(cx, a, b, false));
 	}
-	uint32_t q = p2o_op1(cx, "Floor", p2o_op2(cx, "Div", a, b));
-	return p2o_set_result(cx, n, p2o_op2(cx, "Sub", a,
-					     p2o_op2(cx, "Mul", q, b)));
+	/* fmod(a, b), plus b where the signs differ: exact, as PyTorch
+	 * computes it (a - floor(a / b) * b is not, where a / b rounds). */
+	if ((rc = p2o_need_opset(cx, 10, "remainder")))
+		return rc;
+	uint32_t m = p2o_mod(cx, a, b, true);
+	return p2o_set_result(cx, n, p2o_select(cx, sign_differs(cx, m, b),
+						p2o_op2(cx, "Add", m, b), m));
 }
 
 /* aten::pow: Tensor_Tensor, Tensor_Scalar, Scalar (a number base) and the
@@ -516,6 +524,39 @@ static uint32_t is_zero(p2o_cx *cx, uint32_t x)
 	uint32_t lg = p2o_op2(cx, "Or", p2o_op2(cx, "Less", x, z),
 			      p2o_op2(cx, "Greater", x, z));
 	return p2o_op1(cx, "Not", p2o_op2(cx, "Or", lg, p2o_op1(cx, "IsNaN", x)));
+}
+
+/* Where m, a remainder with the dividend's sign (C's fmod), and b differ
+ * in sign: there Python's remainder is m + b and its floor division one
+ * less than the truncated quotient. */
+static uint32_t sign_differs(p2o_cx *cx, uint32_t m, uint32_t b)
+{
+	uint32_t zero = p2o_const_scalar(cx, p2o_t(cx, m)->dtype, 0);
+	return p2o_op2(cx, "And", p2o_op1(cx, "Not", is_zero(cx, m)),
+		       p2o_op2(cx, "Xor", p2o_op2(cx, "Less", m, zero),
+			       p2o_op2(cx, "Less", b, zero)));
+}
+
+/* PyTorch's floor division of floats: from the exact fmod, not from the
+ * rounded quotient, so that 1 // 0.1 is 9 as in PyTorch and Python:
+ * d = (a - fmod(a, b)) / b, minus one where the signs differ, rounded to
+ * the nearest integer; a / b where b is 0. Mod with fmod=1 exists from
+ * opset 10; before it, the floor of the rounded quotient, which differs
+ * only where a / b rounds up to an integer. */
+static uint32_t floor_div_float(p2o_cx *cx, uint32_t a, uint32_t b,
+				uint32_t quotient)
+{
+	if (!p2o_onnx_version(cx, "Mod"))
+		return p2o_op1(cx, "Floor", quotient);
+	int dt = p2o_t(cx, quotient)->dtype;
+	uint32_t m = p2o_mod(cx, a, b, true);
+	uint32_t d = p2o_op2(cx, "Div", p2o_op2(cx, "Sub", a, m), b);
+	d = p2o_op2(cx, "Sub", d, p2o_cast(cx, sign_differs(cx, m, b), dt));
+	uint32_t fl = p2o_op1(cx, "Floor", d);
+	uint32_t up = p2o_op2(cx, "Greater", p2o_op2(cx, "Sub", d, fl),
+			      p2o_const_scalar(cx, dt, 0.5));
+	fl = p2o_op2(cx, "Add", fl, p2o_cast(cx, up, dt));
+	return p2o_select(cx, is_zero(cx, b), quotient, fl);
 }
 
 /* aten::atan2(self, other) = the angle of (other, self). ONNX has no
