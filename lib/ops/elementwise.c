@@ -299,6 +299,11 @@ static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
 	if (!eq && !p2o_dtype_is_float(dt) &&
 	    (rc = p2o_need_opset(cx, 9, "ordering integer tensors")))
 		return rc;
+	/* Equal takes bool, int32 and int64 only before version 11: the
+	 * narrower integers compare the same widened (exactly) to int32. */
+	if (eq && p2o_dtype_is_int(dt) && dt != P2O_INT64 && dt != P2O_INT32 &&
+	    p2o_onnx_version(cx, "Equal") < 11)
+		dt = P2O_INT32;
 	uint32_t x = p2o_arg_tensor_as(cx, n, ia, dt);
 	uint32_t y = p2o_arg_tensor_as(cx, n, ib, dt);
 	uint32_t r;
