@@ -476,6 +476,16 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 uint32_t p2o_select(p2o_cx *cx, uint32_t cond, uint32_t a, uint32_t b)
 {
+	if (cond == P2O_NOVAL || a == P2O_NOVAL || b == P2O_NOVAL)
+		return P2O_NOVAL;
+	/* ONNX Runtime has no Where kernel for int8, int16 and bool: select
+	 * them as int32 or uint8 (exact both ways). */
+	int dt = p2o_t(cx, a)->dtype;
+	int wide = dt == P2O_INT8 || dt == P2O_INT16 ? P2O_INT32 :
+		   dt == P2O_BOOL ? P2O_UINT8 : 0;
+	if (wide)
+		return p2o_cast(cx, p2o_select(cx, cond, p2o_cast(cx, a, wide),
+					       p2o_cast(cx, b, wide)), dt);
 	uint32_t in[3] = { cond, a, b };
 	return p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
 }

@@ -596,10 +596,21 @@ static int max_min(p2o_cx *cx, bool max, uint32_t a, uint32_t b, int dt,
 		*y = p2o_op2(cx, max ? "Or" : "And", a, b);
 		return P2O_OK;
 	}
-	if (!p2o_dtype_is_float(dt) &&
-	    (rc = p2o_need_opset(cx, 12, max ? "maximum of integer tensors" :
-						"minimum of integer tensors")))
-		return rc;
+	if (!p2o_dtype_is_float(dt) && p2o_onnx_version(cx, "Max") < 12) {
+		/* Integers before Max-12: select by comparison (exact, with
+		 * no NaN to propagate); Greater-9 compares them, widened so
+		 * that every runtime has a kernel. */
+		if ((rc = p2o_need_opset(cx, 9, max ? "maximum of integer "
+						      "tensors" :
+						      "minimum of integer "
+						      "tensors")))
+			return rc;
+		uint32_t wa = p2o_cast(cx, a, P2O_INT64);
+		uint32_t wb = p2o_cast(cx, b, P2O_INT64);
+		*y = p2o_select(cx, p2o_op2(cx, max ? "Greater" : "Less", wa, wb),
+				a, b);
+		return P2O_OK;
+	}
 	if ((rc = p2o_need_opset(cx, 8, max ? "maximum" : "minimum")))
 		return rc;
 	*y = p2o_op2(cx, max ? "Max" : "Min", a, b);
@@ -776,9 +787,10 @@ static int clamp_op(p2o_cx *cx, const pts_node *n, const char *lo_name,
 		return P2O_ERR_UNSUPPORTED;
 	bool numbers = (!lo || (lo->k && p2o_arg_is_number(cx, n, (uint32_t)lo->idx))) &&
 		       (!hi || (hi->k && p2o_arg_is_number(cx, n, (uint32_t)hi->idx)));
-	if (!p2o_dtype_is_float(dt) &&
-	    (rc = p2o_need_opset(cx, 12, "clamping integer tensors")))
-		return rc;
+	/* Clip takes integers from version 12; before it, Max and Min's
+	 * form (max_min). */
+	if (!p2o_dtype_is_float(dt) && p2o_onnx_version(cx, "Clip") < 12)
+		numbers = false;
 	if (numbers) {
 		double l = 0, h = 0;
 		if (lo)
