@@ -272,8 +272,9 @@ static void poison_outputs(p2o_cx *cx, const pts_node *n)
 			P2O_TV(cx, n->out[k]).kind = P2O_TV_POISON;
 }
 
-/* Finds the handler for a node; an in-place op ("aten::relu_") without one
- * of its own uses its pure form's, and *inplace says so. *table_kind is the
+/* Finds the handler for a node; an in-place op ("aten::relu_",
+ * "aten::__iand__") without one of its own uses its pure form's, and
+ * *inplace says so. *table_kind is the
  * kind whose table rows decided (the pure form's when it was used), for the
  * diagnostic when there is no handler. */
 static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
@@ -284,14 +285,20 @@ static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
 	*table_kind = kind;
 	p2o_handler fn = p2o_lookup(kind, cx->opset, &known);
 	size_t len = strlen(kind);
-	if (fn || known || len < 2 || kind[len - 1] != '_' ||
-	    kind[len - 2] == '_')
-		return fn;
 	char base[128];
-	if (len >= sizeof base)
-		return NULL;
-	memcpy(base, kind, len - 1);
-	base[len - 1] = '\0';
+	if (fn || known || len >= sizeof base)
+		return fn;
+	if (strncmp(kind, "aten::__i", 9) == 0 && len > 11 &&
+	    strcmp(kind + len - 2, "__") == 0) {
+		/* Python's augmented operators: aten::__ior__ is __or__ in
+		 * place. */
+		snprintf(base, sizeof base, "aten::__%s", kind + 9);
+	} else if (len >= 2 && kind[len - 1] == '_' && kind[len - 2] != '_') {
+		memcpy(base, kind, len - 1);
+		base[len - 1] = '\0';
+	} else {
+		return fn;
+	}
 	fn = p2o_lookup(base, cx->opset, &known);
 	*inplace = fn != NULL;
 	if (known)
