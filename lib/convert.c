@@ -272,8 +272,9 @@ static void poison_outputs(p2o_cx *cx, const pts_node *n)
 			P2O_TV(cx, n->out[k]).kind = P2O_TV_POISON;
 }
 
-/* Finds the handler for a node; an in-place op ("aten::relu_") without one
- * of its own uses its pure form's, and *inplace says so. *table_kind is the
+/* Finds the handler for a node; an in-place op ("aten::relu_",
+ * "aten::__iand__") without one of its own uses its pure form's, and
+ * *inplace says so. *table_kind is the
  * kind whose table rows decided (the pure form's when it was used), for the
  * diagnostic when there is no handler. */
 static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
@@ -284,14 +285,20 @@ static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
 	*table_kind = kind;
 	p2o_handler fn = p2o_lookup(kind, cx->opset, &known);
 	size_t len = strlen(kind);
-	if (fn || known || len < 2 || kind[len - 1] != '_' ||
-	    kind[len - 2] == '_')
-		return fn;
 	char base[128];
-	if (len >= sizeof base)
-		return NULL;
-	memcpy(base, kind, len - 1);
-	base[len - 1] = '\0';
+	if (fn || known || len >= sizeof base)
+		return fn;
+	if (strncmp(kind, "aten::__i", 9) == 0 && len > 11 &&
+	    strcmp(kind + len - 2, "__") == 0) {
+		/* Python's augmented operators: aten::__ior__ is __or__ in
+		 * place. */
+		snprintf(base, sizeof base, "aten::__%s", kind + 9);
+	} else if (len >= 2 && kind[len - 1] == '_' && kind[len - 2] != '_') {
+		memcpy(base, kind, len - 1);
+		base[len - 1] = '\0';
+	} else {
+		return fn;
+	}
 	fn = p2o_lookup(base, cx->opset, &known);
 	*inplace = fn != NULL;
 	if (known)
@@ -360,8 +367,20 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		/* x.relu_() leaves x holding the result: later readers of x
 		 * read the new value (straight-line code, no aliasing views). */
 		if (inplace && n->n_in && n->n_out &&
-		    P2O_TV(cx, n->out[0]).kind != P2O_TV_POISON)
+		    P2O_TV(cx, n->out[0]).kind != P2O_TV_POISON) {
+			/* An in-place op keeps the written tensor's dtype
+			 * (h.mul_(f) on a float16 h stays float16), where
+			 * its pure form would promote. */
+			p2o_tv *in = &P2O_TV(cx, n->in[0]);
+			p2o_tv *out = &P2O_TV(cx, n->out[0]);
+			if (in->kind == P2O_TV_TENSOR &&
+			    out->kind == P2O_TV_TENSOR && !in->scalar) {
+				int dt = p2o_t(cx, in->onnx)->dtype;
+				if (dt && p2o_t(cx, out->onnx)->dtype != dt)
+					out->onnx = p2o_cast(cx, out->onnx, dt);
+			}
 			P2O_TV(cx, n->in[0]) = P2O_TV(cx, n->out[0]);
+		}
 	}
 	cx->cur = outer;
 }

@@ -502,6 +502,32 @@ int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs)
 
 /* ---- emit helpers of the binary family ---- */
 
+uint32_t p2o_select(p2o_cx *cx, uint32_t cond, uint32_t a, uint32_t b)
+{
+	if (cond == P2O_NOVAL || a == P2O_NOVAL || b == P2O_NOVAL)
+		return P2O_NOVAL;
+	/* ONNX Runtime has no Where kernel for int8, int16, bool and the
+	 * 16-bit floats: select them as int32, uint8 or float (exact both
+	 * ways). */
+	int dt = p2o_t(cx, a)->dtype;
+	int wide = dt == P2O_INT8 || dt == P2O_INT16 ? P2O_INT32 :
+		   dt == P2O_BOOL ? P2O_UINT8 :
+		   dt == P2O_FLOAT16 || dt == P2O_BFLOAT16 ? P2O_FLOAT : 0;
+	if (wide)
+		return p2o_cast(cx, p2o_select(cx, cond, p2o_cast(cx, a, wide),
+					       p2o_cast(cx, b, wide)), dt);
+	uint32_t in[3] = { cond, a, b };
+	return p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+}
+
+uint32_t p2o_mod(p2o_cx *cx, uint32_t a, uint32_t b, bool fmod)
+{
+	uint32_t in[2] = { a, b };
+	uint32_t nd = p2o_node_new(cx, "Mod", 2, in, 1);
+	p2o_attr_int(cx, nd, "fmod", fmod);
+	return p2o_node_done(cx, nd);
+}
+
 /* ---- emit helpers of the shape family ---- */
 
 uint32_t p2o_dims_around(p2o_cx *cx, uint32_t x, int from, int to,
@@ -852,12 +878,3 @@ int p2o_wide_dtype(int dtype)
 	}
 }
 
-uint32_t p2o_select(p2o_cx *cx, uint32_t c, uint32_t a, uint32_t b)
-{
-	if (c == P2O_NOVAL || a == P2O_NOVAL || b == P2O_NOVAL)
-		return P2O_NOVAL;
-	int dt = p2o_t(cx, a)->dtype, w = p2o_wide_dtype(dt);
-	uint32_t in[3] = { c, p2o_cast(cx, a, w), p2o_cast(cx, b, w) };
-	uint32_t y = p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
-	return y == P2O_NOVAL ? y : p2o_cast(cx, y, dt);
-}

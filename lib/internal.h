@@ -360,15 +360,27 @@ int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs);
 
 /* ---- emit helpers of the binary family ---- */
 
+/* Where(cond, a, b) (opset 9+), for a and b of one dtype, any dtype
+ * (computed in a wider one where ONNX Runtime lacks a kernel); P2O_NOVAL
+ * in, P2O_NOVAL out. */
+uint32_t p2o_select(p2o_cx *cx, uint32_t cond, uint32_t a, uint32_t b);
+/* Mod(a, b) (opset 10+): fmod true takes the dividend's sign (C's fmod),
+ * false the divisor's (Python's %, integers only in ONNX). */
+uint32_t p2o_mod(p2o_cx *cx, uint32_t a, uint32_t b, bool fmod);
+/* elementwise.c: the two operands of a binary op (self/other or a/b) as
+ * node input positions, and those operands as ONNX tensors of their
+ * PyTorch result_type *dt (numbers made in it, tensors cast). */
+int p2o_binary_operands(p2o_cx *cx, const pts_node *n, uint32_t *ia,
+			uint32_t *ib);
+int p2o_binary_promoted(p2o_cx *cx, const pts_node *n, uint32_t ia,
+			uint32_t ib, int *dt, uint32_t *a, uint32_t *b);
+
 /* ---- emit helpers of the reduce family ---- */
 
 /* The dtype ONNX Runtime's reductions, ArgMax, CumSum and Where have
  * kernels for that holds dtype exactly: float32 for half floats, int32 for
  * bool and small integers; dtype itself otherwise. */
 int p2o_wide_dtype(int dtype);
-/* Where(c, a, b) for a and b of one dtype, any dtype (computed in
- * p2o_wide_dtype's, then cast back); P2O_NOVAL in, P2O_NOVAL out. */
-uint32_t p2o_select(p2o_cx *cx, uint32_t c, uint32_t a, uint32_t b);
 
 /* ---- emit helpers of the shape family ---- */
 

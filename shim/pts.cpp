@@ -1637,7 +1637,28 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 		torch::jit::LowerSimpleTuples(g);
 	}
 	torch::jit::RemoveListMutation(g);
-	torch::jit::RemoveTensorMutation(g);
+	// An in-place op keeps the written tensor's dtype where its pure form
+	// promotes (a float32 a.add_(float64 b) stays float32; add gives
+	// float64), and the graph's types do not say which happens. With a
+	// second tensor operand that promotes with it, it stays in place: the
+	// converter rebinds it and casts the result to the written tensor's
+	// dtype. (copy_, index_put_, masked_fill_ keep self's dtype anyway.)
+	torch::jit::RemoveTensorMutation(g, [](Node *n) {
+		const c10::FunctionSchema *s = n->maybeSchema();
+		if (!s)
+			return true;
+		const auto &args = s->arguments();
+		for (size_t i = 1; i < n->inputs().size() && i < args.size(); i++) {
+			const std::string &name = args[i].name();
+			if (n->inputs()[i]->type()->kind() ==
+				    c10::TypeKind::TensorType &&
+			    (name == "other" || name == "exponent" ||
+			     name == "tensor1" || name == "tensor2" ||
+			     name == "min" || name == "max"))
+				return false;
+		}
+		return true;
+	});
 	torch::jit::ConstantPropagation(g);
 	fold_conv_bn(*g, users);
 	torch::jit::EliminateDeadCode(g);
