@@ -1,0 +1,609 @@
+/* index.c — reading by index: aten::index (advanced indexing), index_select,
+ * gather, take, embedding, nonzero/argwhere, masked_select, and the
+ * index-shuffling ops flip and roll. The write side (scatter, index_put,
+ * tril/triu) is scatter.c; sorting and selection is sort.c. */
+#include <string.h>
+
+#include "../internal.h"
+
+/* A node of op over n inputs with one output, or P2O_NOVAL when an input
+ * already failed (its diagnostic recorded). */
+static uint32_t op_n(p2o_cx *cx, const char *op, const uint32_t *in,
+		     uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (in[i] == P2O_NOVAL)
+			return P2O_NOVAL;
+	return p2o_node_done(cx, p2o_node_new(cx, op, n, in, 1));
+}
+
+static uint32_t concat(p2o_cx *cx, const uint32_t *in, uint32_t n, int axis)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (in[i] == P2O_NOVAL)
+			return P2O_NOVAL;
+	uint32_t nd = p2o_node_new(cx, "Concat", n, in, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	return p2o_node_done(cx, nd);
+}
+
+static uint32_t gather(p2o_cx *cx, uint32_t x, uint32_t idx, int axis)
+{
+	if (x == P2O_NOVAL || idx == P2O_NOVAL)
+		return P2O_NOVAL;
+	uint32_t in[2] = { x, idx };
+	uint32_t nd = p2o_node_new(cx, "Gather", 2, in, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	return p2o_node_done(cx, nd);
+}
+
+static bool is_mask(int dtype)
+{
+	return dtype == P2O_BOOL || dtype == P2O_UINT8;
+}
+
+/* The advanced indices of aten::index / index_put: one int64 index tensor
+ * per indexed dim of x, in dim order (a bool mask of rank m indexes m dims,
+ * through the rows of NonZero). */
+typedef struct adv {
+	int k;                      /* indexed dims */
+	int dims[P2O_MAX_RANK];     /* which, ascending */
+	uint32_t idx[P2O_MAX_RANK]; /* their index tensors */
+	bool adjacent;              /* dims[] consecutive */
+	bool from_int;              /* a single integer index tensor */
+} adv;
+
+/* Reads the index list of input `at` into a, after checking the opset
+ * the form needs: `need` for the op itself, 9 for a mask (NonZero), 11 for
+ * several indexed dims (GatherND/ScatterND). */
+static int read_indices(p2o_cx *cx, const pts_node *n, int32_t at,
+			uint32_t x, adv *a, int need, const char *what)
+{
+	const p2o_tv *list = p2o_tvin(cx, n, (uint32_t)at);
+	int rank = p2o_t(cx, x)->rank;
+	if (list->kind != P2O_TV_LIST)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"indices that are not a list built in the graph");
+	if (rank < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"indexing a tensor of unknown rank");
+	int used = 0;
+	for (uint32_t i = 0; i < list->n; i++) {
+		const p2o_tv *it = &P2O_TV(cx, list->items[i]);
+		if (it->kind == P2O_TV_CONST && it->k->kind == PTS_C_NONE)
+			continue;
+		/* The ONNX types as converted so far (PTS and ONNX number
+		 * dtypes alike); a constant's from its tensor. */
+		int dt = 0, r = 1;
+		if (it->kind == P2O_TV_TENSOR) {
+			dt = p2o_t(cx, it->onnx)->dtype;
+			r = p2o_t(cx, it->onnx)->rank;
+		} else if (it->kind == P2O_TV_CONST &&
+			   it->k->kind == PTS_C_TENSOR) {
+			dt = it->k->t.dtype;
+			r = it->k->t.rank;
+		}
+		bool mask = is_mask(dt);
+		if (mask && need < 9) {
+			need = 9;
+			what = "indexing with a mask";
+		}
+		used += mask && r > 0 ? r : 1;
+	}
+	if (used > 1 && need < 11) {
+		need = 11;
+		what = "indexing several dims with tensors";
+	}
+	int rc = p2o_need_opset(cx, need, what);
+	if (rc)
+		return rc;
+	memset(a, 0, sizeof *a);
+	int d = 0, ints = 0;
+	for (uint32_t i = 0; i < list->n; i++) {
+		const p2o_tv *it = &P2O_TV(cx, list->items[i]);
+		if (it->kind == P2O_TV_CONST && it->k->kind == PTS_C_NONE) {
+			d++;
+			continue;
+		}
+		uint32_t t = p2o_value_tensor(cx, list->items[i]);
+		if (t == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+		const p2o_type *tt = p2o_t(cx, t);
+		if (tt->rank < 0)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"an index of unknown rank");
+		if (is_mask(tt->dtype)) {
+			int m = tt->rank;
+			if (m == 0)
+				return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+						"indexing with a 0-dim bool");
+			if (d + m > rank)
+				return p2o_fail(cx, P2O_ERR_CONVERT,
+						"too many indices for a rank-%d "
+						"tensor", rank);
+			uint32_t nz = p2o_op1(cx, "NonZero",
+					      p2o_cast(cx, t, P2O_BOOL));
+			for (int j = 0; j < m; j++) {
+				a->dims[a->k] = d + j;
+				a->idx[a->k++] = gather(
+					cx, nz,
+					p2o_const_scalar(cx, P2O_INT64, j), 0);
+			}
+			d += m;
+			continue;
+		}
+		if (!p2o_dtype_is_int(tt->dtype))
+			return p2o_fail(cx, P2O_ERR_CONVERT,
+					"indices must be integer or bool tensors");
+		if (d >= rank)
+			return p2o_fail(cx, P2O_ERR_CONVERT,
+					"too many indices for a rank-%d tensor",
+					rank);
+		a->dims[a->k] = d;
+		a->idx[a->k++] = p2o_index_norm(cx, t, x, d);
+		d++;
+		ints++;
+	}
+	if (a->k == 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "indexing without "
+				"an index tensor");
+	a->adjacent = a->dims[a->k - 1] - a->dims[0] == a->k - 1;
+	a->from_int = a->k == 1 && ints == 1;
+	for (int i = 0; i < a->k; i++)
+		if (a->idx[i] == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+	return P2O_OK;
+}
+
+/* The index tensors broadcast and stacked on a last axis ([B..., k], for
+ * GatherND/ScatterND), and x transposed so that the indexed dims come
+ * first (*xt; *perm gets the permutation, identity when none is needed). */
+static uint32_t stack_indices(p2o_cx *cx, const adv *a, uint32_t x,
+			      uint32_t *xt, int64_t *perm, int *nb)
+{
+	int rank = p2o_t(cx, x)->rank, br = 0;
+	uint32_t idx[P2O_MAX_RANK];
+	bool same = true;
+	for (int i = 0; i < a->k; i++) {
+		const p2o_type *t = p2o_t(cx, a->idx[i]);
+		if (t->rank > br)
+			br = t->rank;
+		const p2o_type *t0 = p2o_t(cx, a->idx[0]);
+		same = same && t->rank == t0->rank;
+		for (int j = 0; same && j < t->rank; j++)
+			same = t->dims[j].v >= 0 &&
+			       p2o_dim_eq(t->dims[j], t0->dims[j]);
+	}
+	*nb = br;
+	uint32_t shape = P2O_NOVAL;
+	if (!same) {
+		/* Broadcast through the shape of their sum. */
+		uint32_t sum = a->idx[0];
+		for (int i = 1; i < a->k; i++)
+			sum = p2o_op2(cx, "Add", sum, a->idx[i]);
+		shape = p2o_op1(cx, "Shape", sum);
+	}
+	int64_t last = br;
+	for (int i = 0; i < a->k; i++) {
+		uint32_t t = a->idx[i];
+		if (!same)
+			t = p2o_op2(cx, "Expand", t, shape);
+		idx[i] = p2o_unsqueeze(cx, t, &last, 1);
+	}
+	uint32_t ind = a->k == 1 ? idx[0] : concat(cx, idx, (uint32_t)a->k, br);
+	int np = 0;
+	bool ident = true;
+	for (int i = 0; i < a->k; i++)
+		perm[np++] = a->dims[i];
+	for (int i = 0; i < rank; i++) {
+		bool in = false;
+		for (int j = 0; j < a->k; j++)
+			in = in || a->dims[j] == i;
+		if (!in)
+			perm[np++] = i;
+	}
+	for (int i = 0; i < rank; i++)
+		ident = ident && perm[i] == i;
+	*xt = ident ? x : p2o_transpose(cx, x, perm, rank);
+	return ind;
+}
+
+/* The permutation taking GatherND's [B..., before..., after...] to
+ * PyTorch's [before..., B..., after...] for adjacent indexed dims that do
+ * not start at 0 (nb: rank of B, nbef: dims before, r: result rank);
+ * false when the result already is in PyTorch's order. */
+static bool adjacent_perm(const adv *a, int nb, int r, int64_t *perm)
+{
+	int nbef = a->dims[0];
+	if (!a->adjacent || nbef == 0)
+		return false;
+	int p = 0;
+	for (int i = 0; i < nbef; i++)
+		perm[p++] = nb + i;
+	for (int i = 0; i < nb; i++)
+		perm[p++] = i;
+	for (int i = nb + nbef; i < r; i++)
+		perm[p++] = i;
+	return true;
+}
+
+/* aten::index.Tensor(self, Tensor?[] indices): x[idx], x[:, idx],
+ * x[i, j] (broadcast), x[mask]. One index tensor is a Gather along its
+ * dim; several are a GatherND (opset 11) over x with the indexed dims moved
+ * first, whose result dims then go where PyTorch puts them: in place of
+ * the indexed dims when those are adjacent, first otherwise. */
+P2O_HANDLER(index)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t indices:v", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	adv a;
+	if ((rc = read_indices(cx, n, v[1].idx, x, &a, 7, "index")))
+		return rc;
+	if (a.k == 1)
+		return p2o_set_result(cx, n, gather(cx, x, a.idx[0], a.dims[0]));
+	uint32_t xt;
+	int64_t perm[P2O_MAX_RANK];
+	int nb;
+	uint32_t ind = stack_indices(cx, &a, x, &xt, perm, &nb);
+	uint32_t y = op_n(cx, "GatherND", (uint32_t[]){ xt, ind }, 2);
+	if (y == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	int r = p2o_t(cx, y)->rank;
+	if (adjacent_perm(&a, nb, r, perm))
+		y = p2o_transpose(cx, y, perm, r);
+	return p2o_set_result(cx, n, y);
+}
+
+/* aten::index_select(self, dim, index): a Gather; a 0-dim index still
+ * keeps the dim (PyTorch treats it as one index). */
+P2O_HANDLER(index_select)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t dim:i index:t", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, idx = v[2].tensor;
+	int64_t d;
+	int rank = p2o_t(cx, x)->rank;
+	if ((rc = p2o_norm_dim(cx, v[1].i, rank > 0 ? rank : 1, &d)))
+		return rc;
+	if (rank == 0) /* a 0-dim self: index 0 of itself */
+		return p2o_set_result(cx, n, x);
+	if (p2o_t(cx, idx)->rank == 0) {
+		int64_t one = 1;
+		idx = p2o_reshape_to(cx, idx, &one, 1);
+	}
+	return p2o_set_result(cx, n, gather(cx, x, p2o_index_norm(cx, idx, x,
+								   (int)d),
+					    (int)d));
+}
+
+/* aten::gather(self, dim, index, sparse_grad=False): GatherElements. */
+P2O_HANDLER(gather)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t dim:i index:t", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	int64_t d;
+	if (rank <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"gather from a 0-dim or unknown-rank tensor");
+	if ((rc = p2o_norm_dim(cx, v[1].i, rank, &d)))
+		return rc;
+	uint32_t idx = p2o_cast(cx, v[2].tensor, P2O_INT64);
+	uint32_t nd = p2o_node_new(cx, "GatherElements", 2,
+				   (uint32_t[]){ x, idx }, 1);
+	p2o_attr_int(cx, nd, "axis", d);
+	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+}
+
+/* aten::take(self, index): x.flatten()[index], shaped as index. */
+P2O_HANDLER(take)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t index:t", v);
+	if (rc)
+		return rc;
+	int64_t m1 = -1;
+	uint32_t flat = p2o_reshape_to(cx, v[0].tensor, &m1, 1);
+	if (flat == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	return p2o_set_result(cx, n, gather(cx, flat, p2o_index_norm(
+						cx, v[1].tensor, flat, 0), 0));
+}
+
+/* aten::take_along_dim(self, indices, dim=None): with a dim, gather along
+ * it (the two must already agree on the other dims: broadcasting them is
+ * refused); without one, take over the flattened tensor. */
+P2O_HANDLER(take_along_dim)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t indices:t dim:i?", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, idx = v[1].tensor;
+	if ((rc = p2o_need_opset(cx, 11, "take_along_dim")))
+		return rc;
+	int64_t m1 = -1, d = 0;
+	if (v[2].none) {
+		x = p2o_reshape_to(cx, x, &m1, 1);
+		idx = p2o_reshape_to(cx, idx, &m1, 1);
+	} else {
+		const p2o_type *tx = p2o_t(cx, x), *ti = p2o_t(cx, idx);
+		if ((rc = p2o_norm_dim(cx, v[2].i, tx->rank, &d)))
+			return rc;
+		bool same = tx->rank == ti->rank;
+		for (int i = 0; same && i < tx->rank; i++)
+			same = i == d || p2o_dim_eq(tx->dims[i], ti->dims[i]);
+		if (!same)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"take_along_dim with indices that "
+					"broadcast against self");
+	}
+	if (x == P2O_NOVAL || idx == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	idx = p2o_index_norm(cx, idx, x, (int)d);
+	uint32_t nd = p2o_node_new(cx, "GatherElements", 2,
+				   (uint32_t[]){ x, idx }, 1);
+	p2o_attr_int(cx, nd, "axis", d);
+	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+}
+
+/* aten::embedding(weight, indices, padding_idx, scale_grad_by_freq,
+ * sparse): rows of weight. padding_idx and the other two only change the
+ * gradient, so the forward pass is a Gather whatever they are. */
+P2O_HANDLER(embedding)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "weight:t indices:t", v);
+	if (rc)
+		return rc;
+	uint32_t w = v[0].tensor;
+	return p2o_set_result(cx, n, gather(cx, w, p2o_index_norm(
+						cx, v[1].tensor, w, 0), 0));
+}
+
+/* aten::nonzero(self) and aten::argwhere(self): [N, rank] int64
+ * coordinates, row-major order as NonZero gives them. */
+P2O_HANDLER(nonzero)
+{
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	if (rc)
+		return rc;
+	uint32_t x = v.tensor;
+	if (p2o_t(cx, x)->rank == 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "nonzero of a 0-dim "
+				"tensor");
+	int64_t perm[2] = { 1, 0 };
+	uint32_t nz = p2o_op1(cx, "NonZero", x);
+	return p2o_set_result(cx, n, p2o_transpose(cx, nz, perm, 2));
+}
+
+/* aten::nonzero_numpy(self) (nonzero(as_tuple=True)): one 1-D index
+ * tensor per dim. */
+P2O_HANDLER(nonzero_numpy)
+{
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	if (rc)
+		return rc;
+	uint32_t x = v.tensor;
+	int r = p2o_t(cx, x)->rank;
+	if (r <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "nonzero of a 0-dim "
+				"or unknown-rank tensor");
+	uint32_t nz = p2o_op1(cx, "NonZero", x), rows[P2O_MAX_RANK];
+	for (int i = 0; i < r; i++) {
+		rows[i] = gather(cx, nz, p2o_const_scalar(cx, P2O_INT64, i), 0);
+		if (rows[i] == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+	}
+	p2o_set_tensor_list(cx, n, 0, rows, (uint32_t)r);
+	return P2O_OK;
+}
+
+/* x and y broadcast against each other: Expand is bidirectional, so x
+ * expanded to y's shape has the common shape. Unchanged when the shapes
+ * are known equal. */
+static void broadcast2(p2o_cx *cx, uint32_t *x, uint32_t *y)
+{
+	const p2o_type *a = p2o_t(cx, *x), *b = p2o_t(cx, *y);
+	bool same = a->rank == b->rank && a->rank >= 0;
+	for (int i = 0; same && i < a->rank; i++)
+		same = a->dims[i].v >= 0 && a->dims[i].v == b->dims[i].v;
+	if (same)
+		return;
+	*x = p2o_op2(cx, "Expand", *x, p2o_op1(cx, "Shape", *y));
+	*y = p2o_op2(cx, "Expand", *y, p2o_op1(cx, "Shape", *x));
+}
+
+/* aten::masked_select(self, mask): the elements where the (broadcast)
+ * mask is true, flattened: Compress without an axis. */
+P2O_HANDLER(masked_select)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t mask:t", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, m = p2o_cast(cx, v[1].tensor, P2O_BOOL);
+	broadcast2(cx, &x, &m);
+	int64_t m1 = -1;
+	uint32_t in[2] = { p2o_reshape_to(cx, x, &m1, 1),
+			   p2o_reshape_to(cx, m, &m1, 1) };
+	return p2o_set_result(cx, n, op_n(cx, "Compress", in, 2));
+}
+
+/* aten::flip(self, dims): a Slice backwards along each dim (steps need
+ * Slice-10). */
+P2O_HANDLER(flip)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t dims:is", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	int64_t st[P2O_MAX_RANK], en[P2O_MAX_RANK], ax[P2O_MAX_RANK],
+		sp[P2O_MAX_RANK];
+	if (v[1].n > P2O_MAX_RANK)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "too many dims");
+	bool seen[P2O_MAX_RANK] = { false };
+	size_t k = 0;
+	for (size_t i = 0; i < v[1].n; i++) {
+		int64_t d;
+		if ((rc = p2o_norm_dim(cx, v[1].ints[i], rank, &d)))
+			return rc;
+		if (seen[d])
+			return p2o_fail(cx, P2O_ERR_CONVERT, "dim %lld appears "
+					"twice in flip", (long long)d);
+		seen[d] = true;
+		st[k] = -1;
+		en[k] = INT64_MIN;
+		ax[k] = d;
+		sp[k++] = -1;
+	}
+	if (k == 0)
+		return p2o_set_result(cx, n, x);
+	return p2o_set_result(cx, n, p2o_slice(cx, x, st, en, ax, sp, k));
+}
+
+/* x[from:] ++ x[:from] along axis, from a 1-D int64 value (Slice-10). */
+static uint32_t rotate_dyn(p2o_cx *cx, uint32_t x, uint32_t from, int axis)
+{
+	int64_t zero = 0, big = INT64_MAX, ax = axis;
+	uint32_t axv = p2o_const_i64s(cx, &ax, 1);
+	uint32_t a[4] = { x, from, p2o_const_i64s(cx, &big, 1), axv };
+	uint32_t b[4] = { x, p2o_const_i64s(cx, &zero, 1), from, axv };
+	uint32_t parts[2] = { op_n(cx, "Slice", a, 4), op_n(cx, "Slice", b, 4) };
+	return concat(cx, parts, 2, axis);
+}
+
+/* Rolls x by shift along axis: the last shift elements come first. */
+static uint32_t roll1(p2o_cx *cx, uint32_t x, int64_t shift, int axis)
+{
+	const p2o_type *t = p2o_t(cx, x);
+	int64_t len = t->dims[axis].v;
+	if (len >= 0) {
+		if (len == 0)
+			return x;
+		int64_t s = ((shift % len) + len) % len;
+		if (s == 0)
+			return x;
+		int64_t a0 = len - s, big = INT64_MAX, zero = 0, ax = axis;
+		uint32_t parts[2] = {
+			p2o_slice(cx, x, &a0, &big, &ax, NULL, 1),
+			p2o_slice(cx, x, &zero, &a0, &ax, NULL, 1),
+		};
+		return concat(cx, parts, 2, axis);
+	}
+	/* A symbolic length: start at len - shift mod len (Mod's result has
+	 * the divisor's sign, as Python's %), which is len itself, an empty
+	 * first part, when the shift is a multiple of it. */
+	if (p2o_need_opset(cx, 10, "roll along a symbolic dim"))
+		return P2O_NOVAL;
+	int64_t one = 1;
+	uint32_t lenv = p2o_reshape_to(cx, p2o_dim_value(cx, x, axis), &one, 1);
+	uint32_t sv = p2o_const_i64s(cx, &shift, 1);
+	uint32_t from = p2o_op2(cx, "Sub", lenv, p2o_op2(cx, "Mod", sv, lenv));
+	return rotate_dyn(cx, x, from, axis);
+}
+
+/* aten::roll(self, shifts, dims=[]): per (shift, dim) a Slice+Concat;
+ * without dims the flattened tensor rolls and gets its shape back. */
+P2O_HANDLER(roll)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t shifts:is dims:is", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	if (rank < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"roll of a tensor of unknown rank");
+	if (v[2].n == 0) {
+		if (v[1].n != 1)
+			return p2o_fail(cx, P2O_ERR_CONVERT, "roll without dims "
+					"takes one shift");
+		int64_t m1 = -1;
+		uint32_t shape = p2o_dims_value(cx, x, 0, rank);
+		uint32_t flat = p2o_reshape_to(cx, x, &m1, 1);
+		if (flat == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+		return p2o_set_result(cx, n, p2o_reshape(
+					cx, roll1(cx, flat, v[1].ints[0], 0),
+					shape));
+	}
+	if (v[1].n != v[2].n)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "roll with %zu shifts and "
+				"%zu dims", v[1].n, v[2].n);
+	for (size_t i = 0; i < v[2].n && x != P2O_NOVAL; i++) {
+		int64_t d;
+		if ((rc = p2o_norm_dim(cx, v[2].ints[i], rank, &d)))
+			return rc;
+		x = roll1(cx, x, v[1].ints[i], (int)d);
+	}
+	return p2o_set_result(cx, n, x);
+}
+
+/* aten::index_put(self, Tensor?[] indices, values, accumulate=False):
+ * x[indices] = values as a new tensor. The indexed dims go first (a
+ * Transpose when they are not), the values are broadcast to the shape
+ * x[indices] has in PyTorch (and moved as the result of aten::index is),
+ * and one ScatterND writes them (adding, from ScatterND-16, when
+ * accumulate). */
+P2O_HANDLER(index_put)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t indices:v values:t accumulate:b", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	bool acc = v[3].b;
+	adv a;
+	if ((rc = read_indices(cx, n, v[1].idx, x, &a, acc ? 16 : 11,
+			       acc ? "index_put with accumulate=True" :
+				     "index_put")))
+		return rc;
+	int rank = p2o_t(cx, x)->rank, dt = p2o_t(cx, x)->dtype;
+	uint32_t xt;
+	int64_t perm[P2O_MAX_RANK], back[P2O_MAX_RANK], rp[P2O_MAX_RANK];
+	int nb;
+	uint32_t ind = stack_indices(cx, &a, x, &xt, perm, &nb);
+	uint32_t got = op_n(cx, "GatherND", (uint32_t[]){ xt, ind }, 2);
+	if (got == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	int r = p2o_t(cx, got)->rank;
+	uint32_t val = p2o_cast(cx, v[2].tensor, dt);
+	if (adjacent_perm(&a, nb, r, rp)) {
+		/* Broadcast in PyTorch's order, then back to GatherND's. */
+		uint32_t shaped = p2o_transpose(cx, got, rp, r);
+		val = p2o_op2(cx, "Expand", val, p2o_op1(cx, "Shape", shaped));
+		int64_t inv[P2O_MAX_RANK];
+		for (int i = 0; i < r; i++)
+			inv[rp[i]] = i;
+		val = p2o_transpose(cx, val, inv, r);
+	} else {
+		val = p2o_op2(cx, "Expand", val, p2o_op1(cx, "Shape", got));
+	}
+	if (val == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	uint32_t nd = p2o_node_new(cx, "ScatterND", 3,
+				   (uint32_t[]){ xt, ind, val }, 1);
+	if (acc)
+		p2o_attr_str(cx, nd, "reduction", "add");
+	uint32_t y = p2o_node_done(cx, nd);
+	if (xt != x && y != P2O_NOVAL) {
+		for (int i = 0; i < rank; i++)
+			back[perm[i]] = i;
+		y = p2o_transpose(cx, y, back, rank);
+	}
+	return p2o_set_result(cx, n, y);
+}

@@ -1,0 +1,312 @@
+/* scatter.c — writing into tensors, as new values: aten::scatter (src and
+ * value forms, reduce), scatter_add, scatter_reduce, index_put,
+ * index_add/index_copy, and the masks tril/triu. */
+#include <math.h>
+#include <string.h>
+
+#include "../internal.h"
+
+/* src cut to the shape of idx (PyTorch's scatter reads only that corner
+ * of a larger src; ONNX wants updates shaped as the indices). */
+static uint32_t fit_to(p2o_cx *cx, uint32_t src, uint32_t idx)
+{
+	const p2o_type *s = p2o_t(cx, src), *t = p2o_t(cx, idx);
+	if (src == P2O_NOVAL || idx == P2O_NOVAL)
+		return P2O_NOVAL;
+	if (s->rank != t->rank || t->rank < 0) {
+		p2o_fail(cx, P2O_ERR_CONVERT, "src and index differ in rank");
+		return P2O_NOVAL;
+	}
+	bool same = true, known = true;
+	for (int i = 0; i < t->rank; i++) {
+		same = same && p2o_dim_eq(s->dims[i], t->dims[i]);
+		known = known && t->dims[i].v >= 0;
+	}
+	if (same)
+		return src;
+	int64_t st[P2O_MAX_RANK], en[P2O_MAX_RANK], ax[P2O_MAX_RANK];
+	for (int i = 0; i < t->rank; i++) {
+		st[i] = 0;
+		en[i] = t->dims[i].v;
+		ax[i] = i;
+	}
+	if (known)
+		return p2o_slice(cx, src, st, en, ax, NULL, (size_t)t->rank);
+	if (p2o_need_opset(cx, 10, "scatter of a src larger than a "
+			   "symbolic index"))
+		return P2O_NOVAL;
+	uint32_t in[4] = { src, p2o_const_i64s(cx, st, (size_t)t->rank),
+			   p2o_op1(cx, "Shape", idx),
+			   p2o_const_i64s(cx, ax, (size_t)t->rank) };
+	if (in[2] == P2O_NOVAL)
+		return P2O_NOVAL;
+	return p2o_node_done(cx, p2o_node_new(cx, "Slice", 4, in, 1));
+}
+
+/* A number argument as a tensor of dtype, expanded to the shape of like. */
+static uint32_t fill_like(p2o_cx *cx, const pts_node *n, int32_t at,
+			  int dtype, uint32_t like)
+{
+	uint32_t val = p2o_arg_tensor_as(cx, n, (uint32_t)at, dtype);
+	return p2o_op2(cx, "Expand", val, p2o_op1(cx, "Shape", like));
+}
+
+static int scatter_dim(p2o_cx *cx, uint32_t x, int64_t dim, int64_t *d)
+{
+	int rank = p2o_t(cx, x)->rank;
+	if (rank <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "scatter into a 0-dim "
+				"or unknown-rank tensor");
+	return p2o_norm_dim(cx, dim, rank, d);
+}
+
+/* aten::scatter.src/.value(self, dim, index, src|value) and their
+ * .reduce/.value_reduce forms (reduce="add"|"multiply"). */
+P2O_HANDLER(scatter)
+{
+	p2o_arg v[5];
+	int rc = p2o_args(cx, n, "self:t dim:i index:t src|value:v reduce:s?",
+			  v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, idx = v[2].tensor, upd;
+	int64_t d;
+	if ((rc = scatter_dim(cx, x, v[1].i, &d)))
+		return rc;
+	const char *red = NULL;
+	if (!v[4].none) {
+		if (strcmp(v[4].s, "add") == 0)
+			red = "add";
+		else if (strcmp(v[4].s, "multiply") == 0)
+			red = "mul";
+		else
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "scatter "
+					"reduce='%s'", v[4].s);
+	}
+	/* Scatter is from opset 9, its reductions from ScatterElements-16:
+	 * the row is at 7 so that each form names the opset it needs. */
+	if ((rc = p2o_need_opset(cx, red ? 16 : 9, red ? "scatter with reduce" :
+				 "scatter")))
+		return rc;
+	int dt = p2o_t(cx, x)->dtype;
+	if (p2o_arg_is_number(cx, n, (uint32_t)v[3].idx))
+		upd = fill_like(cx, n, v[3].idx, dt, idx);
+	else
+		upd = p2o_cast(cx, fit_to(cx, p2o_arg_tensor(
+					cx, n, (uint32_t)v[3].idx), idx), dt);
+	return p2o_set_result(cx, n, p2o_scatter_elements(cx, x, idx, upd,
+							  (int)d, red));
+}
+
+/* aten::scatter_add(self, dim, index, src). */
+P2O_HANDLER(scatter_add)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t dim:i index:t src:t", v);
+	if (rc)
+		return rc;
+	int64_t d;
+	if ((rc = scatter_dim(cx, v[0].tensor, v[1].i, &d)))
+		return rc;
+	uint32_t upd = fit_to(cx, v[3].tensor, v[2].tensor);
+	return p2o_set_result(cx, n, p2o_scatter_elements(
+				      cx, v[0].tensor, v[2].tensor, upd, (int)d,
+				      "add"));
+}
+
+/* aten::scatter_reduce.two(self, dim, index, src, reduce,
+ * include_self=True): sum/prod/amax/amin are ScatterElements reductions;
+ * include_self=False first resets the written places to the reduction's
+ * identity; mean is a sum over a count. */
+P2O_HANDLER(scatter_reduce)
+{
+	p2o_arg v[6];
+	int rc = p2o_args(cx, n,
+			  "self:t dim:i index:t src:t reduce:s include_self:b",
+			  v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, idx = v[2].tensor;
+	int64_t d;
+	if ((rc = scatter_dim(cx, x, v[1].i, &d)))
+		return rc;
+	int dt = p2o_t(cx, x)->dtype;
+	const char *r = v[4].s, *red;
+	double ident;
+	bool fl = p2o_dtype_is_float(dt);
+	if (strcmp(r, "sum") == 0 || strcmp(r, "mean") == 0) {
+		red = "add";
+		ident = 0;
+	} else if (strcmp(r, "prod") == 0) {
+		red = "mul";
+		ident = 1;
+	} else if (strcmp(r, "amax") == 0 || strcmp(r, "amin") == 0) {
+		bool mx = r[2] == 'a';
+		red = mx ? "max" : "min";
+		if (!fl && !v[5].b)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"scatter_reduce '%s' of integers with "
+					"include_self=False", r);
+		ident = mx ? -INFINITY : INFINITY;
+	} else {
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"scatter_reduce reduce='%s'", r);
+	}
+	if ((rc = p2o_need_opset(cx, r[0] == 'a' ? 18 : 16,
+				 p2o_fmt(cx, "scatter_reduce '%s'", r))))
+		return rc;
+	bool mean = strcmp(r, "mean") == 0;
+	if (mean && !fl)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"scatter_reduce 'mean' of integers (floor "
+				"division)");
+	uint32_t upd = p2o_cast(cx, fit_to(cx, v[3].tensor, idx), dt);
+	uint32_t base = x;
+	if (!v[5].b) {
+		uint32_t id = p2o_op2(cx, "Expand",
+				      p2o_const_scalar(cx, dt, ident),
+				      p2o_op1(cx, "Shape", idx));
+		base = p2o_scatter_elements(cx, x, idx, id, (int)d, NULL);
+	}
+	uint32_t y = p2o_scatter_elements(cx, base, idx, upd, (int)d, red);
+	if (!mean || y == P2O_NOVAL)
+		return p2o_set_result(cx, n, y);
+	/* The count of values averaged in each place: 1 for self when
+	 * included, plus one per index naming it. Places nobody writes keep
+	 * self. */
+	uint32_t shape = p2o_op1(cx, "Shape", x);
+	uint32_t c0 = p2o_op2(cx, "Expand",
+			      p2o_const_scalar(cx, dt, v[5].b ? 1 : 0), shape);
+	uint32_t ones = p2o_op2(cx, "Expand", p2o_const_scalar(cx, dt, 1),
+				p2o_op1(cx, "Shape", idx));
+	uint32_t cnt = p2o_scatter_elements(cx, c0, idx, ones, (int)d, "add");
+	uint32_t zero = p2o_const_scalar(cx, dt, 0);
+	uint32_t none = p2o_op2(cx, "Equal", cnt, zero);
+	uint32_t safe = p2o_op2(cx, "Add", cnt, p2o_cast(cx, none, dt));
+	uint32_t avg = p2o_op2(cx, "Div", y, safe);
+	if (none == P2O_NOVAL || avg == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	uint32_t in[3] = { none, x, avg };
+	return p2o_set_result(cx, n, p2o_node_done(cx, p2o_node_new(
+						   cx, "Where", 3, in, 1)));
+}
+
+/* index expanded to the shape of src, along dim d: each slice of src
+ * along d is written at the place index names for it. */
+static uint32_t spread_index(p2o_cx *cx, uint32_t idx, uint32_t src, int d)
+{
+	int rank = p2o_t(cx, src)->rank;
+	int64_t shp[P2O_MAX_RANK];
+	for (int i = 0; i < rank; i++)
+		shp[i] = i == d ? -1 : 1;
+	uint32_t col = p2o_reshape_to(cx, p2o_cast(cx, idx, P2O_INT64), shp,
+				      rank);
+	return p2o_op2(cx, "Expand", col, p2o_op1(cx, "Shape", src));
+}
+
+/* aten::index_add(self, dim, index, source, alpha=1) and
+ * aten::index_copy(self, dim, index, source): the index spread over
+ * source's shape, then a ScatterElements (with add for index_add). */
+static int index_write(p2o_cx *cx, const pts_node *n, bool add)
+{
+	p2o_arg v[5];
+	int rc = p2o_args(cx, n, add ?
+			  "self:t dim:i index:t source:t alpha:v?" :
+			  "self:t dim:i index:t source:t", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, src = v[3].tensor;
+	int64_t d;
+	if ((rc = scatter_dim(cx, x, v[1].i, &d)))
+		return rc;
+	int dt = p2o_t(cx, x)->dtype;
+	if (p2o_t(cx, src)->rank != p2o_t(cx, x)->rank)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "index_%s of a source "
+				"of another rank", add ? "add" : "copy");
+	src = p2o_cast(cx, src, dt);
+	if (add && !v[4].none && v[4].idx >= 0) {
+		const pts_const *k = v[4].k;
+		if (!k || (k->kind == PTS_C_INT ? k->i != 1 : k->f != 1.0))
+			src = p2o_op2(cx, "Mul", src, p2o_arg_tensor_as(
+					cx, n, (uint32_t)v[4].idx, dt));
+	}
+	uint32_t idx = p2o_index_norm(cx, v[2].tensor, x, (int)d);
+	idx = spread_index(cx, idx, src, (int)d);
+	return p2o_set_result(cx, n, p2o_scatter_elements(
+				      cx, x, idx, src, (int)d,
+				      add ? "add" : NULL));
+}
+
+P2O_HANDLER(index_add)
+{
+	return index_write(cx, n, true);
+}
+
+P2O_HANDLER(index_copy)
+{
+	return index_write(cx, n, false);
+}
+
+/* aten::tril(self, diagonal=0) and aten::triu: Trilu from opset 14; below
+ * it (and for dtypes ONNX Runtime's Trilu lacks), a constant mask of the
+ * last two dims (known sizes) and a Where (opset 9). Registered from 7 so
+ * that each form names the opset it needs. */
+static int trilu(p2o_cx *cx, const pts_node *n, bool upper)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t diagonal:i", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int64_t k = v[1].i;
+	const p2o_type *t = p2o_t(cx, x);
+	if (t->rank < 2)
+		return p2o_fail(cx, P2O_ERR_CONVERT,
+				"%s needs a tensor of 2 or more dims",
+				upper ? "triu" : "tril");
+	int dt = t->dtype;
+	/* ONNX Runtime's Trilu kernels: float, double, int64, bool. */
+	bool kernel = dt == P2O_FLOAT || dt == P2O_DOUBLE || dt == P2O_INT64 ||
+		      dt == P2O_BOOL;
+	int64_t h = t->dims[t->rank - 2].v, w = t->dims[t->rank - 1].v;
+	bool sym = h < 0 || w < 0;
+	if (p2o_onnx_version(cx, "Trilu") && (kernel || sym)) {
+		uint32_t in[2] = { x, p2o_const_scalar(cx, P2O_INT64, (double)k) };
+		uint32_t nd = p2o_node_new(cx, "Trilu", 2, in, 1);
+		p2o_attr_int(cx, nd, "upper", upper);
+		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+	}
+	if (sym)
+		return p2o_need_opset(cx, 14, p2o_fmt(cx, "%s of symbolic "
+						      "matrix dims",
+						      upper ? "triu" : "tril"));
+	if ((rc = p2o_need_opset(cx, 9, upper ? "triu" : "tril")))
+		return rc;
+	if (h * w > (1 << 24))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s mask of %lld "
+				"elements", upper ? "triu" : "tril",
+				(long long)(h * w));
+	uint8_t *m = p2o_alloc(cx, (size_t)(h * w) + 1);
+	for (int64_t i = 0; i < h; i++)
+		for (int64_t j = 0; j < w; j++)
+			m[i * w + j] = upper ? j - i >= k : j - i <= k;
+	p2o_tensor *mt = p2o_alloc(cx, sizeof *mt);
+	int64_t *dims = p2o_alloc(cx, sizeof *dims * 2);
+	dims[0] = h;
+	dims[1] = w;
+	*mt = (p2o_tensor){ P2O_BOOL, 2, dims, m, (size_t)(h * w) };
+	uint32_t in[3] = { p2o_initializer(cx, mt, NULL), x,
+			   p2o_const_scalar(cx, dt, 0) };
+	return p2o_set_result(cx, n, p2o_node_done(cx, p2o_node_new(
+						   cx, "Where", 3, in, 1)));
+}
+
+P2O_HANDLER(tril)
+{
+	return trilu(cx, n, false);
+}
+
+P2O_HANDLER(triu)
+{
+	return trilu(cx, n, true);
+}
