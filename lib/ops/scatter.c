@@ -310,3 +310,152 @@ P2O_HANDLER(triu)
 {
 	return trilu(cx, n, true);
 }
+
+/* src cast to x's dtype and broadcast to the shape of view (what copy_
+ * does to the value it writes). Expand is from opset 8; before, src must
+ * already have the view's shape. */
+static uint32_t fit_value(p2o_cx *cx, uint32_t src, uint32_t view, int dt)
+{
+	if (src == P2O_NOVAL || view == P2O_NOVAL)
+		return P2O_NOVAL;
+	src = p2o_cast(cx, src, dt);
+	const p2o_type *s = p2o_t(cx, src), *t = p2o_t(cx, view);
+	bool same = s->rank == t->rank && t->rank >= 0;
+	for (int i = 0; same && i < t->rank; i++)
+		same = p2o_dim_eq(s->dims[i], t->dims[i]);
+	if (same)
+		return src;
+	if (p2o_need_opset(cx, 8, "writing a value of another shape"))
+		return P2O_NOVAL;
+	return p2o_op2(cx, "Expand", src, p2o_op1(cx, "Shape", view));
+}
+
+#define NOPART (UINT32_MAX - 1) /* concat3: no such part */
+
+/* a ++ b ++ c along axis; a or c may be NOPART. */
+static uint32_t concat3(p2o_cx *cx, uint32_t a, uint32_t b, uint32_t c,
+			int axis)
+{
+	uint32_t in[3];
+	uint32_t k = 0;
+	if (a != NOPART)
+		in[k++] = a;
+	in[k++] = b;
+	if (c != NOPART)
+		in[k++] = c;
+	for (uint32_t i = 0; i < k; i++)
+		if (in[i] == P2O_NOVAL)
+			return P2O_NOVAL;
+	if (k == 1)
+		return in[0];
+	uint32_t nd = p2o_node_new(cx, "Concat", k, in, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	return p2o_node_done(cx, nd);
+}
+
+/* aten::slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+ * self with self[start:end:step] along dim replaced by src (also what
+ * `x[:, 1:3] = y` becomes, see the shim). Step 1 is x[:start] ++ src ++
+ * x[end:], which a symbolic dim allows when the bounds are not negative;
+ * another step writes at known places with ScatterElements. */
+P2O_HANDLER(slice_scatter)
+{
+	p2o_arg v[6];
+	int rc = p2o_args(cx, n, "self:t src:t dim:i start:i? end:i? step:i",
+			  v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	const p2o_type *t = p2o_t(cx, x);
+	int64_t d, step = v[5].i;
+	if (t->rank <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "slice_scatter into "
+				"a 0-dim or unknown-rank tensor");
+	if ((rc = p2o_norm_dim(cx, v[2].i, t->rank, &d)))
+		return rc;
+	if (step <= 0)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "slice step %lld",
+				(long long)step);
+	int64_t len = t->dims[d].v;
+	int64_t s = v[3].none ? 0 : v[3].i, e = v[4].none ? INT64_MAX : v[4].i;
+	int dt = t->dtype;
+	if (len >= 0) {
+		s = s < 0 ? s + len : s;
+		e = e < 0 ? e + len : e;
+		s = s < 0 ? 0 : s > len ? len : s;
+		e = e < 0 ? 0 : e > len ? len : e;
+	} else if (s < 0 || e < 0) {
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "writing into a slice "
+				"with negative bounds of a symbolic dim");
+	}
+	if (e < s)
+		e = s;
+	if (step == 1) {
+		int64_t zero = 0, big = INT64_MAX;
+		uint32_t view = p2o_slice(cx, x, &s, &e, &d, NULL, 1);
+		uint32_t mid = fit_value(cx, v[1].tensor, view, dt);
+		uint32_t left = s == 0 ? NOPART :
+				p2o_slice(cx, x, &zero, &s, &d, NULL, 1);
+		uint32_t right = (len >= 0 && e >= len) || e == INT64_MAX ?
+				 NOPART : p2o_slice(cx, x, &e, &big, &d, NULL, 1);
+		return p2o_set_result(cx, n, concat3(cx, left, mid, right,
+						     (int)d));
+	}
+	if (len < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "writing into a "
+				"stepped slice of a symbolic dim");
+	if ((rc = p2o_need_opset(cx, 10, "writing into a stepped slice")))
+		return rc;
+	int64_t cnt = e > s ? (e - s + step - 1) / step : 0;
+	if (cnt == 0)
+		return p2o_set_result(cx, n, x);
+	int64_t *at = p2o_alloc(cx, sizeof *at * (size_t)cnt);
+	for (int64_t i = 0; i < cnt; i++)
+		at[i] = s + i * step;
+	uint32_t view = p2o_slice(cx, x, &s, &e, &d, &step, 1);
+	uint32_t upd = fit_value(cx, v[1].tensor, view, dt);
+	uint32_t idx = spread_index(cx, p2o_const_i64s(cx, at, (size_t)cnt),
+				    upd, (int)d);
+	return p2o_set_result(cx, n, p2o_scatter_elements(cx, x, idx, upd,
+							  (int)d, NULL));
+}
+
+/* aten::select_scatter(self, src, dim, index): self with self.select(dim,
+ * index) replaced by src: x[:i] ++ src[None] ++ x[i+1:] along dim (also
+ * what `x[0] = 5` becomes, see the shim). */
+P2O_HANDLER(select_scatter)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t src:t dim:i index:i", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	const p2o_type *t = p2o_t(cx, x);
+	int64_t d, i = v[3].i;
+	if (t->rank <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "select_scatter into "
+				"a 0-dim or unknown-rank tensor");
+	if ((rc = p2o_norm_dim(cx, v[2].i, t->rank, &d)))
+		return rc;
+	int64_t len = t->dims[d].v;
+	if (len >= 0) {
+		if (i < -len || i >= len)
+			return p2o_fail(cx, P2O_ERR_CONVERT, "index %lld out of "
+					"range for a dim of %lld", (long long)i,
+					(long long)len);
+		i = i < 0 ? i + len : i;
+	}
+	/* Slice's ends count from the back for a negative index, so a
+	 * symbolic length needs no size: x[:-2] ++ v ++ x[-1:]. */
+	int64_t zero = 0, big = INT64_MAX, i1 = i + 1;
+	uint32_t view = p2o_squeeze(cx, p2o_slice(cx, x, &i,
+						  i1 == 0 ? &big : &i1, &d,
+						  NULL, 1), &d, 1);
+	uint32_t mid = p2o_unsqueeze(cx, fit_value(cx, v[1].tensor, view,
+						   t->dtype), &d, 1);
+	uint32_t left = i == 0 ? NOPART : p2o_slice(cx, x, &zero, &i, &d,
+						    NULL, 1);
+	uint32_t right = i1 == 0 || (len >= 0 && i1 >= len) ? NOPART :
+			 p2o_slice(cx, x, &i1, &big, &d, NULL, 1);
+	return p2o_set_result(cx, n, concat3(cx, left, mid, right, (int)d));
+}
