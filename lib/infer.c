@@ -1010,6 +1010,51 @@ static int compress(ictx *c)
 }
 
 
+/* OneHot: the values' dtype, a new last axis of `depth` (axis -1). */
+static int one_hot(ictx *c)
+{
+	const p2o_type *idx = in_t(c, 0), *vals = in_t(c, 2);
+	p2o_dim o[P2O_MAX_RANK], k[P2O_MAX_RANK];
+	int nk;
+	if (idx->rank < 0 || idx->rank + 1 > P2O_MAX_RANK ||
+	    attr_i(c->nd, "axis", -1) != -1) {
+		set_out(c, 0, vals->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	memcpy(o, idx->dims, sizeof *o * (size_t)idx->rank);
+	o[idx->rank] = known_ints(c, 1, k, &nk) && nk == 1 ? k[0] : unknown;
+	set_out(c, 0, vals->dtype, idx->rank + 1, o);
+	return P2O_OK;
+}
+
+/* Unique: values (1-D, or x with the axis of unknown length), first
+ * indices, inverse indices (x's length along the axis, or its element
+ * count) and counts. */
+static int unique(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	const p2o_attr *aa = p2o_attr_get(c->nd, "axis");
+	p2o_dim o[P2O_MAX_RANK], inv = unknown;
+	if (aa && x->rank > 0) {
+		int64_t a = aa->i < 0 ? aa->i + x->rank : aa->i;
+		memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
+		o[a] = unknown;
+		inv = x->dims[a];
+		set_out(c, 0, x->dtype, x->rank, o);
+	} else {
+		if (x->rank >= 0) {
+			inv = (p2o_dim){ 1, NULL };
+			for (int i = 0; i < x->rank; i++)
+				inv = p2o_dim_mul(c->cx, inv, x->dims[i]);
+		}
+		set_out(c, 0, x->dtype, 1, &unknown);
+	}
+	set_out(c, 1, P2O_INT64, 1, &unknown);
+	set_out(c, 2, P2O_INT64, 1, &inv);
+	set_out(c, 3, P2O_INT64, 1, &unknown);
+	return P2O_OK;
+}
+
 /* ---- rules of the spatial family ---- */
 
 /* ---- rules of the v2 family ---- */

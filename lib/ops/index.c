@@ -607,3 +607,187 @@ P2O_HANDLER(index_put)
 	}
 	return p2o_set_result(cx, n, y);
 }
+
+/* aten::one_hot(self, num_classes=-1): OneHot with values [0, 1] as
+ * int64. num_classes -1 means max(self) + 1, a size known only from the
+ * data: taken from a constant self, refused otherwise. */
+P2O_HANDLER(one_hot)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:v num_classes:i", v);
+	if (rc)
+		return rc;
+	int64_t depth = v[1].i;
+	const pts_const *k = v[0].k;
+	if (depth < 0) {
+		if (!k || k->kind != PTS_C_TENSOR || k->t.dtype != PTS_INT64)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"one_hot without num_classes (the size "
+					"would come from the data)");
+		const int64_t *d = k->t.data;
+		depth = 0;
+		for (size_t i = 0; i < k->t.nbytes / 8; i++)
+			depth = d[i] + 1 > depth ? d[i] + 1 : depth;
+	}
+	uint32_t x = p2o_arg_tensor(cx, n, (uint32_t)v[0].idx);
+	int64_t vals[2] = { 0, 1 };
+	uint32_t in[3] = { p2o_cast(cx, x, P2O_INT64),
+			   p2o_const_scalar(cx, P2O_INT64, (double)depth),
+			   p2o_const_i64s(cx, vals, 2) };
+	uint32_t y = op_n(cx, "OneHot", in, 3);
+	return p2o_set_result(cx, n, y);
+}
+
+/* aten::rot90(self, k=1, dims=[0, 1]): flips and a transpose, as
+ * PyTorch defines it. */
+P2O_HANDLER(rot90)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t k:i dims:is", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int rank = p2o_t(cx, x)->rank;
+	int64_t a, b;
+	if (v[2].n != 2 || rank < 2)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "rot90 takes two dims of "
+				"a tensor of 2 or more dims");
+	if ((rc = p2o_norm_dim(cx, v[2].ints[0], rank, &a)) ||
+	    (rc = p2o_norm_dim(cx, v[2].ints[1], rank, &b)))
+		return rc;
+	if (a == b)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "rot90 of one dim twice");
+	int64_t k = ((v[1].i % 4) + 4) % 4;
+	if (k == 0)
+		return p2o_set_result(cx, n, x);
+	int64_t st[2] = { -1, -1 }, en[2] = { INT64_MIN, INT64_MIN },
+		sp[2] = { -1, -1 }, ax[2] = { a, b }, perm[P2O_MAX_RANK];
+	for (int i = 0; i < rank; i++)
+		perm[i] = i;
+	perm[a] = b;
+	perm[b] = a;
+	if (k == 2)
+		return p2o_set_result(cx, n, p2o_slice(cx, x, st, en, ax, sp, 2));
+	uint32_t f = p2o_slice(cx, x, st, en, k == 1 ? &b : &a, sp, 1);
+	return p2o_set_result(cx, n, p2o_transpose(cx, f, perm, rank));
+}
+
+/* aten::diagonal(self, offset=0, dim1=0, dim2=1): the two dims moved
+ * last and flattened into one, then a Gather of the diagonal's places
+ * (known sizes only), which PyTorch puts last. */
+P2O_HANDLER(diagonal)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t offset:i dim1:i dim2:i", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	const p2o_type *t = p2o_t(cx, x);
+	int rank = t->rank;
+	int64_t a, b, off = v[1].i;
+	if (rank < 2)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "diagonal of a tensor of "
+				"fewer than 2 dims");
+	if ((rc = p2o_norm_dim(cx, v[2].i, rank, &a)) ||
+	    (rc = p2o_norm_dim(cx, v[3].i, rank, &b)))
+		return rc;
+	if (a == b)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "diagonal dims are equal");
+	int64_t h = t->dims[a].v, w = t->dims[b].v;
+	if (h < 0 || w < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "diagonal along a "
+				"symbolic dim");
+	int64_t r0 = off < 0 ? -off : 0, c0 = off > 0 ? off : 0;
+	int64_t len = h - r0 < w - c0 ? h - r0 : w - c0;
+	if (len < 0)
+		len = 0;
+	int64_t perm[P2O_MAX_RANK], shape[P2O_MAX_RANK];
+	int np = 0;
+	for (int i = 0; i < rank; i++)
+		if (i != a && i != b)
+			perm[np++] = i;
+	perm[np++] = a;
+	perm[np++] = b;
+	uint32_t y = p2o_transpose(cx, x, perm, rank);
+	/* [others..., h*w]: 0 copies the leading dims, whatever they are. */
+	for (int i = 0; i < rank - 2; i++)
+		shape[i] = 0;
+	shape[rank - 2] = h * w;
+	y = p2o_reshape_to(cx, y, shape, rank - 1);
+	int64_t *at = p2o_alloc(cx, sizeof *at * (size_t)(len + 1));
+	for (int64_t i = 0; i < len; i++)
+		at[i] = (r0 + i) * w + c0 + i;
+	return p2o_set_result(cx, n, gather(cx, y, p2o_const_i64s(
+							cx, at, (size_t)len),
+					    rank - 2));
+}
+
+/* aten::bucketize(self, boundaries, out_int32=False, right=False) and
+ * aten::searchsorted(sorted_sequence, self, out_int32=False, right=False,
+ * side=None, sorter=None): the count of boundaries below each value (or
+ * not above it, right=True), by one broadcast comparison and a ReduceSum
+ * over the boundaries' axis. */
+static int bucket(p2o_cx *cx, const pts_node *n, uint32_t seq, uint32_t x,
+		  bool i32, bool right)
+{
+	const p2o_type *ts = p2o_t(cx, seq), *tx = p2o_t(cx, x);
+	if (ts->rank < 1 || tx->rank < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "bucketize with "
+				"boundaries of unknown or 0 rank");
+	if (ts->rank > 1 && ts->rank != tx->rank)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "searchsorted of a %d-dim "
+				"sequence with %d-dim values", ts->rank,
+				tx->rank);
+	int dt = p2o_promote(ts->dtype, true, tx->dtype, true);
+	/* Less takes integers from Less-9; before, compare in double. */
+	if (p2o_onnx_version(cx, "Less") < 9)
+		dt = P2O_DOUBLE;
+	int64_t last = tx->rank, pen = ts->rank - 1;
+	uint32_t xv = p2o_unsqueeze(cx, p2o_cast(cx, x, dt), &last, 1);
+	uint32_t sv = p2o_cast(cx, seq, dt);
+	if (ts->rank > 1) /* [..., 1, M] against values [..., N, 1] */
+		sv = p2o_unsqueeze(cx, sv, &pen, 1);
+	uint32_t c = right ? p2o_compare_or_equal(cx, false, sv, xv) :
+			     p2o_op2(cx, "Less", sv, xv);
+	uint32_t y = p2o_reduce(cx, "ReduceSum", p2o_cast(cx, c, P2O_INT64),
+				&last, 1, false);
+	return p2o_set_result(cx, n, p2o_cast(cx, y, i32 ? P2O_INT32 :
+							    P2O_INT64));
+}
+
+P2O_HANDLER(bucketize)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t boundaries:t out_int32:b right:b", v);
+	if (rc)
+		return rc;
+	if (p2o_t(cx, v[1].tensor)->rank != 1)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "boundaries must be 1-D");
+	return bucket(cx, n, v[1].tensor, v[0].tensor, v[2].b, v[3].b);
+}
+
+P2O_HANDLER(searchsorted)
+{
+	p2o_arg v[6];
+	int rc = p2o_args(cx, n, "sorted_sequence:t self:t out_int32:b "
+			  "right:b side:s? sorter:t?", v);
+	if (rc)
+		return rc;
+	if (!v[5].none)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "searchsorted with a "
+				"sorter");
+	bool right = v[3].b || (!v[4].none && strcmp(v[4].s, "right") == 0);
+	return bucket(cx, n, v[0].tensor, v[1].tensor, v[2].b, right);
+}
+
+/* aten::embedding_renorm_(self, indices, max_norm, norm_type): rescales
+ * rows of the weight in place at run time (embedding with max_norm), so
+ * the weights would differ from one run to the next: refused. */
+P2O_HANDLER(embedding_renorm)
+{
+	(void)n;
+	return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "embedding with max_norm "
+			"rewrites the weight at run time; export the model "
+			"without max_norm (renormalize the weight once "
+			"instead)");
+}

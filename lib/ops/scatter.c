@@ -459,3 +459,84 @@ P2O_HANDLER(select_scatter)
 			 p2o_slice(cx, x, &i1, &big, &d, NULL, 1);
 	return p2o_set_result(cx, n, concat3(cx, left, mid, right, (int)d));
 }
+
+/* aten::index_fill(self, dim, index, value): value written at the index
+ * places of dim, through ScatterElements with the index spread over the
+ * shape of the written part (self's, with dim as long as index). */
+P2O_HANDLER(index_fill)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t dim:i index:t value:v", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	int64_t d, one = 1;
+	if ((rc = scatter_dim(cx, x, v[1].i, &d)))
+		return rc;
+	int rank = p2o_t(cx, x)->rank, dt = p2o_t(cx, x)->dtype;
+	if ((rc = p2o_need_opset(cx, 9, "index_fill")))
+		return rc;
+	uint32_t idx = v[2].tensor;
+	if (p2o_t(cx, idx)->rank == 0) /* one index */
+		idx = p2o_reshape_to(cx, idx, &one, 1);
+	idx = p2o_index_norm(cx, idx, x, (int)d);
+	uint32_t parts[3], k = 0;
+	if (d > 0)
+		parts[k++] = p2o_dims_value(cx, x, 0, (int)d);
+	parts[k++] = p2o_op1(cx, "Shape", idx);
+	if (d + 1 < rank)
+		parts[k++] = p2o_dims_value(cx, x, (int)d + 1, rank);
+	uint32_t shape = parts[0];
+	if (k > 1) {
+		for (uint32_t i = 0; i < k; i++)
+			if (parts[i] == P2O_NOVAL)
+				return P2O_ERR_CONVERT;
+		uint32_t nd = p2o_node_new(cx, "Concat", k, parts, 1);
+		p2o_attr_int(cx, nd, "axis", 0);
+		shape = p2o_node_done(cx, nd);
+	}
+	uint32_t val = p2o_arg_tensor_as(cx, n, (uint32_t)v[3].idx, dt);
+	if (p2o_t(cx, val)->dtype != dt)
+		val = p2o_cast(cx, val, dt);
+	uint32_t upd = p2o_op2(cx, "Expand", val, shape);
+	return p2o_set_result(cx, n, p2o_scatter_elements(
+				      cx, x, spread_index(cx, idx, upd, (int)d),
+				      upd, (int)d, NULL));
+}
+
+/* aten::masked_scatter(self, mask, source): the places where the
+ * (broadcast) mask is true take source's elements in order: the k-th true
+ * place reads source.flatten()[k]. Places where it is false read some
+ * element too, which the Where drops. */
+P2O_HANDLER(masked_scatter)
+{
+	p2o_arg v[3];
+	int rc = p2o_args(cx, n, "self:t mask:t source:t", v);
+	if (rc)
+		return rc;
+	if ((rc = p2o_need_opset(cx, 11, "masked_scatter")))
+		return rc;
+	uint32_t x = v[0].tensor, dt = (uint32_t)p2o_t(cx, x)->dtype;
+	uint32_t m = p2o_cast(cx, v[1].tensor, P2O_BOOL);
+	uint32_t shape = p2o_op1(cx, "Shape", x);
+	m = p2o_op2(cx, "Expand", m, shape);
+	int64_t m1 = -1;
+	uint32_t flat = p2o_cast(cx, p2o_reshape_to(cx, m, &m1, 1), P2O_INT64);
+	if (flat == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	/* An exclusive CumSum counts the true places before each one. */
+	uint32_t cs = p2o_node_new(cx, "CumSum", 2, (uint32_t[]){
+		flat, p2o_const_scalar(cx, P2O_INT64, 0) }, 1);
+	p2o_attr_int(cx, cs, "exclusive", 1);
+	uint32_t pos = p2o_node_done(cx, cs);
+	uint32_t src = p2o_reshape_to(cx, p2o_cast(cx, v[2].tensor, (int)dt),
+				      &m1, 1);
+	uint32_t got = p2o_op2(cx, "Gather", src, pos);
+	got = p2o_reshape(cx, got, shape);
+	uint32_t in[3] = { m, got, x };
+	for (int i = 0; i < 3; i++)
+		if (in[i] == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+	return p2o_set_result(cx, n, p2o_node_done(cx, p2o_node_new(
+						   cx, "Where", 3, in, 1)));
+}

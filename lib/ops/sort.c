@@ -117,3 +117,79 @@ P2O_HANDLER(kthvalue)
 	p2o_set_tensor(cx, n, 1, idx);
 	return P2O_OK;
 }
+
+/* ONNX Unique of x (flattened when axis < 0), sorted; its outputs
+ * (values, first indices, inverse indices, counts) into out. ONNX
+ * Runtime's Unique takes float, double, int8, int64: others go through
+ * float or int64, exactly. */
+static int unique(p2o_cx *cx, uint32_t x, int64_t axis, uint32_t *out)
+{
+	int rc = p2o_need_opset(cx, 11, "unique");
+	if (rc)
+		return rc;
+	int dt = p2o_t(cx, x)->dtype, wdt = dt;
+	if (dt == P2O_FLOAT16 || dt == P2O_BFLOAT16)
+		wdt = P2O_FLOAT;
+	else if (dt != P2O_FLOAT && dt != P2O_DOUBLE && dt != P2O_INT8)
+		wdt = P2O_INT64;
+	uint32_t in = p2o_cast(cx, x, wdt);
+	if (in == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	uint32_t nd = p2o_node_new(cx, "Unique", 1, &in, 4);
+	p2o_attr_int(cx, nd, "sorted", 1);
+	if (axis >= 0)
+		p2o_attr_int(cx, nd, "axis", axis);
+	if (p2o_node_done(cx, nd) == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	for (int i = 0; i < 4; i++)
+		out[i] = p2o_n(cx, nd)->out[i];
+	out[0] = p2o_cast(cx, out[0], dt);
+	return out[0] == P2O_NOVAL ? P2O_ERR_CONVERT : P2O_OK;
+}
+
+/* aten::_unique2(self, sorted=True, return_inverse=False,
+ * return_counts=False) -> (values, inverse, counts), and aten::_unique
+ * (values, inverse): over the flattened tensor, the inverse shaped as
+ * self. Unsorted results may come in any order in PyTorch, so sorted ones
+ * are a right answer too. */
+P2O_HANDLER(unique2)
+{
+	p2o_arg v;
+	int rc = p2o_args(cx, n, "self:t", &v);
+	if (rc)
+		return rc;
+	uint32_t x = v.tensor, o[4];
+	int rank = p2o_t(cx, x)->rank;
+	if (rank < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "unique of a tensor "
+				"of unknown rank");
+	if ((rc = unique(cx, x, -1, o)))
+		return rc;
+	uint32_t inv = p2o_reshape(cx, o[2], p2o_dims_value(cx, x, 0, rank));
+	if (inv == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	p2o_set_tensor(cx, n, 0, o[0]);
+	p2o_set_tensor(cx, n, 1, inv);
+	if (n->n_out > 2)
+		p2o_set_tensor(cx, n, 2, o[3]);
+	return P2O_OK;
+}
+
+/* aten::unique_dim(self, dim, sorted=True, return_inverse=False,
+ * return_counts=False) -> (values, inverse, counts): unique slices along
+ * dim, in lexicographic order as ONNX's sorted Unique gives them. */
+P2O_HANDLER(unique_dim)
+{
+	p2o_arg v[2];
+	int rc = p2o_args(cx, n, "self:t dim:i", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor, o[4];
+	int64_t d;
+	if ((rc = sort_dim(cx, x, v[1].i, &d)) || (rc = unique(cx, x, d, o)))
+		return rc;
+	p2o_set_tensor(cx, n, 0, o[0]);
+	p2o_set_tensor(cx, n, 1, o[2]);
+	p2o_set_tensor(cx, n, 2, o[3]);
+	return P2O_OK;
+}
