@@ -387,11 +387,12 @@ P2O_HANDLER(nonzero)
 }
 
 /* aten::nonzero_numpy(self) (nonzero(as_tuple=True)): one 1-D index
- * tensor per dim. */
+ * tensor per dim. aten::where(condition), the one-argument where, is the
+ * same: its handler can pass such nodes here. */
 P2O_HANDLER(nonzero_numpy)
 {
 	p2o_arg v;
-	int rc = p2o_args(cx, n, "self:t", &v);
+	int rc = p2o_args(cx, n, "self|condition:t", &v);
 	if (rc)
 		return rc;
 	uint32_t x = v.tensor;
