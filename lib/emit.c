@@ -480,6 +480,16 @@ int p2o_split(p2o_cx *cx, uint32_t x, int axis, const int64_t *sizes,
 
 /* ---- emit helpers of the index family ---- */
 
+int p2o_index_dim(p2o_cx *cx, uint32_t x, int64_t dim, const char *what,
+		  int64_t *d)
+{
+	int rank = p2o_t(cx, x)->rank;
+	if (rank <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s a 0-dim or "
+				"unknown-rank tensor", what);
+	return p2o_norm_dim(cx, dim, rank, d);
+}
+
 uint32_t p2o_index_norm(p2o_cx *cx, uint32_t idx, uint32_t x, int axis)
 {
 	if (idx == P2O_NOVAL)

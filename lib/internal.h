@@ -357,6 +357,10 @@ int p2o_need_opset(p2o_cx *cx, int need, const char *what);
 
 /* ---- emit helpers of the index family ---- */
 
+/* dim of x normalized into *d; a diagnostic ("WHAT a 0-dim tensor")
+ * when x has no dims or an unknown rank, or dim is out of range. */
+int p2o_index_dim(p2o_cx *cx, uint32_t x, int64_t dim, const char *what,
+		  int64_t *d);
 /* Index values for axis `axis` of x, as int64 and with negative ones
  * counted from the end (Gather before 11 and Scatter leave them
  * undefined). */

@@ -53,11 +53,7 @@ static uint32_t fill_like(p2o_cx *cx, const pts_node *n, int32_t at,
 
 static int scatter_dim(p2o_cx *cx, uint32_t x, int64_t dim, int64_t *d)
 {
-	int rank = p2o_t(cx, x)->rank;
-	if (rank <= 0)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "scatter into a 0-dim "
-				"or unknown-rank tensor");
-	return p2o_norm_dim(cx, dim, rank, d);
+	return p2o_index_dim(cx, x, dim, "scattering into", d);
 }
 
 /* aten::scatter.src/.value(self, dim, index, src|value) and their

@@ -7,11 +7,7 @@
 
 static int sort_dim(p2o_cx *cx, uint32_t x, int64_t dim, int64_t *d)
 {
-	int rank = p2o_t(cx, x)->rank;
-	if (rank <= 0)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "sorting a 0-dim or "
-				"unknown-rank tensor");
-	return p2o_norm_dim(cx, dim, rank, d);
+	return p2o_index_dim(cx, x, dim, "sorting", d);
 }
 
 /* aten::topk(self, k, dim=-1, largest=True, sorted=True) -> (values,
@@ -52,9 +48,11 @@ static int sort_all(p2o_cx *cx, uint32_t x, int d, bool descending,
 	return p2o_topk(cx, x, d, k, len, descending, vals, idx);
 }
 
-/* aten::sort(self, dim=-1, descending=False) and
- * aten::sort.stable(self, *, stable, dim=-1, descending=False). */
-P2O_HANDLER(sort)
+/* aten::sort(self, dim=-1, descending=False) -> (values, indices),
+ * aten::argsort(self, dim=-1, descending=False) -> indices, and their
+ * .stable forms (self, *, stable, dim, descending): the whole dim through
+ * TopK, stable whatever `stable` says. */
+static int sort_node(p2o_cx *cx, const pts_node *n, bool indices_only)
 {
 	p2o_arg v[3];
 	int rc = p2o_args(cx, n, "self:t dim:i descending:b", v);
@@ -65,24 +63,21 @@ P2O_HANDLER(sort)
 	if ((rc = sort_dim(cx, v[0].tensor, v[1].i, &d)) ||
 	    (rc = sort_all(cx, v[0].tensor, (int)d, v[2].b, &vals, &idx)))
 		return rc;
+	if (indices_only)
+		return p2o_set_result(cx, n, idx);
 	p2o_set_tensor(cx, n, 0, vals);
 	p2o_set_tensor(cx, n, 1, idx);
 	return P2O_OK;
 }
 
-/* aten::argsort(self, dim=-1, descending=False) and argsort.stable. */
+P2O_HANDLER(sort)
+{
+	return sort_node(cx, n, false);
+}
+
 P2O_HANDLER(argsort)
 {
-	p2o_arg v[3];
-	int rc = p2o_args(cx, n, "self:t dim:i descending:b", v);
-	if (rc)
-		return rc;
-	int64_t d;
-	uint32_t vals, idx;
-	if ((rc = sort_dim(cx, v[0].tensor, v[1].i, &d)) ||
-	    (rc = sort_all(cx, v[0].tensor, (int)d, v[2].b, &vals, &idx)))
-		return rc;
-	return p2o_set_result(cx, n, idx);
+	return sort_node(cx, n, true);
 }
 
 /* aten::kthvalue(self, k, dim=-1, keepdim=False) -> (values, indices): the
