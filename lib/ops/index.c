@@ -2,6 +2,7 @@
  * gather, take, embedding, nonzero/argwhere, masked_select, and the
  * index-shuffling ops flip and roll. The write side (scatter, index_put,
  * tril/triu) is scatter.c; sorting and selection is sort.c. */
+#include <math.h>
 #include <string.h>
 
 #include "../internal.h"
@@ -791,4 +792,121 @@ P2O_HANDLER(embedding_renorm)
 			"rewrites the weight at run time; export the model "
 			"without max_norm (renormalize the weight once "
 			"instead)");
+}
+
+/* aten::embedding_bag(weight, indices, offsets, scale_grad_by_freq, mode,
+ * sparse, per_sample_weights, include_last_offset[, padding_idx]) ->
+ * (output, offset2bag, bag_size, max_indices), 1-D indices with offsets:
+ * each index's bag is the count of offsets at or before its position,
+ * minus one; its row (weighted, and dropped when it is padding_idx or past
+ * the last offset) is added into its bag by ScatterND (opset 16), or
+ * maxed (18). Mean divides by the bag's count; empty bags are 0, as in
+ * PyTorch. Only the output is given; the other three are not. */
+P2O_HANDLER(embedding_bag)
+{
+	p2o_arg v[7];
+	int rc = p2o_args(cx, n, "weight:t indices:t offsets:t mode:i "
+			  "per_sample_weights:t? include_last_offset:b "
+			  "padding_idx:i?", v);
+	if (rc)
+		return rc;
+	int64_t mode = v[3].i, pad = v[6].none ? -1 : v[6].i;
+	if (mode < 0 || mode > 2)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "embedding_bag mode "
+				"%lld", (long long)mode);
+	if ((rc = p2o_need_opset(cx, mode == 2 ? 18 : 16,
+				 mode == 2 ? "embedding_bag max" :
+					     "embedding_bag")))
+		return rc;
+	/* offset2bag, bag_size and max_indices are bookkeeping for the
+	 * backward pass: bound to a constant no handler takes as a tensor,
+	 * so that a model reading them fails to convert, naming the value. */
+	pts_const *none = p2o_new_const(cx, PTS_C_OTHER);
+	for (uint32_t k = 1; k < n->n_out; k++)
+		p2o_set_const(cx, n, k, none);
+	uint32_t w = v[0].tensor, idx = p2o_cast(cx, v[1].tensor, P2O_INT64);
+	uint32_t offs = p2o_cast(cx, v[2].tensor, P2O_INT64);
+	const p2o_type *tw = p2o_t(cx, w);
+	if (tw->rank != 2 || p2o_t(cx, idx)->rank != 1 ||
+	    p2o_t(cx, offs)->rank != 1)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "embedding_bag other "
+				"than of 1-D indices with offsets");
+	int dt = tw->dtype;
+	int64_t zero = 0, one = 1, m1 = -1, big = INT64_MAX;
+	/* pos = 0..N-1, by an exclusive CumSum of ones */
+	uint32_t ones = p2o_op2(cx, "Expand", p2o_const_scalar(cx, P2O_INT64, 1),
+				p2o_op1(cx, "Shape", idx));
+	uint32_t cs = p2o_node_new(cx, "CumSum", 2, (uint32_t[]){
+		ones, p2o_const_scalar(cx, P2O_INT64, 0) }, 1);
+	p2o_attr_int(cx, cs, "exclusive", 1);
+	uint32_t pos = p2o_node_done(cx, cs);
+	uint32_t starts = offs, valid = P2O_NOVAL;
+	if (v[5].b) {
+		starts = p2o_slice(cx, offs, &zero, &m1, &zero, NULL, 1);
+		uint32_t last = p2o_slice(cx, offs, &m1, &big, &zero, NULL, 1);
+		valid = p2o_op2(cx, "Less", pos, last);
+	}
+	if (pad >= 0) {
+		uint32_t keep = p2o_op1(cx, "Not", p2o_op2(
+			cx, "Equal", idx, p2o_const_scalar(cx, P2O_INT64,
+							   (double)pad)));
+		valid = valid == P2O_NOVAL ? keep :
+					     p2o_op2(cx, "And", valid, keep);
+	}
+	uint32_t le = p2o_compare_or_equal(cx, false,
+					   p2o_unsqueeze(cx, starts, &zero, 1),
+					   p2o_unsqueeze(cx, pos, &one, 1));
+	uint32_t seg = p2o_op2(cx, "Sub", p2o_reduce(cx, "ReduceSum",
+						     p2o_cast(cx, le, P2O_INT64),
+						     &one, 1, false),
+			       p2o_const_scalar(cx, P2O_INT64, 1));
+	/* Indices before the first offset belong to no bag in PyTorch. */
+	uint32_t inbag = p2o_compare_or_equal(cx, true, seg,
+					      p2o_const_scalar(cx, P2O_INT64, 0));
+	valid = valid == P2O_NOVAL ? inbag : p2o_op2(cx, "And", valid, inbag);
+	seg = op_n(cx, "Where", (uint32_t[]){
+		inbag, seg, p2o_const_scalar(cx, P2O_INT64, 0) }, 3);
+	uint32_t rows = gather(cx, w, idx, 0);
+	if (!v[4].none) {
+		if (mode != 0)
+			return p2o_fail(cx, P2O_ERR_CONVERT, "per_sample_weights "
+					"need mode 'sum'");
+		rows = p2o_op2(cx, "Mul", rows, p2o_unsqueeze(
+				       cx, p2o_cast(cx, v[4].tensor, dt), &one,
+				       1));
+	}
+	uint32_t validc = p2o_unsqueeze(cx, valid, &one, 1);
+	uint32_t fill = p2o_const_scalar(cx, dt, mode == 2 ? -INFINITY : 0);
+	rows = op_n(cx, "Where", (uint32_t[]){ validc, rows, fill }, 3);
+	uint32_t shape = concat(cx, (uint32_t[]){
+		p2o_op1(cx, "Shape", starts), p2o_dims_value(cx, w, 1, 2) }, 2, 0);
+	uint32_t init = p2o_op2(cx, "Expand", fill, shape);
+	uint32_t nd = p2o_node_new(cx, "ScatterND", 3, (uint32_t[]){
+		init, p2o_unsqueeze(cx, seg, &one, 1), rows }, 1);
+	for (uint32_t i = 0; i < 3; i++)
+		if (p2o_n(cx, nd)->in[i] == P2O_NOVAL)
+			return P2O_ERR_CONVERT;
+	p2o_attr_str(cx, nd, "reduction", mode == 2 ? "max" : "add");
+	uint32_t y = p2o_node_done(cx, nd);
+	if (mode == 0 || y == P2O_NOVAL)
+		return p2o_set_result(cx, n, y);
+	/* Rows per bag: ScatterElements adds the valid flags. */
+	uint32_t cnt = p2o_scatter_elements(
+		cx, p2o_op2(cx, "Expand", p2o_const_scalar(cx, P2O_INT64, 0),
+			    p2o_op1(cx, "Shape", starts)),
+		seg, p2o_cast(cx, valid, P2O_INT64), 0, "add");
+	uint32_t empty = p2o_unsqueeze(cx, p2o_op2(cx, "Equal", cnt,
+						   p2o_const_scalar(
+							   cx, P2O_INT64, 0)),
+				       &one, 1);
+	if (mode == 1) {
+		uint32_t div = p2o_cast(cx, p2o_op2(cx, "Add", cnt, p2o_cast(
+						    cx, p2o_squeeze(cx, empty,
+								    &one, 1),
+						    P2O_INT64)), dt);
+		return p2o_set_result(cx, n, p2o_op2(cx, "Div", y, p2o_unsqueeze(
+							     cx, div, &one, 1)));
+	}
+	return p2o_set_result(cx, n, op_n(cx, "Where", (uint32_t[]){
+		empty, p2o_const_scalar(cx, dt, 0), y }, 3));
 }
