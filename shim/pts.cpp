@@ -1550,6 +1550,10 @@ bool functionalize_write(torch::jit::Graph &g, Node *w)
 {
 	if (w->outputs().size() != 1 || w->output()->hasUses())
 		return false;
+	const c10::FunctionSchema *ws = w->maybeSchema();
+	if (!ws || ws->arguments().empty() || !ws->arguments()[0].alias_info() ||
+	    !ws->arguments()[0].alias_info()->isWrite())
+		return false;
 	std::vector<Node *> chain; // innermost view first
 	Value *v = w->input(0);
 	const Node *next = w;
@@ -1577,22 +1581,42 @@ bool functionalize_write(torch::jit::Graph &g, Node *w)
 		    (link->kind() == c10::aten::slice ? 5u : 3u))
 			return false;
 	torch::jit::WithInsertPoint guard(w);
-	Value *src = w->input(1);
-	// A number written (fill_, or `x[0] = 5`'s aten::tensor(5, dtype of
-	// the view, ...)) goes in as a 0-dim tensor: the scatter casts it to
-	// the destination's dtype as copy_ does.
-	Node *sn = src->node();
-	if (sn->kind() == c10::aten::tensor && sn->inputs().size() == 4 &&
-	    sn->input(0)->type()->isSubtypeOf(*c10::NumberType::get()))
-		src = sn->input(0);
-	if (src->type()->isSubtypeOf(*c10::NumberType::get()) ||
-	    src->type()->kind() == c10::TypeKind::BoolType) {
-		Node *t = g.insertNode(g.create(c10::prim::NumToTensor, { src }, 1));
-		t->output()->setType(c10::TensorType::get());
-		src = t->output();
+	Value *src;
+	if (w->kind() == c10::aten::copy_ || w->kind() == c10::aten::fill_) {
+		src = w->input(1);
+		// A number written (fill_, or `x[0] = 5`'s aten::tensor(5,
+		// dtype of the view, ...)) goes in as a 0-dim tensor: the
+		// scatter casts it to the destination's dtype as copy_ does.
+		Node *sn = src->node();
+		if (sn->kind() == c10::aten::tensor && sn->inputs().size() == 4 &&
+		    sn->input(0)->type()->isSubtypeOf(*c10::NumberType::get()))
+			src = sn->input(0);
+		bool number = src->type()->isSubtypeOf(*c10::NumberType::get()) ||
+			      src->type()->kind() == c10::TypeKind::BoolType;
+		if (!number && src->type()->kind() != c10::TypeKind::TensorType)
+			return false;
+		if (number) {
+			Node *t = g.insertNode(g.create(c10::prim::NumToTensor,
+							{ src }, 1));
+			t->output()->setType(c10::TensorType::get());
+			src = t->output();
+		}
+	} else {
+		// Another in-place op (`x[:, 0].add_(1)`, `x[:, i] = v`'s
+		// index_put_): its functional form computes the view's new
+		// value from the old one.
+		std::string name = w->kind().toUnqualString();
+		Node *fn = g.create(c10::Symbol::aten(name.substr(0, name.size() - 1)),
+				    w->inputs(), 1);
+		if (!fn->maybeSchema()) {
+			fn->destroy();
+			return false;
+		}
+		g.insertNode(fn);
+		fn->output()->setType(w->output()->type());
+		fn->setSourceRange(w->sourceRange());
+		src = fn->output();
 	}
-	if (src->type()->kind() != c10::TypeKind::TensorType)
-		return false;
 	for (Node *link : chain) {
 		Node *sc;
 		if (link->kind() == c10::aten::slice)
@@ -1620,7 +1644,12 @@ void functionalize_view_writes(torch::jit::Graph &g, Block *b)
 	for (Node *n : b->nodes()) {
 		for (Block *sub : n->blocks())
 			functionalize_view_writes(g, sub);
-		if (n->kind() == c10::aten::copy_ || n->kind() == c10::aten::fill_)
+		// copy_/fill_, or any aten op writing its first argument in
+		// place (name ending in _), which functionalize_write checks.
+		const std::string name = n->kind().is_aten() ?
+					 n->kind().toUnqualString() : "";
+		if (name.size() > 1 && name.back() == '_' && n->inputs().size() &&
+		    n->outputs().size() == 1)
 			writes.push_back(n);
 	}
 	for (Node *w : writes)
