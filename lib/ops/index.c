@@ -910,3 +910,67 @@ P2O_HANDLER(embedding_bag)
 	return p2o_set_result(cx, n, op_n(cx, "Where", (uint32_t[]){
 		empty, p2o_const_scalar(cx, dt, 0), y }, 3));
 }
+
+/* aten::diag_embed(self, offset=0, dim1=-2, dim2=-1): the last dim of self
+ * (known length n) laid on the offset diagonal of new N x N matrices at
+ * dims dim1 (rows) and dim2 (columns). self gets a zero column appended;
+ * one Gather picks, for each of the N*N places, its diagonal element or
+ * that zero; a Reshape and a Transpose put the two dims in place. */
+P2O_HANDLER(diag_embed)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:t offset:i dim1:i dim2:i", v);
+	if (rc)
+		return rc;
+	uint32_t x = v[0].tensor;
+	const p2o_type *t = p2o_t(cx, x);
+	int r = t->rank;
+	if (r < 1 || r + 1 > P2O_MAX_RANK)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "diag_embed of a %s "
+				"tensor", r < 1 ? "0-dim or unknown-rank" :
+						  "high-rank");
+	int64_t a, b, off = v[1].i, len = t->dims[r - 1].v;
+	if ((rc = p2o_norm_dim(cx, v[2].i, r + 1, &a)) ||
+	    (rc = p2o_norm_dim(cx, v[3].i, r + 1, &b)))
+		return rc;
+	if (a == b)
+		return p2o_fail(cx, P2O_ERR_CONVERT, "diag_embed dims are equal");
+	if (len < 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "diag_embed of a "
+				"symbolic last dim");
+	if ((rc = p2o_need_opset(cx, 8, "diag_embed")))
+		return rc;
+	int64_t big = len + (off < 0 ? -off : off), one = 1;
+	if (big * big > (1 << 24))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "diag_embed of %lld x "
+				"%lld matrices", (long long)big, (long long)big);
+	int64_t *at = p2o_alloc(cx, sizeof *at * (size_t)(big * big));
+	for (int64_t i = 0; i < big * big; i++)
+		at[i] = len; /* the zero column */
+	for (int64_t k = 0; k < len; k++) {
+		int64_t row = off < 0 ? k - off : k, col = off > 0 ? k + off : k;
+		at[row * big + col] = k;
+	}
+	uint32_t zshape = concat(cx, (uint32_t[]){
+		p2o_dims_value(cx, x, 0, r - 1), p2o_const_i64s(cx, &one, 1) },
+		2, 0);
+	uint32_t zero = p2o_op2(cx, "Expand", p2o_const_scalar(cx, t->dtype, 0),
+				zshape);
+	uint32_t ext = concat(cx, (uint32_t[]){ x, zero }, 2, r - 1);
+	uint32_t flat = gather(cx, ext, p2o_const_i64s(cx, at,
+						      (size_t)(big * big)),
+			       r - 1);
+	int64_t shape[P2O_MAX_RANK + 1], perm[P2O_MAX_RANK + 1];
+	for (int i = 0; i < r - 1; i++)
+		shape[i] = 0; /* copied from flat's own dims */
+	shape[r - 1] = big;
+	shape[r] = big;
+	uint32_t y = p2o_reshape_to(cx, flat, shape, r + 1);
+	for (int p = 0, bi = 0; p <= r; p++)
+		perm[p] = p == a ? r - 1 : p == b ? r : bi++;
+	bool ident = true;
+	for (int p = 0; p <= r; p++)
+		ident = ident && perm[p] == p;
+	return p2o_set_result(cx, n, ident ? y : p2o_transpose(cx, y, perm,
+							       r + 1));
+}
