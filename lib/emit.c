@@ -591,6 +591,96 @@ int64_t p2o_int_items(p2o_cx *cx, uint32_t v, uint32_t *items, size_t max)
 
 /* ---- emit helpers of the index family ---- */
 
+int p2o_index_dim(p2o_cx *cx, uint32_t x, int64_t dim, const char *what,
+		  int64_t *d)
+{
+	int rank = p2o_t(cx, x)->rank;
+	if (rank <= 0)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s a 0-dim or "
+				"unknown-rank tensor", what);
+	return p2o_norm_dim(cx, dim, rank, d);
+}
+
+uint32_t p2o_index_norm(p2o_cx *cx, uint32_t idx, uint32_t x, int axis)
+{
+	if (idx == P2O_NOVAL)
+		return P2O_NOVAL;
+	idx = p2o_cast(cx, idx, P2O_INT64);
+	/* idx + (idx < 0) * size: no Where, so it holds from opset 7. */
+	/* Less takes integers from Less-9; before, compare in double,
+	 * which holds every index a tensor can have exactly. */
+	int cdt = p2o_onnx_version(cx, "Less") >= 9 ? P2O_INT64 : P2O_DOUBLE;
+	uint32_t zero = p2o_const_scalar(cx, cdt, 0);
+	uint32_t neg = p2o_cast(cx, p2o_op2(cx, "Less", p2o_cast(cx, idx, cdt),
+					    zero), P2O_INT64);
+	uint32_t add = p2o_op2(cx, "Mul", neg, p2o_dim_value(cx, x, axis));
+	return p2o_op2(cx, "Add", idx, add);
+}
+
+int p2o_topk(p2o_cx *cx, uint32_t x, int axis, uint32_t k, int64_t kconst,
+	     bool largest, uint32_t *values, uint32_t *indices)
+{
+	int ver = p2o_onnx_version(cx, "TopK"), rc;
+	*values = *indices = P2O_NOVAL;
+	if (!largest && (rc = p2o_need_opset(cx, 11, "smallest-first TopK")))
+		return rc;
+	if (ver < 10 && kconst < 0)
+		return p2o_need_opset(cx, 10, "TopK with a k known at run time");
+	if (x == P2O_NOVAL || k == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	int dt = p2o_t(cx, x)->dtype, wdt = dt;
+	/* ONNX Runtime's TopK takes float, double, int32 and int64: others
+	 * go through a type that holds every value exactly. */
+	if (dt == P2O_FLOAT16 || dt == P2O_BFLOAT16)
+		wdt = P2O_FLOAT;
+	else if (dt != P2O_FLOAT && dt != P2O_DOUBLE && dt != P2O_INT32)
+		wdt = P2O_INT64;
+	/* TopK takes integers from TopK-11; before, narrow ones go through
+	 * double exactly, int64 ones would not. */
+	if (ver < 11 && wdt == P2O_INT64 &&
+	    (rc = p2o_need_opset(cx, 11, "TopK of int64 values")))
+		return rc;
+	if (ver < 11 && wdt == P2O_INT32)
+		wdt = P2O_DOUBLE;
+	uint32_t in[2] = { p2o_cast(cx, x, wdt), k };
+	uint32_t nd = p2o_node_new(cx, "TopK", ver >= 10 ? 2 : 1, in, 2);
+	p2o_attr_int(cx, nd, "axis", axis);
+	if (ver < 10)
+		p2o_attr_int(cx, nd, "k", kconst);
+	if (ver >= 11) {
+		p2o_attr_int(cx, nd, "largest", largest);
+		p2o_attr_int(cx, nd, "sorted", 1);
+	}
+	if (p2o_node_done(cx, nd) == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	*values = p2o_cast(cx, p2o_n(cx, nd)->out[0], dt);
+	*indices = p2o_n(cx, nd)->out[1];
+	return *values == P2O_NOVAL ? P2O_ERR_CONVERT : P2O_OK;
+}
+
+uint32_t p2o_scatter_elements(p2o_cx *cx, uint32_t data, uint32_t idx,
+			      uint32_t upd, int axis, const char *reduction)
+{
+	if (data == P2O_NOVAL || idx == P2O_NOVAL || upd == P2O_NOVAL)
+		return P2O_NOVAL;
+	int need = !reduction ? 0 :
+		   (strcmp(reduction, "max") == 0 ||
+		    strcmp(reduction, "min") == 0) ? 18 : 16;
+	if (need && p2o_need_opset(cx, need,
+				   p2o_fmt(cx, "scatter with reduction '%s'",
+					   reduction)))
+		return P2O_NOVAL;
+	/* Scatter-9 is ScatterElements-11 under its old name. */
+	const char *op = p2o_onnx_version(cx, "ScatterElements") ?
+				 "ScatterElements" : "Scatter";
+	uint32_t in[3] = { data, p2o_cast(cx, idx, P2O_INT64), upd };
+	uint32_t nd = p2o_node_new(cx, op, 3, in, 1);
+	p2o_attr_int(cx, nd, "axis", axis);
+	if (reduction)
+		p2o_attr_str(cx, nd, "reduction", reduction);
+	return p2o_node_done(cx, nd);
+}
+
 /* ---- emit helpers of the spatial family ---- */
 
 uint32_t p2o_concat(p2o_cx *cx, const uint32_t *vals, uint32_t n, int axis)

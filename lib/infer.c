@@ -1116,6 +1116,145 @@ static int size(ictx *c)
 
 /* ---- rules of the index family ---- */
 
+/* GatherElements: the data's dtype, the indices' shape. */
+static int gather_elements(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0), *idx = in_t(c, 1);
+	set_out(c, 0, x->dtype, idx->rank, idx->dims);
+	return P2O_OK;
+}
+
+/* GatherND (batch_dims 0): indices [B..., k] pick [B..., data dims k...]. */
+static int gather_nd(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0), *idx = in_t(c, 1);
+	if (x->rank < 0 || idx->rank < 1 || idx->dims[idx->rank - 1].v < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t k = idx->dims[idx->rank - 1].v;
+	if (k > x->rank)
+		return bad(c, "indices pick %lld dims of a rank-%d tensor",
+			   (long long)k, x->rank);
+	int r = idx->rank - 1 + x->rank - (int)k;
+	if (r > P2O_MAX_RANK)
+		return bad(c, "result rank %d is too large", r);
+	p2o_dim o[P2O_MAX_RANK];
+	memcpy(o, idx->dims, sizeof *o * (size_t)(idx->rank - 1));
+	memcpy(o + idx->rank - 1, x->dims + k,
+	       sizeof *o * (size_t)(x->rank - k));
+	set_out(c, 0, x->dtype, r, o);
+	return P2O_OK;
+}
+
+/* TopK: values and int64 indices, the axis k long (k from the attribute
+ * before TopK-10, from the constant input after). */
+static int topk(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (x->rank < 0) {
+		set_out(c, 0, x->dtype, -1, NULL);
+		set_out(c, 1, P2O_INT64, -1, NULL);
+		return P2O_OK;
+	}
+	int64_t axis = attr_i(c->nd, "axis", -1);
+	if (axis < 0)
+		axis += x->rank;
+	if (axis < 0 || axis >= x->rank)
+		return bad(c, "axis %lld out of range for rank %d",
+			   (long long)attr_i(c->nd, "axis", -1), x->rank);
+	p2o_dim o[P2O_MAX_RANK], k[P2O_MAX_RANK];
+	int nk;
+	memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
+	if (p2o_attr_get(c->nd, "k"))
+		o[axis] = (p2o_dim){ attr_i(c->nd, "k", 0), NULL };
+	else if (known_ints(c, 1, k, &nk) && nk == 1)
+		o[axis] = k[0];
+	else
+		o[axis] = unknown;
+	set_out(c, 0, x->dtype, x->rank, o);
+	set_out(c, 1, P2O_INT64, x->rank, o);
+	return P2O_OK;
+}
+
+/* NonZero: int64 [rank, number of non-zeros]. */
+static int nonzero(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	p2o_dim o[2] = { { x->rank, NULL }, unknown };
+	if (x->rank < 0)
+		o[0] = unknown;
+	set_out(c, 0, P2O_INT64, 2, o);
+	return P2O_OK;
+}
+
+/* Compress without an axis: a 1-D tensor of unknown length. */
+static int compress(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	if (p2o_attr_get(c->nd, "axis")) {
+		p2o_dim o[P2O_MAX_RANK];
+		int64_t a = attr_i(c->nd, "axis", 0);
+		if (x->rank < 0) {
+			set_out(c, 0, x->dtype, -1, NULL);
+			return P2O_OK;
+		}
+		a = a < 0 ? a + x->rank : a;
+		memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
+		o[a] = unknown;
+		set_out(c, 0, x->dtype, x->rank, o);
+		return P2O_OK;
+	}
+	set_out(c, 0, x->dtype, 1, &unknown);
+	return P2O_OK;
+}
+
+
+/* OneHot: the values' dtype, a new last axis of `depth` (axis -1). */
+static int one_hot(ictx *c)
+{
+	const p2o_type *idx = in_t(c, 0), *vals = in_t(c, 2);
+	p2o_dim o[P2O_MAX_RANK], k[P2O_MAX_RANK];
+	int nk;
+	if (idx->rank < 0 || idx->rank + 1 > P2O_MAX_RANK ||
+	    attr_i(c->nd, "axis", -1) != -1) {
+		set_out(c, 0, vals->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	memcpy(o, idx->dims, sizeof *o * (size_t)idx->rank);
+	o[idx->rank] = known_ints(c, 1, k, &nk) && nk == 1 ? k[0] : unknown;
+	set_out(c, 0, vals->dtype, idx->rank + 1, o);
+	return P2O_OK;
+}
+
+/* Unique: values (1-D, or x with the axis of unknown length), first
+ * indices, inverse indices (x's length along the axis, or its element
+ * count) and counts. */
+static int unique(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	const p2o_attr *aa = p2o_attr_get(c->nd, "axis");
+	p2o_dim o[P2O_MAX_RANK], inv = unknown;
+	if (aa && x->rank > 0) {
+		int64_t a = aa->i < 0 ? aa->i + x->rank : aa->i;
+		memcpy(o, x->dims, sizeof *o * (size_t)x->rank);
+		o[a] = unknown;
+		inv = x->dims[a];
+		set_out(c, 0, x->dtype, x->rank, o);
+	} else {
+		if (x->rank >= 0) {
+			inv = (p2o_dim){ 1, NULL };
+			for (int i = 0; i < x->rank; i++)
+				inv = p2o_dim_mul(c->cx, inv, x->dims[i]);
+		}
+		set_out(c, 0, x->dtype, 1, &unknown);
+	}
+	set_out(c, 1, P2O_INT64, 1, &unknown);
+	set_out(c, 2, P2O_INT64, 1, &inv);
+	set_out(c, 3, P2O_INT64, 1, &unknown);
+	return P2O_OK;
+}
+
 /* ---- rules of the spatial family ---- */
 
 /* Resize (X, roi, scales, sizes from 11; X, scales at 10), Upsample (X,

@@ -399,6 +399,29 @@ int64_t p2o_int_items(p2o_cx *cx, uint32_t v, uint32_t *items, size_t max);
 
 /* ---- emit helpers of the index family ---- */
 
+/* dim of x normalized into *d; a diagnostic ("WHAT a 0-dim tensor")
+ * when x has no dims or an unknown rank, or dim is out of range. */
+int p2o_index_dim(p2o_cx *cx, uint32_t x, int64_t dim, const char *what,
+		  int64_t *d);
+/* Index values for axis `axis` of x, as int64 and with negative ones
+ * counted from the end (Gather before 11 and Scatter leave them
+ * undefined). */
+uint32_t p2o_index_norm(p2o_cx *cx, uint32_t idx, uint32_t x, int axis);
+/* TopK of x along axis (non-negative): k is a 1-D int64 value of one item
+ * and kconst its number when known (-1 if not). TopK-1 takes k as an
+ * attribute (so it must be known), TopK-10 as an input, and only TopK-11
+ * has `largest` (smallest-first is a diagnostic below it); ties keep the
+ * lower index first. Dtypes ONNX Runtime's TopK lacks go through float or
+ * int64. values/indices get the outputs; returns P2O_OK or the code of a
+ * recorded diagnostic. */
+int p2o_topk(p2o_cx *cx, uint32_t x, int axis, uint32_t k, int64_t kconst,
+	     bool largest, uint32_t *values, uint32_t *indices);
+/* data with updates written at idx along axis (same shape as idx):
+ * Scatter before opset 11, ScatterElements from it; reduction NULL or
+ * "add"/"mul" (ScatterElements-16), "max"/"min" (ScatterElements-18). */
+uint32_t p2o_scatter_elements(p2o_cx *cx, uint32_t data, uint32_t idx,
+			      uint32_t upd, int axis, const char *reduction);
+
 /* ---- emit helpers of the spatial family ---- */
 
 /* Concatenation of n values along axis (non-negative); vals[0] when n is

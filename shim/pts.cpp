@@ -1621,6 +1621,165 @@ private:
 	}
 };
 
+// A write into a view of a local tensor, `x[:, 1:3] = y` or `x[0] = 5`,
+// which TorchScript records as aten::copy_ (or fill_) into a chain of
+// aten::slice/aten::select views of x, becomes functional here: the value
+// is scattered back through the chain with aten::select_scatter and
+// aten::slice_scatter (innermost view first), and every use of x after the
+// write reads the new tensor. Only what can be rewritten exactly is: the
+// write's result unused, each view of the chain read by nothing after the
+// write, x not itself a view, and nothing before the write holding an alias
+// of x (a view, a list) that could be read after it. Anything else stays,
+// for alias_writes to refuse.
+namespace {
+
+bool is_view_link(const Node *n)
+{
+	return n->kind() == c10::aten::slice || n->kind() == c10::aten::select;
+}
+
+// Whether node n (a use of a value, before the write w) only reads it:
+// an op with a schema whose results alias nothing and which writes nothing.
+bool plain_read(const Node *n)
+{
+	const c10::FunctionSchema *s = n->maybeSchema();
+	if (!s || !n->blocks().empty())
+		return false;
+	for (const auto &a : s->arguments())
+		if (a.alias_info() && a.alias_info()->isWrite())
+			return false;
+	for (const auto &r : s->returns())
+		if (r.alias_info())
+			return false;
+	return true;
+}
+
+// Every use of v other than `link` only reads it before w, or comes after
+// w when after_ok (the base's later uses, which will read the new value).
+bool reads_before_only(const Value *v, const Node *link, const Node *w,
+		       bool after_ok)
+{
+	for (const auto &u : v->uses()) {
+		if (u.user == link || u.user == w)
+			continue;
+		if (u.user->isBefore(w) ? !plain_read(u.user) : !after_ok)
+			return false;
+	}
+	return true;
+}
+
+bool functionalize_write(torch::jit::Graph &g, Node *w)
+{
+	if (w->outputs().size() != 1 || w->output()->hasUses())
+		return false;
+	const c10::FunctionSchema *ws = w->maybeSchema();
+	if (!ws || ws->arguments().empty() || !ws->arguments()[0].alias_info() ||
+	    !ws->arguments()[0].alias_info()->isWrite())
+		return false;
+	std::vector<Node *> chain; // innermost view first
+	Value *v = w->input(0);
+	const Node *next = w;
+	while (is_view_link(v->node())) {
+		if (!reads_before_only(v, next, w, false))
+			return false;
+		chain.push_back(v->node());
+		next = v->node();
+		v = v->node()->input(0);
+	}
+	if (chain.empty() || v->node()->owningBlock() != w->owningBlock())
+		return false;
+	if (v->node()->kind() != c10::prim::Param) {
+		const c10::FunctionSchema *s = v->node()->maybeSchema();
+		if (!s)
+			return false;
+		for (const auto &r : s->returns())
+			if (r.alias_info())
+				return false;
+	}
+	if (!reads_before_only(v, next, w, true))
+		return false;
+	for (const Node *link : chain)
+		if (link->inputs().size() !=
+		    (link->kind() == c10::aten::slice ? 5u : 3u))
+			return false;
+	torch::jit::WithInsertPoint guard(w);
+	Value *src;
+	if (w->kind() == c10::aten::copy_ || w->kind() == c10::aten::fill_) {
+		src = w->input(1);
+		// A number written (fill_, or `x[0] = 5`'s aten::tensor(5,
+		// dtype of the view, ...)) goes in as a 0-dim tensor: the
+		// scatter casts it to the destination's dtype as copy_ does.
+		Node *sn = src->node();
+		if (sn->kind() == c10::aten::tensor && sn->inputs().size() == 4 &&
+		    sn->input(0)->type()->isSubtypeOf(*c10::NumberType::get()))
+			src = sn->input(0);
+		bool number = src->type()->isSubtypeOf(*c10::NumberType::get()) ||
+			      src->type()->kind() == c10::TypeKind::BoolType;
+		if (!number && src->type()->kind() != c10::TypeKind::TensorType)
+			return false;
+		if (number) {
+			Node *t = g.insertNode(g.create(c10::prim::NumToTensor,
+							{ src }, 1));
+			t->output()->setType(c10::TensorType::get());
+			src = t->output();
+		}
+	} else {
+		// Another in-place op (`x[:, 0].add_(1)`, `x[:, i] = v`'s
+		// index_put_): its functional form computes the view's new
+		// value from the old one.
+		std::string name = w->kind().toUnqualString();
+		Node *fn = g.create(c10::Symbol::aten(name.substr(0, name.size() - 1)),
+				    w->inputs(), 1);
+		if (!fn->maybeSchema()) {
+			fn->destroy();
+			return false;
+		}
+		g.insertNode(fn);
+		fn->output()->setType(w->output()->type());
+		fn->setSourceRange(w->sourceRange());
+		src = fn->output();
+	}
+	for (Node *link : chain) {
+		Node *sc;
+		if (link->kind() == c10::aten::slice)
+			sc = g.create(c10::aten::slice_scatter,
+				      { link->input(0), src, link->input(1),
+					link->input(2), link->input(3),
+					link->input(4) }, 1);
+		else
+			sc = g.create(c10::aten::select_scatter,
+				      { link->input(0), src, link->input(1),
+					link->input(2) }, 1);
+		g.insertNode(sc);
+		sc->output()->setType(link->input(0)->type());
+		sc->setSourceRange(w->sourceRange());
+		src = sc->output();
+	}
+	v->replaceAllUsesAfterNodeWith(w, src);
+	w->destroy();
+	return true;
+}
+
+void functionalize_view_writes(torch::jit::Graph &g, Block *b)
+{
+	std::vector<Node *> writes;
+	for (Node *n : b->nodes()) {
+		for (Block *sub : n->blocks())
+			functionalize_view_writes(g, sub);
+		// copy_/fill_, or any aten op writing its first argument in
+		// place (name ending in _), which functionalize_write checks.
+		const std::string name = n->kind().is_aten() ?
+					 n->kind().toUnqualString() : "";
+		if (name.size() > 1 && name.back() == '_' && n->inputs().size() &&
+		    n->outputs().size() == 1)
+			writes.push_back(n);
+	}
+	for (Node *w : writes)
+		functionalize_write(g, w);
+}
+
+} // namespace
+
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
@@ -1659,6 +1818,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 		}
 		return true;
 	});
+	functionalize_view_writes(*g, g->block());
 	torch::jit::ConstantPropagation(g);
 	fold_conv_bn(*g, users);
 	torch::jit::EliminateDeadCode(g);

@@ -124,6 +124,8 @@ P2O_HANDLER(rshift) { return shift(cx, n, false); }
  * one-argument where(condition) is nonzero's, not this handler's. */
 P2O_HANDLER(where)
 {
+	if (n->n_in == 1) /* where(condition): nonzero(condition, as_tuple) */
+		return p2o_h_nonzero_numpy(cx, n);
 	p2o_arg v[3];
 	int rc = p2o_args(cx, n, "condition:t self:n other:n", v);
 	if (rc)
