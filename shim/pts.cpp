@@ -11,6 +11,7 @@
 
 #include <torch/script.h>
 #include <torch/csrc/api/include/torch/version.h>
+#include <caffe2/serialize/versions.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/ir/constants.h>
@@ -591,8 +592,47 @@ void scan_pickle(const std::string &name, const std::string &pk,
 	}
 }
 
-// Everything above, for the archive at path.
-void check_archive(const char *path)
+// What an archive says of the PyTorch that wrote it, for the messages of
+// a model this libtorch cannot read. Empty fields were not recorded.
+struct archive_info {
+	std::string version;      // the `version` record: the file format
+	                          // version (raised by ops whose semantics
+	                          // changed, see caffe2's versions.h)
+	std::string data_version; // `.data/version`, written by newer PyTorch
+	long bytecode = -1;       // bytecode.pkl's version (lite interpreter
+	                          // archives), or -1
+};
+
+std::string trimmed(std::string s)
+{
+	while (!s.empty() && (s.back() == '\n' || s.back() == '\r' ||
+			      s.back() == ' '))
+		s.pop_back();
+	// A record is a short decimal number; anything else is shown cut.
+	if (s.size() > 20)
+		s.resize(20);
+	return s;
+}
+
+// bytecode.pkl is a tuple whose first element is the bytecode version:
+// PROTO, an optional MARK, then a small int opcode.
+long bytecode_version(const std::string &pk)
+{
+	size_t p = 0;
+	if (pk.size() >= 2 && (unsigned char)pk[0] == 0x80)
+		p = 2;
+	if (p < pk.size() && pk[p] == '(')
+		p++;
+	if (p + 2 <= pk.size() && pk[p] == 'K')
+		return (unsigned char)pk[p + 1];
+	if (p + 3 <= pk.size() && pk[p] == 'M')
+		return (unsigned char)pk[p + 1] | (unsigned char)pk[p + 2] << 8;
+	return -1;
+}
+
+// Everything above, for the archive at path; fills *info from the records
+// that tell the writer's version (bounded: they are a few bytes).
+void check_archive(const char *path, archive_info *info)
 {
 	zip_file f;
 	f.fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -621,7 +661,18 @@ void check_archive(const char *path)
 			scan_pickle(rel, member_bytes(f, e),
 				    data ? "data/" : consts ? "constants/" : "",
 				    records);
+		if (e.usize > 4096)
+			continue;
+		if (rel == "version")
+			info->version = trimmed(member_bytes(f, e));
+		else if (rel == ".data/version")
+			info->data_version = trimmed(member_bytes(f, e));
 	}
+	for (const auto &e : es)
+		if (e.name.size() >= 12 &&
+		    e.name.compare(e.name.size() - 12, 12, "bytecode.pkl") == 0 &&
+		    e.usize <= (64u << 20))
+			info->bytecode = bytecode_version(member_bytes(f, e));
 }
 
 // A tensor whose sizes and strides reach past its storage (libtorch's
@@ -1136,10 +1187,137 @@ std::string first_line(const char *what)
 	return s;
 }
 
-void set_err(char *err, size_t errlen, const std::string &msg)
+void set_err(char *err, size_t errlen, std::string msg)
 {
+	// A message must say something: a reason libtorch left empty is
+	// named as such rather than printed as nothing after a colon.
+	auto end = msg.find_last_not_of(" \t\r\n");
+	msg.resize(end == std::string::npos ? 0 : end + 1);
+	if (msg.empty())
+		msg = "libtorch failed and gave no reason";
+	else if (msg.back() == ':')
+		msg += " (libtorch gave no reason)";
 	if (err && errlen)
 		std::snprintf(err, errlen, "%s", msg.c_str());
+}
+
+// What the archive tells of its writer, for a message: "file format
+// version 3, .data/version 3; this libtorch 1.13.1 reads up to 10".
+std::string producer_of(const archive_info &ai)
+{
+	std::string s;
+	auto add = [&](const std::string &part) {
+		s += (s.empty() ? "" : ", ") + part;
+	};
+	if (!ai.version.empty())
+		add("file format version " + ai.version);
+	if (!ai.data_version.empty())
+		add(".data/version " + ai.data_version);
+	if (ai.bytecode >= 0)
+		add("bytecode version " + std::to_string(ai.bytecode));
+	if (s.empty())
+		s = "no version record";
+	return "archive: " + s + "; libtorch in use: " TORCH_VERSION ","
+	       " which reads file format versions up to " +
+	       std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) +
+	       "";
+}
+
+// The text after `key` up to the first character not in an identifier
+// or qualified name ("aten::foo.bar" stops at the '.').
+std::string name_after(const std::string &msg, size_t at)
+{
+	size_t e = at;
+	while (e < msg.size() && (isalnum((unsigned char)msg[e]) ||
+				  msg[e] == '_' || msg[e] == ':'))
+		e++;
+	return msg.substr(at, e - at);
+}
+
+// The source line a TorchScript compile error points at ("<--- HERE"
+// underlines it), with its file and line, or "".
+std::string error_call(const std::string &msg)
+{
+	size_t here = msg.find("<--- HERE");
+	if (here == std::string::npos)
+		return "";
+	size_t ul = msg.rfind('\n', here);      // the underline's line start
+	if (ul == std::string::npos || ul == 0)
+		return "";
+	size_t cs = msg.rfind('\n', ul - 1);    // the call's line start
+	std::string call = msg.substr(cs == std::string::npos ? 0 : cs + 1,
+				      ul - (cs == std::string::npos ? 0 : cs + 1));
+	call.erase(0, call.find_first_not_of(" \t"));
+	if (call.size() > 160)
+		call = call.substr(0, 157) + "...";
+	std::string where;
+	size_t f = msg.rfind("File \"", here);
+	if (f != std::string::npos) {
+		size_t q = msg.find('"', f + 6), l = msg.find(", line ", f);
+		if (q != std::string::npos && l != std::string::npos && l < here)
+			where = " (" + msg.substr(f + 6, q - f - 6) + ":" +
+				name_after(msg, l + 7) + ")";
+	}
+	return "'" + call + "'" + where;
+}
+
+// A load failure caused by something newer than this libtorch — an op it
+// does not know, an overload or argument it lacks, a newer file format —
+// becomes PTS_E_UNSUPPORTED (a valid model this build cannot read) with a
+// message naming it and the archive's version records; anything else is
+// left to the caller (returns false).
+bool explain_newer(const std::string &full, const archive_info &ai,
+		   std::string *msg)
+{
+	std::string what;
+	size_t k;
+	if ((k = full.find("Unknown builtin op: ")) != std::string::npos) {
+		std::string op = name_after(full, k + 20);
+		what = "the archive calls " + op + ", an op libtorch " TORCH_VERSION
+		       " does not have (written by a newer PyTorch?); pt2onnx "
+		       "registers the ops PyTorch 2.0-2.6 added, this one is "
+		       "not among them";
+	} else if ((k = full.find("Unknown builtin op")) != std::string::npos ||
+		   (k = full.find("Unknown type name")) != std::string::npos) {
+		what = "the archive uses what libtorch " TORCH_VERSION
+		       " does not know: " + first_line(full.c_str() + k);
+	} else if (full.find("Arguments for call are not valid") !=
+		   std::string::npos) {
+		size_t v = full.find("variants are available:");
+		std::string op;
+		if (v != std::string::npos) {
+			size_t a = full.find("::", v);
+			size_t b = a == std::string::npos ? a :
+				   full.find_last_of(" \n", a);
+			if (b != std::string::npos)
+				op = name_after(full, b + 1);
+		}
+		// Why the first variant did not match: the line after its
+		// schema.
+		std::string why;
+		size_t s1 = v == std::string::npos ? v : full.find("::", v);
+		if (s1 != std::string::npos)
+			s1 = full.find('\n', s1);
+		if (s1 != std::string::npos)
+			why = first_line(full.c_str() + s1);
+		what = "the archive calls " + (op.empty() ? "an op" : op) +
+		       " with arguments no overload of it in libtorch "
+		       TORCH_VERSION " takes (an argument a newer PyTorch added?)";
+		std::string call = error_call(full);
+		if (!call.empty())
+			what += ": " + call;
+		if (!why.empty() && why != "unknown error")
+			what += ": " + why;
+	} else if ((k = full.find("Attempted to read a PyTorch file with version ")) !=
+		   std::string::npos) {
+		what = "the archive's file format version " +
+		       name_after(full, k + 46) +
+		       " is newer than libtorch " TORCH_VERSION " reads";
+	} else {
+		return false;
+	}
+	*msg = what + " (" + producer_of(ai) + ")";
+	return true;
 }
 
 // Freezing: every prim::GetAttr chain rooted at `self` becomes the
@@ -1535,10 +1713,12 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 	c10::Warning::set_warning_handler(&quiet);
 	pts_model *m = nullptr;
 	int stage = PTS_E_ARCHIVE;
+	archive_info ai;
+	std::string newer;
 	try {
 		m = new pts_model();
 		try {
-			check_archive(path);
+			check_archive(path, &ai);
 		} catch (const corrupt_archive &e) {
 			set_err(err, errlen, std::string("corrupt archive: ") + e.what());
 			delete m;
@@ -1548,6 +1728,11 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		try {
 			mod = torch::jit::load(path, at::kCPU);
 		} catch (const c10::Error &e) {
+			if (explain_newer(e.what_without_backtrace(), ai, &newer)) {
+				set_err(err, errlen, newer);
+				delete m;
+				return PTS_E_UNSUPPORTED;
+			}
 			std::string msg = first_line(e.what_without_backtrace());
 			// The checks above bound every size the archive declares
 			// by the file's: an allocation failing now is real.
@@ -1609,8 +1794,13 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		// c10::Error's what() carries a C++ backtrace; the user wants
 		// the first line of the message only.
 		auto *ce = dynamic_cast<const c10::Error *>(&e);
-		std::string what = first_line(ce ? ce->what_without_backtrace() :
-						   e.what());
+		const char *full = ce ? ce->what_without_backtrace() : e.what();
+		if (explain_newer(full ? full : "", ai, &newer)) {
+			set_err(err, errlen, newer);
+			delete m;
+			return PTS_E_UNSUPPORTED;
+		}
+		std::string what = first_line(full);
 		if (what.find("can't allocate memory") != std::string::npos) {
 			set_err(err, errlen, stage == PTS_E_ARCHIVE ?
 						     "out of memory while loading" :
@@ -1620,9 +1810,7 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		}
 		set_err(err, errlen, (stage == PTS_E_ARCHIVE ?
 				      "not a TorchScript archive: " :
-				      "cannot freeze the model: ") +
-					     first_line(ce ? ce->what_without_backtrace() :
-							     e.what()));
+				      "cannot freeze the model: ") + what);
 		delete m;
 		return stage;
 	} catch (...) {

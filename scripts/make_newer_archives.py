@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""make_newer_archives.py — archives that name what no libtorch has.
+
+    /usr/bin/python3 scripts/make_newer_archives.py testdata/v2
+
+pt2onnx must refuse a valid archive it cannot read with exit 4 and the
+exact reason (tests/v2.bats). These stand for archives written by a PyTorch
+newer than the libtorch in use: a scripted module is saved with torch, and
+its code record is edited to call
+
+  newer-unknown-op.pt   aten::frobnicate_v2, an op that exists nowhere
+  newer-extra-arg.pt    aten::relu with an argument no version takes
+  newer-format.pt       (not edited code) the `version` record says 99
+
+The zip is written here, entry by entry, stored, with fixed timestamps, so
+the output does not depend on the clock.
+"""
+import os
+import sys
+import zipfile
+
+import torch
+
+
+class Relu(torch.nn.Module):
+    def forward(self, x):
+        return torch.relu(x)
+
+
+def records():
+    path = os.path.join(sys.argv[1], ".base.pt")
+    torch.jit.save(torch.jit.script(Relu()), path)
+    with zipfile.ZipFile(path) as z:
+        recs = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    os.unlink(path)
+    return recs
+
+
+def write(path, recs, edit):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for name, data in recs:
+            data = edit(name, data)
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            z.writestr(info, data)
+
+
+def code_edit(new_call):
+    def edit(name, data):
+        if name.endswith("code/__torch__.py"):
+            assert b"torch.relu(x)" in data
+            return data.replace(b"torch.relu(x)", new_call.encode())
+        return data
+    return edit
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    recs = records()
+    write(os.path.join(out, "newer-unknown-op.pt"), recs,
+          code_edit("torch.frobnicate_v2(x)"))
+    write(os.path.join(out, "newer-extra-arg.pt"), recs,
+          code_edit("torch.relu(x, 3)"))
+    write(os.path.join(out, "newer-format.pt"), recs,
+          lambda name, data: b"99\n" if name.endswith("/version") else data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# Archives written by PyTorch 2.x, read through the libtorch this build
+# links (Debian 12's 1.13): what a newer PyTorch wrote either converts and
+# matches its outputs (fixtures made by scripts/make_v2_fixtures.py under
+# PyTorch 2.6), or is refused with exit 4 and the exact reason — the op or
+# the format version, the archive's version records and the libtorch in use.
+
+load helpers
+
+V2=$ROOT/testdata/v2
+
+setup() {
+    require_pt2onnx
+    OUT=$BATS_TEST_TMPDIR/out.onnx
+}
+
+# refused MODEL: the conversion of MODEL fails with exit 4, one line on
+# stderr, no output file.
+refused() {
+    run --separate-stderr "$PT2ONNX" "$V2/$1" -o "$OUT"
+    [ "$status" -eq 4 ] || fail "$1: exit $status, want 4" "$stderr" || return
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "$1: want one line" "$stderr" || return
+    [ ! -e "$OUT" ] || fail "$1: output left behind"
+}
+
+@test "an op no libtorch has: named, with the archive's version and libtorch's" {
+    refused newer-unknown-op.pt
+    [[ $stderr == *"newer-unknown-op.pt"*"calls aten::frobnicate_v2, an op libtorch "*" does not have"* ]] ||
+        fail "$stderr"
+    [[ $stderr == *"archive: file format version 3"*"libtorch in use: 1."* ]] || fail "$stderr"
+}
+
+@test "an argument no overload takes: the op, the call, its line and why" {
+    refused newer-extra-arg.pt
+    [[ $stderr == *"calls aten::relu with arguments no overload of it"*"'return torch.relu(x, 3)' (code/__torch__.py:"*"Expected at most 1 arguments but found 2"* ]] ||
+        fail "$stderr"
+    [[ $stderr == *"libtorch in use:"* ]] || fail "$stderr"
+}
+
+@test "a newer file format version: the version and what this libtorch reads" {
+    refused newer-format.pt
+    [[ $stderr == *"file format version 99 is newer than libtorch "*"reads"*"reads file format versions up to "* ]] ||
+        fail "$stderr"
+}
+
+@test "no message ends in an empty reason" {
+    local f
+    for f in "$V2"/newer-*.pt "$ROOT"/testdata/hostile/version-*.pt; do
+        run --separate-stderr "$PT2ONNX" "$f" -o "$OUT"
+        [ "$status" -ne 0 ] || fail "$f converted"
+        [[ $stderr != *": " && $stderr != *":" ]] || fail "$f: empty reason" "$stderr"
+    done
+}
