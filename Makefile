@@ -72,7 +72,7 @@ $(BUILD)/tables.ok: $(TABLES) scripts/check_tables.sh
 	@touch $@
 $(BUILD)/lib/registry.o $(BUILD)/lib/infer.o: $(BUILD)/tables.ok
 
-$(SHIM_OBJ): shim/pts.cpp shim/pts.h
+$(SHIM_OBJ): shim/pts.cpp shim/pts.h shim/aten2x.def
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -fPIC $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
 

@@ -10,7 +10,15 @@ its code record is edited to call
 
   newer-unknown-op.pt   aten::frobnicate_v2, an op that exists nowhere
   newer-extra-arg.pt    aten::relu with an argument no version takes
+  newer-extra-arg1.pt   aten::dropout (one overload) with one argument too
+                        many
   newer-format.pt       (not edited code) the `version` record says 99
+  newer-arg-default.pt  aten::pad_sequence with padding_side="right", an
+                        argument PyTorch 2.6 added, at its default: loads
+  newer-arg-value.pt    the same with "left": refused, naming the argument
+  newer-op-constant.pt  aten::scaled_dot_product_attention (PyTorch 2.0) on
+                        a parameter only: constant propagation must keep
+                        the node, not run it
 
 The zip is written here, entry by entry, stored, with fixed timestamps, so
 the output does not depend on the clock.
@@ -27,9 +35,19 @@ class Relu(torch.nn.Module):
         return torch.relu(x)
 
 
-def records():
+class Param(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.w = torch.nn.Parameter(torch.randn(2, 3, 4))
+
+    def forward(self, x):
+        return torch.relu(self.w) + x
+
+
+def records(module=Relu):
     path = os.path.join(sys.argv[1], ".base.pt")
-    torch.jit.save(torch.jit.script(Relu()), path)
+    torch.jit.save(torch.jit.script(module()), path)
     with zipfile.ZipFile(path) as z:
         recs = [(i.filename, z.read(i.filename)) for i in z.infolist()]
     os.unlink(path)
@@ -44,11 +62,11 @@ def write(path, recs, edit):
             z.writestr(info, data)
 
 
-def code_edit(new_call):
+def code_edit(new_call, old_call="torch.relu(x)"):
     def edit(name, data):
-        if name.endswith("code/__torch__.py"):
-            assert b"torch.relu(x)" in data
-            return data.replace(b"torch.relu(x)", new_call.encode())
+        if "/code/" in name and name.endswith(".py"):
+            assert old_call.encode() in data
+            return data.replace(old_call.encode(), new_call.encode())
         return data
     return edit
 
@@ -61,8 +79,18 @@ def main():
           code_edit("torch.frobnicate_v2(x)"))
     write(os.path.join(out, "newer-extra-arg.pt"), recs,
           code_edit("torch.relu(x, 3)"))
+    write(os.path.join(out, "newer-extra-arg1.pt"), recs,
+          code_edit("torch.dropout(x, 0.5, False, 1)"))
     write(os.path.join(out, "newer-format.pt"), recs,
           lambda name, data: b"99\n" if name.endswith("/version") else data)
+    pad = "torch.pad_sequence([x], False, 0., %s)"
+    write(os.path.join(out, "newer-arg-default.pt"), recs,
+          code_edit(pad % '"right"'))
+    write(os.path.join(out, "newer-arg-value.pt"), recs,
+          code_edit(pad % '"left"'))
+    write(os.path.join(out, "newer-op-constant.pt"), records(Param),
+          code_edit("torch.scaled_dot_product_attention(w, w, w)",
+                    "torch.relu(w)"))
 
 
 if __name__ == "__main__":

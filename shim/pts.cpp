@@ -18,6 +18,7 @@
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/runtime/operator.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <new>
 #include <tuple>
 #include <string>
@@ -1261,6 +1263,17 @@ std::string error_call(const std::string &msg)
 	return "'" + call + "'" + where;
 }
 
+// TorchScript's message for a call to an op with one overload that does
+// not match: the schema alone on its first line, ending in ':'.
+bool single_overload_mismatch(const std::string &full)
+{
+	std::string line = first_line(full.c_str());
+	size_t sep = line.find("::"), paren = line.find('(');
+	return sep != std::string::npos && paren != std::string::npos &&
+	       sep < paren && line.find(' ') > sep && line.back() == ':' &&
+	       line.find(") -> ") != std::string::npos;
+}
+
 // A load failure caused by something newer than this libtorch — an op it
 // does not know, an overload or argument it lacks, a newer file format —
 // becomes PTS_E_UNSUPPORTED (a valid model this build cannot read) with a
@@ -1281,6 +1294,20 @@ bool explain_newer(const std::string &full, const archive_info &ai,
 		   (k = full.find("Unknown type name")) != std::string::npos) {
 		what = "the archive uses what libtorch " TORCH_VERSION
 		       " does not know: " + first_line(full.c_str() + k);
+	} else if (single_overload_mismatch(full)) {
+		// One overload only: its schema, then why the call fails.
+		std::string line = first_line(full.c_str());
+		std::string op = line.substr(0, line.find('('));
+		size_t nl = full.find(line) + line.size();
+		what = "the archive calls " + op + " with arguments libtorch "
+		       TORCH_VERSION " does not take (an argument a newer "
+		       "PyTorch added?)";
+		std::string call = error_call(full);
+		if (!call.empty())
+			what += ": " + call;
+		std::string why = first_line(full.c_str() + nl);
+		if (why != "unknown error")
+			what += ": " + why;
 	} else if (full.find("Arguments for call are not valid") !=
 		   std::string::npos) {
 		size_t v = full.find("variants are available:");
@@ -1677,6 +1704,184 @@ private:
 	}
 };
 
+// ---- operators of newer PyTorch ---------------------------------------------
+//
+// An archive written by PyTorch 2.x calls ops that libtorch 1.13 lacks
+// (aten::scaled_dot_product_attention, ...), and TorchScript compiles the
+// archive's code against the registered schemas: an unknown name fails the
+// load. pt2onnx converts these ops and never runs them, so their schemas
+// are registered here with an operation that throws. The list is data,
+// generated from PyTorch 2.6's schema registry by scripts/aten2x.py.
+// Constant propagation runs an op whose inputs are all constants and keeps
+// the node when it throws, which is what these need.
+
+// A row: the schema, and for an argument a newer PyTorch appended to an op
+// this libtorch has, how many leading arguments the old overload has
+// (-1 for an op this libtorch lacks altogether).
+struct newer_schema {
+	const char *schema;
+	int shared;
+};
+
+const newer_schema newer_schemas[] = {
+#define P2O_SCHEMA(s) { s, -1 },
+#define P2O_SCHEMA_ARGS(s, n) { s, n },
+#include "aten2x.def"
+#undef P2O_SCHEMA
+#undef P2O_SCHEMA_ARGS
+};
+
+// The overload name under which an op's newer arguments are registered
+// beside the old overload (see register_newer_ops).
+const char *const NEWER_ARGS_SUFFIX = "_p2o_newer_args";
+
+// A registered newer-argument overload: how many leading arguments the
+// old overload takes, and the schema as PyTorch wrote it (with defaults).
+struct newer_overload {
+	size_t shared;
+	c10::FunctionSchema full;
+};
+
+// Keyed by "aten::op.overload_p2o_newer_args".
+std::unordered_map<std::string, newer_overload> &newer_args()
+{
+	static std::unordered_map<std::string, newer_overload> m;
+	return m;
+}
+
+bool has_overload(const c10::FunctionSchema &s)
+{
+	for (const auto &op : torch::jit::getAllOperatorsFor(
+		     c10::Symbol::fromQualString(s.name())))
+		if (op->schema().overload_name() == s.overload_name())
+			return true;
+	return false;
+}
+
+// Registers each row's schema with an operation that throws. A row with
+// arguments appended to an existing overload is registered under its own
+// overload name with those arguments made required, so that only a call
+// passing them resolves to it (every other call keeps the old overload);
+// fold_newer_args() then takes them out again when they hold their
+// defaults, and refuses the model otherwise.
+void register_newer_ops()
+{
+	for (const auto &row : newer_schemas) {
+		try {
+			auto schema = torch::jit::parseSchema(row.schema);
+			// A libtorch that has the op already (a newer one,
+			// built with LIBTORCH=) keeps its own.
+			if (has_overload(schema) && row.shared < 0)
+				continue;
+			std::string name = schema.name();
+			auto args = schema.arguments();
+			if (row.shared >= 0) {
+				if (!has_overload(schema) ||
+				    (size_t)row.shared >= args.size())
+					continue; // libtorch has them already
+				// A positional argument with no default cannot
+				// follow one with a default: the old ones before
+				// the last newer positional lose theirs too (a
+				// call that passes it passes them all anyway).
+				size_t last = 0;
+				for (size_t i = (size_t)row.shared; i < args.size(); i++)
+					if (!args[i].kwarg_only())
+						last = i + 1;
+				for (size_t i = 0; i < args.size(); i++) {
+					const auto &a = args[i];
+					if (i < (size_t)row.shared &&
+					    (a.kwarg_only() || i >= last))
+						continue;
+					args[i] = c10::Argument(a.name(), a.type(),
+								a.N(), c10::nullopt,
+								a.kwarg_only(),
+								a.alias_info() ?
+									c10::optional<c10::AliasInfo>(
+										*a.alias_info()) :
+									c10::nullopt);
+				}
+				std::string ov = schema.overload_name() +
+						 NEWER_ARGS_SUFFIX;
+				newer_args().emplace(name + "." + ov,
+						     newer_overload{ (size_t)row.shared,
+								     schema });
+				schema = c10::FunctionSchema(name, ov, args,
+							     schema.returns(),
+							     schema.is_vararg(),
+							     schema.is_varret());
+				if (has_overload(schema))
+					continue;
+			}
+			torch::jit::registerOperator(torch::jit::Operator(
+				schema.name(), schema.overload_name(),
+				schema.arguments(), schema.returns(),
+				[name](torch::jit::Stack &) {
+					throw std::runtime_error(
+						name + " is registered by pt2onnx "
+						       "for conversion only; it "
+						       "cannot run");
+				},
+				c10::AliasAnalysisKind::FROM_SCHEMA));
+		} catch (const std::exception &) {
+			// A schema this libtorch cannot parse: the archives
+			// that call it still fail to load, and say which op.
+		}
+	}
+}
+
+// A call that resolved to a newer-argument overload (register_newer_ops)
+// is converted as the old overload when every newer argument holds its
+// default: the node is made again without them, and matches the old
+// schema. A newer argument with another value is something this build's
+// converter never sees: the model is refused, naming it.
+void fold_newer_args(torch::jit::Block *b)
+{
+	for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+		Node *n = *it++;
+		for (Block *sub : n->blocks())
+			fold_newer_args(sub);
+		const c10::FunctionSchema *s = n->maybeSchema();
+		if (!s)
+			continue;
+		auto found = newer_args().find(s->name() + "." + s->overload_name());
+		if (found == newer_args().end())
+			continue;
+		size_t keep = found->second.shared;
+		// The defaults are the ones of the schema as PyTorch 2.x wrote
+		// it: the registered one has none (they were made required).
+		const c10::FunctionSchema &full = found->second.full;
+		std::string op = s->name();
+		for (size_t i = keep; i < n->inputs().size() &&
+				      i < full.arguments().size(); i++) {
+			const auto &a = full.arguments()[i];
+			auto v = torch::jit::toIValue(n->input(i));
+			if (!v || !a.default_value() ||
+			    !c10::_fastEqualsForContainer(*v, *a.default_value()))
+				throw unsupported_model(
+					op + ": argument '" + a.name() +
+					"', which PyTorch added after libtorch "
+					TORCH_VERSION ", is given a value other "
+					"than its default; pt2onnx converts " +
+					op + " without it only");
+		}
+		std::vector<Value *> ins(n->inputs().begin(),
+					 n->inputs().begin() + keep);
+		Node *old = n->owningGraph()->create(n->kind(), ins,
+						     n->outputs().size());
+		old->insertBefore(n);
+		old->copyMetadata(n);
+		for (size_t i = 0; i < n->outputs().size(); i++) {
+			old->output(i)->setType(n->output(i)->type());
+			n->output(i)->replaceAllUsesWith(old->output(i));
+		}
+		n->destroy();
+		if (!old->maybeSchema())
+			throw unsupported_model(op + ": no overload of libtorch "
+						TORCH_VERSION " takes the call "
+						"without its newer arguments");
+	}
+}
+
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
@@ -1684,6 +1889,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 		  const torch::jit::Module &mod)
 {
 	torch::jit::Inline(*g);
+	fold_newer_args(g->block());
 	storage_users users;
 	freeze_attributes(*g, mod, users);
 	try {
@@ -1711,6 +1917,8 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 	*out = nullptr;
 	static QuietWarnings quiet;
 	c10::Warning::set_warning_handler(&quiet);
+	static std::once_flag registered;
+	std::call_once(registered, register_newer_ops);
 	pts_model *m = nullptr;
 	int stage = PTS_E_ARCHIVE;
 	archive_info ai;
