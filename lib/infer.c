@@ -919,6 +919,21 @@ static int split(ictx *c)
 
 /* ---- rules of the v2 family ---- */
 
+/* Range(start, limit, delta): 1-D; its length is followed for 0..n step 1
+ * (a causal mask's rows and columns keep their symbolic length). */
+static int range(ictx *c)
+{
+	p2o_dim st[P2O_MAX_RANK], lim[P2O_MAX_RANK], dl[P2O_MAX_RANK];
+	int ns = 0, nl = 0, nd = 0;
+	p2o_dim len = unknown;
+	if (known_ints(c, 0, st, &ns) && known_ints(c, 1, lim, &nl) &&
+	    known_ints(c, 2, dl, &nd) && ns == 1 && nl == 1 && nd == 1 &&
+	    st[0].v == 0 && dl[0].v == 1)
+		len = lim[0];
+	set_out(c, 0, in_t(c, 0)->dtype, 1, &len);
+	return P2O_OK;
+}
+
 /* ---- rules of the create family ---- */
 
 /* ---- the ONNX operator table ------------------------------------------------- */

@@ -134,8 +134,10 @@ def write_sdpa(folder):
                     d[-2] = "seq"
                 suffix = {torch.bool: ":bool", torch.float64: ":float64"}
                 shapes.append("x".join(d) + suffix.get(t.dtype, ""))
-        write_case(folder, name, module, sets, "script", shapes, 7, 1e-4,
-                   1e-5, [7, 11, 13, 14, 17, 23],
+        # Where (9) for a bool mask, Range (11) for the causal one.
+        low = 11 if "causal" in name else 9 if kind == "bool" else 7
+        write_case(folder, name, module, sets, "script", shapes, low, 1e-4,
+                   1e-5, sorted({low, 11, 13, 17, 23}),
                    bindings if sizes else None)
 
 
@@ -289,6 +291,8 @@ def write_big(folder):
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--big":
         write_big(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--ops":
+        write_sdpa(os.path.join(sys.argv[2], "ops"))
     elif len(sys.argv) == 2:
         write_sdpa(os.path.join(sys.argv[1], "ops"))
         write_models(os.path.join(sys.argv[1], "models"))

@@ -1,0 +1,118 @@
+/* attention.c — aten::scaled_dot_product_attention (PyTorch 2.0; `scale`
+ * from 2.1, `enable_gqa` from 2.5), which archives written by PyTorch 2.x
+ * record for nn.MultiheadAttention, nn.TransformerEncoderLayer and models
+ * calling F.scaled_dot_product_attention. libtorch 1.13 knows it only
+ * through the schema the shim registers (shim/aten2x.def).
+ *
+ * PyTorch 2.6's math form: softmax(Q K^T * scale + bias) V over the last
+ * two dims, scale 1/sqrt(E) unless given, bias -inf where a bool mask is
+ * false or above the diagonal (is_causal, top-left aligned), a float mask
+ * added as it is. It is emitted as MatMul/Softmax at every opset: ONNX
+ * Attention (23) is not used because onnxruntime-node's ORT has no kernel
+ * for it (see the v2 report). dropout_p is ignored: the converted model is
+ * for inference, where PyTorch modules pass 0. */
+#include <math.h>
+
+#include "../internal.h"
+
+/* -inf where keep is false, 0 where true, in dtype (Where: opset 9). */
+static uint32_t bias_from_bool(p2o_cx *cx, uint32_t keep, int dtype)
+{
+	uint32_t in[3] = { keep, p2o_const_scalar(cx, dtype, 0.0),
+			   p2o_const_scalar(cx, dtype, -INFINITY) };
+	return p2o_node_done(cx, p2o_node_new(cx, "Where", 3, in, 1));
+}
+
+/* 0, 1, ..., size-1 (int64) for a 0-D int64 size (Range: opset 11). */
+static uint32_t iota(p2o_cx *cx, uint32_t size)
+{
+	uint32_t in[3] = { p2o_const_scalar(cx, P2O_INT64, 0), size,
+			   p2o_const_scalar(cx, P2O_INT64, 1) };
+	return p2o_node_done(cx, p2o_node_new(cx, "Range", 3, in, 1));
+}
+
+P2O_HANDLER(scaled_dot_product_attention)
+{
+	p2o_arg v[8];
+	int rc = p2o_args(cx, n, "query:t key:t value:t attn_mask:t? "
+			  "dropout_p:f is_causal:b scale:f? enable_gqa:b?", v);
+	if (rc)
+		return rc;
+	uint32_t q = v[0].tensor, k = v[1].tensor, val = v[2].tensor;
+	const p2o_type *tq = p2o_t(cx, q), *tk = p2o_t(cx, k);
+	int dt = tq->dtype, rq = tq->rank, rk = tk->rank;
+	if (!p2o_dtype_is_float(dt))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"query of type %s: PyTorch takes floating "
+				"point only", p2o_dtype_name(dt));
+	if (rq < 2 || rk < 2 || p2o_t(cx, val)->rank < 2)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"query, key and value must have rank 2 or "
+				"more and known ranks");
+	bool causal = v[5].b;
+	if (causal && !v[3].none)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"attn_mask with is_causal=True (PyTorch "
+				"refuses it too)");
+	if (!v[7].none && v[7].b) {
+		/* Grouped-query attention: key/value heads repeated to the
+		 * query's. With as many heads it is plain attention. */
+		p2o_dim hq = tq->dims[rq - 3 >= 0 ? rq - 3 : 0];
+		p2o_dim hk = tk->dims[rk - 3 >= 0 ? rk - 3 : 0];
+		if (rq < 3 || rk < 3 || !p2o_dim_eq(hq, hk))
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"enable_gqa=True with fewer key/value "
+					"heads than query heads is not "
+					"converted yet");
+	}
+	/* Q K^T */
+	int64_t perm[P2O_MAX_RANK];
+	for (int i = 0; i < rk; i++)
+		perm[i] = i;
+	perm[rk - 2] = rk - 1;
+	perm[rk - 1] = rk - 2;
+	uint32_t s = p2o_op2(cx, "MatMul", q, p2o_transpose(cx, k, perm, rk));
+	/* * scale */
+	uint32_t scale;
+	p2o_dim e = tq->dims[rq - 1];
+	if (!v[6].none)
+		scale = p2o_const_scalar(cx, dt, v[6].f);
+	else if (e.v > 0)
+		scale = p2o_const_scalar(cx, dt, 1.0 / sqrt((double)e.v));
+	else
+		scale = p2o_op2(cx, "Div", p2o_const_scalar(cx, dt, 1.0),
+				p2o_op1(cx, "Sqrt",
+					p2o_cast(cx, p2o_dim_value(cx, q, rq - 1),
+						 dt)));
+	s = p2o_op2(cx, "Mul", s, scale);
+	/* + bias */
+	if (causal) {
+		if ((rc = p2o_need_opset(cx, 11, "is_causal=True")))
+			return rc;
+		/* Row i keeps columns j <= i: bias -inf where j > i. */
+		int64_t last = 1;
+		uint32_t rows = p2o_unsqueeze(cx, iota(cx, p2o_dim_value(cx, q, rq - 2)),
+					      &last, 1);
+		uint32_t cols = iota(cx, p2o_dim_value(cx, k, rk - 2));
+		uint32_t above = p2o_op2(cx, "Greater", cols, rows);
+		s = p2o_op2(cx, "Add", s,
+			    bias_from_bool(cx, p2o_op1(cx, "Not", above), dt));
+	} else if (!v[3].none) {
+		uint32_t m = v[3].tensor;
+		if (p2o_t(cx, m)->dtype == P2O_BOOL) {
+			if ((rc = p2o_need_opset(cx, 9, "a bool attn_mask")))
+				return rc;
+			m = bias_from_bool(cx, m, dt);
+		} else {
+			m = p2o_cast(cx, m, dt);
+		}
+		s = p2o_op2(cx, "Add", s, m);
+	}
+	/* softmax over the last dim (axis counted from 0: Softmax before 13
+	 * flattens from the axis on, which for the last one is the same) */
+	int rs = p2o_t(cx, s)->rank;
+	uint32_t sm = p2o_node_new(cx, "Softmax", 1, &s, 1);
+	p2o_attr_int(cx, sm, "axis", rs - 1);
+	return p2o_set_result(cx, n, p2o_op2(cx, "MatMul", p2o_node_done(cx, sm),
+					     val));
+}
