@@ -53,8 +53,13 @@ class Sdpa(torch.nn.Module):
 
 
 class SdpaMask(torch.nn.Module):
+    def __init__(self, gqa=False):
+        super().__init__()
+        self.gqa = gqa
+
     def forward(self, q, k, v, mask):
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                              enable_gqa=self.gqa)
 
 
 class SdpaDropout(torch.nn.Module):
@@ -88,6 +93,10 @@ def sdpa_cases():
                                          (2, 2, 4, 8)], None),
         ("sdpa_gqa", Sdpa(gqa=True), [(1, 4, 5, 8), (1, 2, 5, 8),
                                       (1, 2, 5, 8)], None),
+        ("sdpa_gqa_causal", Sdpa(is_causal=True, gqa=True),
+         [(2, 6, 5, 8), (2, 3, 5, 8), (2, 3, 5, 8)], None),
+        ("sdpa_gqa_mask", SdpaMask(gqa=True), [(2, 4, 5, 8), (2, 2, 6, 8),
+                                               (2, 2, 6, 8)], "float"),
         ("sdpa_mask_bool", SdpaMask(), [(2, 3, 5, 8), (2, 3, 6, 8),
                                         (2, 3, 6, 8)], "bool"),
         ("sdpa_mask_float", SdpaMask(), [(2, 3, 5, 8), (2, 3, 6, 8),
@@ -124,7 +133,8 @@ def write_sdpa(folder):
                 m[:, 0] = True  # no fully masked row (NaN in PyTorch)
                 inputs.append(m)
             elif kind == "float":
-                inputs.append(rnd(gen, 1, 3, real[0][-2], real[1][-2]))
+                heads = 1 if "gqa" in name else 3
+                inputs.append(rnd(gen, 2, heads, real[0][-2], real[1][-2]))
             sets.append(inputs)
         if shapes is None:
             shapes = []

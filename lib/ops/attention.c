@@ -31,6 +31,15 @@ static uint32_t iota(p2o_cx *cx, uint32_t size)
 	return p2o_node_done(cx, p2o_node_new(cx, "Range", 3, in, 1));
 }
 
+/* Concat of three 1-D int64 shape parts (a may be empty: rank 0 dims). */
+static uint32_t concat_dims(p2o_cx *cx, uint32_t a, uint32_t b, uint32_t c)
+{
+	uint32_t in[3] = { a, b, c };
+	uint32_t nd = p2o_node_new(cx, "Concat", 3, in, 1);
+	p2o_attr_int(cx, nd, "axis", 0);
+	return p2o_node_done(cx, nd);
+}
+
 P2O_HANDLER(scaled_dot_product_attention)
 {
 	p2o_arg v[8];
@@ -54,16 +63,31 @@ P2O_HANDLER(scaled_dot_product_attention)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"attn_mask with is_causal=True (PyTorch "
 				"refuses it too)");
-	if (!v[7].none && v[7].b) {
-		/* Grouped-query attention: key/value heads repeated to the
-		 * query's. With as many heads it is plain attention. */
-		p2o_dim hq = tq->dims[rq - 3 >= 0 ? rq - 3 : 0];
-		p2o_dim hk = tk->dims[rk - 3 >= 0 ? rk - 3 : 0];
-		if (rq < 3 || rk < 3 || !p2o_dim_eq(hq, hk))
+	int64_t groups = 1;
+	if (!v[7].none && v[7].b && rq >= 3 && rk >= 3 &&
+	    !p2o_dim_eq(tq->dims[rq - 3], tk->dims[rk - 3])) {
+		/* Grouped-query attention: PyTorch repeats each key/value head
+		 * Hq/Hk times (repeat_interleave on dim -3). Here the query's
+		 * heads are split into [Hk, G] instead and key/value get a
+		 * size-1 group dim, which MatMul broadcasts: the same sums. */
+		int64_t hq = tq->dims[rq - 3].v, hk = tk->dims[rk - 3].v;
+		if (hq <= 0 || hk <= 0 || hq % hk || rq < 4 || rk < 4)
 			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-					"enable_gqa=True with fewer key/value "
-					"heads than query heads is not "
-					"converted yet");
+					"enable_gqa=True needs a batch dim and "
+					"known head counts, the query's a "
+					"multiple of the key's");
+		groups = hq / hk;
+		int64_t hg[2] = { hk, groups };
+		q = p2o_reshape(cx, q, concat_dims(cx, p2o_dims_value(cx, q, 0, rq - 3),
+						   p2o_const_i64s(cx, hg, 2),
+						   p2o_dims_value(cx, q, rq - 2, rq)));
+		int64_t ax = rk - 2;
+		k = p2o_unsqueeze(cx, k, &ax, 1);
+		ax = p2o_t(cx, val)->rank - 2;
+		val = p2o_unsqueeze(cx, val, &ax, 1);
+		tq = p2o_t(cx, q);
+		tk = p2o_t(cx, k);
+		rq++, rk++;
 	}
 	/* Q K^T */
 	int64_t perm[P2O_MAX_RANK];
@@ -99,6 +123,17 @@ P2O_HANDLER(scaled_dot_product_attention)
 			    bias_from_bool(cx, p2o_op1(cx, "Not", above), dt));
 	} else if (!v[3].none) {
 		uint32_t m = v[3].tensor;
+		const p2o_type *tm = p2o_t(cx, m);
+		if (groups > 1 && tm->rank >= 3) {
+			/* A mask per batch (head dim 1) gets the group dim;
+			 * one per query head would need its heads split. */
+			if (tm->dims[tm->rank - 3].v != 1)
+				return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+						"enable_gqa=True with an attn_mask "
+						"per head");
+			int64_t ax = tm->rank - 2;
+			m = p2o_unsqueeze(cx, m, &ax, 1);
+		}
 		if (p2o_t(cx, m)->dtype == P2O_BOOL) {
 			if ((rc = p2o_need_opset(cx, 9, "a bool attn_mask")))
 				return rc;
@@ -113,6 +148,14 @@ P2O_HANDLER(scaled_dot_product_attention)
 	int rs = p2o_t(cx, s)->rank;
 	uint32_t sm = p2o_node_new(cx, "Softmax", 1, &s, 1);
 	p2o_attr_int(cx, sm, "axis", rs - 1);
-	return p2o_set_result(cx, n, p2o_op2(cx, "MatMul", p2o_node_done(cx, sm),
-					     val));
+	uint32_t y = p2o_op2(cx, "MatMul", p2o_node_done(cx, sm), val);
+	if (groups > 1) {
+		/* [..., Hk, G, L, Ev] back to [..., Hq, L, Ev] */
+		int ry = p2o_t(cx, y)->rank;
+		int64_t minus1 = -1;
+		y = p2o_reshape(cx, y, concat_dims(cx, p2o_dims_value(cx, y, 0, ry - 4),
+						   p2o_const_i64s(cx, &minus1, 1),
+						   p2o_dims_value(cx, y, ry - 2, ry)));
+	}
+	return p2o_set_result(cx, n, y);
 }
