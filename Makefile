@@ -10,6 +10,10 @@
 #   make fuzz       FUZZ_SECONDS=N: AFL++ on the archive loader and on the
 #                   command line, N seconds each, findings in build/fuzz/
 #   make fuzz-replay  the fuzz harnesses built with cc, for the corpus replay
+#   make v2-models  PyTorch 2.6 archives of torchvision models, made in a
+#                   Debian 13 chroot (V2_CHROOT, built by debootstrap)
+#   make LIBTORCH=DIR  the shim against another libtorch (a release tree
+#                   or the torch/ folder of a PyTorch install)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -41,6 +45,7 @@ PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
 .PHONY: all deps test demo bench install uninstall clean fixtures models \
+	v2-models v2-fixtures \
 	check-asan fuzz fuzz-replay fuzz-harnesses hostile
 
 all: $(BIN) $(SHIM_SO)
@@ -213,6 +218,28 @@ fixtures:
 # The torchvision models (large; generated, never committed).
 models:
 	/usr/bin/python3 scripts/make_models.py $(BUILD)/models
+
+# Archives written by PyTorch 2.6 (tests/v2.bats, tests/v2models.bats),
+# made in a Debian 13 chroot that has it (needs root: debootstrap, chroot,
+# mount). v2-models writes the torchvision ones into $(V2_MODELS);
+# v2-fixtures rewrites the committed small ones in testdata/v2. The first
+# run builds the chroot (~13 min and ~2 GiB here; the models then take
+# ~5 min).
+V2_CHROOT ?= $(BUILD)/trixie
+V2_MODELS ?= $(BUILD)/v2models
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+V2_RUN = sh scripts/v2chroot.sh $(V2_CHROOT)
+
+$(V2_CHROOT)/usr/bin/python3:
+	debootstrap --variant=minbase \
+		--include=python3-torch,python3-torchvision trixie \
+		$(V2_CHROOT) $(DEBIAN_MIRROR)
+
+v2-models: $(V2_CHROOT)/usr/bin/python3
+	$(V2_RUN) --big $(V2_MODELS)
+
+v2-fixtures: $(V2_CHROOT)/usr/bin/python3
+	$(V2_RUN) testdata/v2
 
 install: $(BIN) $(SHIM_SO)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pt2onnx

@@ -23,11 +23,16 @@ its code record is edited to call
 The zip is written here, entry by entry, stored, with fixed timestamps, so
 the output does not depend on the clock.
 """
+import json
+import math
 import os
 import sys
 import zipfile
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import encode  # noqa: E402  (the fixtures' json format)
 
 
 class Relu(torch.nn.Module):
@@ -91,6 +96,17 @@ def main():
     write(os.path.join(out, "newer-op-constant.pt"), records(Param),
           code_edit("torch.scaled_dot_product_attention(w, w, w)",
                     "torch.relu(w)"))
+    # Its reference output, by the definition (this torch has no SDPA).
+    w = Param().w.detach()
+    att = torch.softmax(w @ w.transpose(-2, -1) / math.sqrt(4), dim=-1) @ w
+    x = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(1))
+    doc = {"name": "newer-op-constant", "shapes": ["2x3x4"],
+           "min_opset": 7, "opsets": [7, 17, 23], "rtol": 1e-4,
+           "atol": 1e-5, "mode": "script", "inputs": [encode(x)],
+           "outputs": [encode(att + x)]}
+    with open(os.path.join(out, "newer-op-constant.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
 
 
 if __name__ == "__main__":

@@ -70,3 +70,13 @@ refused() {
     [[ $stderr == *"aten::pad_sequence: argument 'padding_side', which PyTorch added after libtorch "*"other than its default"* ]] ||
         fail "$stderr"
 }
+
+@test "a newer op on constants only: constant propagation keeps the node" {
+    # aten::scaled_dot_product_attention(w, w, w) on a parameter: frozen,
+    # all its inputs are constants; the registered op throws if run, and
+    # the node must reach the converter, which converts it.
+    local o
+    for o in 7 17 23; do
+        convert_and_check "$V2/newer-op-constant.json" "$o" || return
+    done
+}
