@@ -25,6 +25,14 @@ CFLAGS  ?= -O2 -g
 CXXFLAGS ?= -O2 -g
 WARN     = -Wall -Wextra
 TORCH_INC = -I/usr/include/torch/csrc/api/include
+# LIBTORCH=DIR: build the shim against the libtorch in DIR (include/ and
+# lib/, as in a libtorch release or a PyTorch install's torch/ folder)
+# instead of Debian's; the shim finds its libraries there at run time.
+LIBTORCH ?=
+ifneq ($(LIBTORCH),)
+TORCH_INC = -I$(LIBTORCH)/include -I$(LIBTORCH)/include/torch/csrc/api/include
+TORCH_LDFLAGS = -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib
+endif
 
 GEN      = $(BUILD)/gen
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
@@ -54,7 +62,7 @@ $(BIN): $(CMD_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 $(SHIM_SO): $(SHIM_OBJ)
-	$(CXX) $(CXXFLAGS) -shared -o $@ $^ $(LDFLAGS) $(TORCH_LIBS)
+	$(CXX) $(CXXFLAGS) -shared -o $@ $^ $(LDFLAGS) $(TORCH_LDFLAGS) $(TORCH_LIBS)
 
 # protoc-c output is generated here, never committed.
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: proto/onnx.proto

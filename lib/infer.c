@@ -919,6 +919,22 @@ static int split(ictx *c)
 
 /* ---- rules of the v2 family ---- */
 
+/* Attention (as emitted: Q/K/V of one rank, 3-D ones one head): Q's dims
+ * with V's last. */
+static int attention(ictx *c)
+{
+	const p2o_type *q = in_t(c, 0), *v = in_t(c, 2);
+	if (q->rank < 0 || v->rank < 1) {
+		set_out(c, 0, q->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	p2o_dim d[P2O_MAX_RANK];
+	memcpy(d, q->dims, sizeof *d * (size_t)q->rank);
+	d[q->rank - 1] = v->dims[v->rank - 1];
+	set_out(c, 0, q->dtype, q->rank, d);
+	return P2O_OK;
+}
+
 /* Range(start, limit, delta): 1-D; its length is followed for 0..n step 1
  * (a causal mask's rows and columns keep their symbolic length). */
 static int range(ictx *c)

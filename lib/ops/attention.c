@@ -7,9 +7,11 @@
  * PyTorch 2.6's math form: softmax(Q K^T * scale + bias) V over the last
  * two dims, scale 1/sqrt(E) unless given, bias -inf where a bool mask is
  * false or above the diagonal (is_causal, top-left aligned), a float mask
- * added as it is. It is emitted as MatMul/Softmax at every opset: ONNX
- * Attention (23) is not used because onnxruntime-node's ORT has no kernel
- * for it (see the v2 report). dropout_p is ignored: the converted model is
+ * added as it is. From opset 23 it is ONNX Attention, which has the same
+ * definition (scale 1/sqrt(head size) by default, a bool mask true where
+ * attended, a causal mask aligned top-left), for float/float16 Q/K/V of
+ * rank 3 (one head) or 4 with as many key as query heads; otherwise, and
+ * below 23, MatMul/Softmax. dropout_p is ignored: the converted model is
  * for inference, where PyTorch modules pass 0. */
 #include <math.h>
 
@@ -63,6 +65,29 @@ P2O_HANDLER(scaled_dot_product_attention)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"attn_mask with is_causal=True (PyTorch "
 				"refuses it too)");
+	if (p2o_onnx_version(cx, "Attention") >= 23 && rq == rk &&
+	    (rq == 3 || (rq == 4 && p2o_dim_eq(tq->dims[1], tk->dims[1]))) &&
+	    p2o_t(cx, val)->rank == rq && (dt == P2O_FLOAT || dt == P2O_FLOAT16)) {
+		uint32_t in[4] = { q, k, val, P2O_NOVAL };
+		uint32_t n_in = 3;
+		if (!v[3].none) {
+			uint32_t m = v[3].tensor;
+			in[3] = p2o_t(cx, m)->dtype == P2O_BOOL ? m : p2o_cast(cx, m, dt);
+			n_in = 4;
+		}
+		uint32_t nd = p2o_node_new(cx, "Attention", n_in, in, 1);
+		if (causal)
+			p2o_attr_int(cx, nd, "is_causal", 1);
+		if (!v[6].none)
+			p2o_attr_float(cx, nd, "scale", (float)v[6].f);
+		if (rq == 3) {
+			/* [N, L, E] is one head: ONNX's 3-D form takes the
+			 * head counts to split the hidden size by. */
+			p2o_attr_int(cx, nd, "q_num_heads", 1);
+			p2o_attr_int(cx, nd, "kv_num_heads", 1);
+		}
+		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+	}
 	int64_t groups = 1;
 	if (!v[7].none && v[7].b && rq >= 3 && rk >= 3 &&
 	    !p2o_dim_eq(tq->dims[rq - 3], tk->dims[rk - 3])) {
