@@ -742,10 +742,17 @@ namespace {
 // libtorch reports warnings through c10's handler, which prints to stderr by
 // default. The converter owns its messages, so warnings are dropped here.
 struct QuietWarnings : c10::WarningHandler {
+#if TORCH_VERSION_MAJOR >= 2
+	// libtorch 2.x hands the handler one Warning object.
+	void process(const c10::Warning &) override
+	{
+	}
+#else
 	void process(const c10::SourceLocation &, const std::string &,
 		     const bool) override
 	{
 	}
+#endif
 };
 
 const char *keep_str(pts_model *m, const std::string &s)

@@ -80,3 +80,11 @@ refused() {
         convert_and_check "$V2/newer-op-constant.json" "$o" || return
     done
 }
+
+@test "scaled_dot_product_attention fixtures written by PyTorch 2.6: the op suite" {
+    # testdata/v2/ops through tests/ops.bats: each case at each of its
+    # opsets (MatMul/Softmax below 23, ONNX Attention at 23), every input
+    # set of the symbolic ones, and "needs opset N" below its lowest.
+    run env OPS_FIXTURES="$ROOT/testdata/v2/ops" bats --tap "$ROOT/tests/ops.bats"
+    [ "$status" -eq 0 ] || fail "$output"
+}
