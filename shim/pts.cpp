@@ -1923,7 +1923,11 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 {
 	*out = nullptr;
 	static QuietWarnings quiet;
+#if TORCH_VERSION_MAJOR >= 2
+	c10::WarningUtils::set_warning_handler(&quiet);
+#else
 	c10::Warning::set_warning_handler(&quiet);
+#endif
 	static std::once_flag registered;
 	std::call_once(registered, register_newer_ops);
 	pts_model *m = nullptr;
