@@ -79,8 +79,8 @@ def rnd(gen, *dims, dtype=torch.float32):
 
 
 def sdpa_cases():
-    """(name, module, [input dims per set], shapes, sizes, min_opset,
-    mask kind) — dims use symbols of `sizes`."""
+    """(name, module, [input dims], kind): kind is the mask's dtype,
+    "double" for float64 inputs, "mha" for the one-input MHA case."""
     return [
         ("sdpa_rank4", Sdpa(), [(2, 3, 5, 8), (2, 3, 6, 8), (2, 3, 6, 4)],
          None),
@@ -104,10 +104,14 @@ def sdpa_cases():
         ("sdpa_dropout_eval", SdpaDropout(), [(2, 3, 5, 8), (2, 3, 5, 8),
                                               (2, 3, 5, 8)], None),
         ("sdpa_double", Sdpa(), [(1, 2, 3, 4)] * 3, "double"),
+        # nn.MultiheadAttention traced in eval: the fused
+        # aten::_native_multi_head_attention (one input, self-attention).
+        ("native_mha", Mha().eval(), [(2, 5, 16)], "mha"),
     ]
 
 
-SYMBOLIC = {"sdpa_causal": {"seq": (5, 7)}, "sdpa_rank4": {"seq": (5, 3)}}
+SYMBOLIC = {"sdpa_causal": {"seq": (5, 7)}, "sdpa_rank4": {"seq": (5, 3)},
+            "native_mha": {"seq": (5, 3)}}
 
 
 def write_sdpa(folder):
@@ -144,6 +148,10 @@ def write_sdpa(folder):
                     d[-2] = "seq"
                 suffix = {torch.bool: ":bool", torch.float64: ":float64"}
                 shapes.append("x".join(d) + suffix.get(t.dtype, ""))
+        if name == "native_mha":
+            write_case(folder, name, module, sets, "trace", shapes, 7, 1e-4,
+                       1e-5, [7, 11, 13, 17, 23], bindings)
+            continue
         # Where (9) for a bool mask, Range (11) for the causal one.
         low = 11 if "causal" in name else 9 if kind == "bool" else 7
         write_case(folder, name, module, sets, "script", shapes, low, 1e-4,

@@ -12,7 +12,12 @@
  * attended, a causal mask aligned top-left), for float/float16 Q/K/V of
  * rank 3 (one head) or 4 with as many key as query heads; otherwise, and
  * below 23, MatMul/Softmax. dropout_p is ignored: the converted model is
- * for inference, where PyTorch modules pass 0. */
+ * for inference, where PyTorch modules pass 0.
+ *
+ * Also aten::_native_multi_head_attention, the fused fast path that
+ * nn.MultiheadAttention records when traced in eval mode (PyTorch 1.13
+ * has it too): the in-projection, per-head attention and out-projection
+ * as MatMul/Softmax. */
 #include <math.h>
 
 #include "../internal.h"
@@ -183,4 +188,55 @@ P2O_HANDLER(scaled_dot_product_attention)
 						   p2o_dims_value(cx, y, ry - 2, ry)));
 	}
 	return p2o_set_result(cx, n, y);
+}
+
+/* aten::_native_multi_head_attention(query, key, value, embed_dim,
+ *   num_head, qkv_weight, qkv_bias, proj_weight, proj_bias, mask,
+ *   need_weights, average_attn_weights, mask_type): batched [B, L, E]
+ * inputs without a mask and without the weights output (what
+ * nn.MultiheadAttention(need_weights=False) records); the rest is
+ * refused. */
+P2O_HANDLER(native_multi_head_attention)
+{
+	p2o_arg v[10];
+	int rc = p2o_args(cx, n, "query:t key:t value:t embed_dim:i num_head:i "
+			  "qkv_weight:t qkv_bias:t proj_weight:t proj_bias:t "
+			  "need_weights:b", v);
+	if (rc)
+		return rc;
+	p2o_arg m[1];
+	if ((rc = p2o_args(cx, n, "mask:t?", m)))
+		return rc;
+	int64_t e = v[3].i, h = v[4].i;
+	const p2o_type *tq = p2o_t(cx, v[0].tensor);
+	if (v[9].b || !m[0].none || h <= 0 || e % h || tq->rank != 3 ||
+	    !p2o_dtype_is_float(tq->dtype))
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"converted for batched float inputs without "
+				"a mask and with need_weights=False only");
+	int64_t d = e / h;
+	uint32_t proj[3];
+	for (int i = 0; i < 3; i++) {
+		/* rows [i*E, (i+1)*E) of the packed in-projection */
+		int64_t st = i * e, en = (i + 1) * e, ax = 0;
+		uint32_t w = p2o_slice(cx, v[5].tensor, &st, &en, &ax, NULL, 1);
+		uint32_t b = p2o_slice(cx, v[6].tensor, &st, &en, &ax, NULL, 1);
+		uint32_t x = p2o_matmul_bt(cx, v[i].tensor, w, b);
+		/* [B, L, E] -> [B, H, L, D] */
+		int64_t split[4] = { 0, 0, h, d }, perm[4] = { 0, 2, 1, 3 };
+		proj[i] = p2o_transpose(cx, p2o_reshape_to(cx, x, split, 4), perm, 4);
+	}
+	int64_t kt[4] = { 0, 1, 3, 2 };
+	uint32_t s = p2o_op2(cx, "MatMul", proj[0], p2o_transpose(cx, proj[1], kt, 4));
+	s = p2o_op2(cx, "Mul", s, p2o_const_scalar(cx, tq->dtype,
+						   1.0 / sqrt((double)d)));
+	uint32_t sm = p2o_node_new(cx, "Softmax", 1, &s, 1);
+	p2o_attr_int(cx, sm, "axis", 3);
+	uint32_t y = p2o_op2(cx, "MatMul", p2o_node_done(cx, sm), proj[2]);
+	int64_t perm[4] = { 0, 2, 1, 3 }, merge[3] = { 0, 0, e };
+	y = p2o_reshape_to(cx, p2o_transpose(cx, y, perm, 4), merge, 3);
+	/* Without need_weights PyTorch returns an empty weights tensor. */
+	int64_t zero = 0;
+	p2o_set_tensor(cx, n, 1, p2o_const_filled(cx, tq->dtype, &zero, 1, 0.0));
+	return p2o_set_result(cx, n, p2o_matmul_bt(cx, y, v[7].tensor, v[8].tensor));
 }
