@@ -107,11 +107,20 @@ def sdpa_cases():
         # nn.MultiheadAttention traced in eval: the fused
         # aten::_native_multi_head_attention (one input, self-attention).
         ("native_mha", Mha().eval(), [(2, 5, 16)], "mha"),
+        # nn.TransformerEncoderLayer traced in eval under no_grad: the
+        # fused aten::_transformer_encoder_layer_fwd, post-norm with relu
+        # and pre-norm with gelu.
+        ("encoder_layer_fwd", torch.nn.TransformerEncoderLayer(
+            16, 4, 32, batch_first=True).eval(), [(2, 5, 16)], "mha"),
+        ("encoder_layer_fwd_prenorm_gelu", torch.nn.TransformerEncoderLayer(
+            16, 2, 24, activation="gelu", norm_first=True,
+            batch_first=True).eval(), [(2, 5, 16)], "mha"),
     ]
 
 
 SYMBOLIC = {"sdpa_causal": {"seq": (5, 7)}, "sdpa_rank4": {"seq": (5, 3)},
-            "native_mha": {"seq": (5, 3)}}
+            "native_mha": {"seq": (5, 3)},
+            "encoder_layer_fwd": {"seq": (5, 3)}}
 
 
 def write_sdpa(folder):
@@ -148,9 +157,11 @@ def write_sdpa(folder):
                     d[-2] = "seq"
                 suffix = {torch.bool: ":bool", torch.float64: ":float64"}
                 shapes.append("x".join(d) + suffix.get(t.dtype, ""))
-        if name == "native_mha":
-            write_case(folder, name, module, sets, "trace", shapes, 7, 1e-4,
-                       1e-5, [7, 11, 13, 17, 23], bindings)
+        if kind == "mha":
+            low = 9 if "gelu" in name else 7  # Erf
+            write_case(folder, name, module, sets, "trace", shapes, low,
+                       1e-4, 1e-5, sorted({low, 11, 13, 17, 23}),
+                       bindings if sizes else None)
             continue
         # Where (9) for a bool mask, Range (11) for the causal one.
         low = 11 if "causal" in name else 9 if kind == "bool" else 7
