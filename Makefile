@@ -10,6 +10,10 @@
 #   make fuzz       FUZZ_SECONDS=N: AFL++ on the archive loader and on the
 #                   command line, N seconds each, findings in build/fuzz/
 #   make fuzz-replay  the fuzz harnesses built with cc, for the corpus replay
+#   make v2-models  PyTorch 2.6 archives of torchvision models, made in a
+#                   Debian 13 chroot (V2_CHROOT, built by debootstrap)
+#   make LIBTORCH=DIR  the shim against another libtorch (a release tree
+#                   or the torch/ folder of a PyTorch install)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -21,6 +25,14 @@ CFLAGS  ?= -O2 -g
 CXXFLAGS ?= -O2 -g
 WARN     = -Wall -Wextra
 TORCH_INC = -I/usr/include/torch/csrc/api/include
+# LIBTORCH=DIR: build the shim against the libtorch in DIR (include/ and
+# lib/, as in a libtorch release or a PyTorch install's torch/ folder)
+# instead of Debian's; the shim finds its libraries there at run time.
+LIBTORCH ?=
+ifneq ($(LIBTORCH),)
+TORCH_INC = -I$(LIBTORCH)/include -I$(LIBTORCH)/include/torch/csrc/api/include
+TORCH_LDFLAGS = -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib
+endif
 
 GEN      = $(BUILD)/gen
 CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
@@ -41,7 +53,8 @@ PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
 .PHONY: all deps test demo bench install uninstall clean fixtures models \
-	check-asan fuzz fuzz-replay fuzz-harnesses hostile
+	v2-models v2-fixtures \
+	check-asan test-v2models fuzz fuzz-replay fuzz-harnesses hostile
 
 all: $(BIN) $(SHIM_SO)
 
@@ -49,7 +62,7 @@ $(BIN): $(CMD_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 $(SHIM_SO): $(SHIM_OBJ)
-	$(CXX) $(CXXFLAGS) -shared -o $@ $^ $(LDFLAGS) $(TORCH_LIBS)
+	$(CXX) $(CXXFLAGS) -shared -o $@ $^ $(LDFLAGS) $(TORCH_LDFLAGS) $(TORCH_LIBS)
 
 # protoc-c output is generated here, never committed.
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: proto/onnx.proto
@@ -72,7 +85,7 @@ $(BUILD)/tables.ok: $(TABLES) scripts/check_tables.sh
 	@touch $@
 $(BUILD)/lib/registry.o $(BUILD)/lib/infer.o: $(BUILD)/tables.ok
 
-$(SHIM_OBJ): shim/pts.cpp shim/pts.h
+$(SHIM_OBJ): shim/pts.cpp shim/pts.h shim/aten2x.def
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -fPIC $(CXXFLAGS) $(WARN) $(TORCH_INC) -c -o $@ $<
 
@@ -213,6 +226,32 @@ fixtures:
 # The torchvision models (large; generated, never committed).
 models:
 	/usr/bin/python3 scripts/make_models.py $(BUILD)/models
+
+# Archives written by PyTorch 2.6 (tests/v2.bats, tests/v2models/),
+# made in a Debian 13 chroot that has it (needs root: debootstrap, chroot,
+# mount). v2-models writes the torchvision ones into $(V2_MODELS);
+# v2-fixtures rewrites the committed small ones in testdata/v2. The first
+# run builds the chroot (~13 min and ~2 GiB here; the models then take
+# ~5 min).
+V2_CHROOT ?= $(BUILD)/trixie
+V2_MODELS ?= $(BUILD)/v2models
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+V2_RUN = sh scripts/v2chroot.sh $(V2_CHROOT)
+
+$(V2_CHROOT)/usr/bin/python3:
+	debootstrap --variant=minbase \
+		--include=python3-torch,python3-torchvision trixie \
+		$(V2_CHROOT) $(DEBIAN_MIRROR)
+
+v2-models: $(V2_CHROOT)/usr/bin/python3
+	$(V2_RUN) --big $(V2_MODELS)
+
+# The PyTorch 2.6 torchvision models and small models, end to end.
+test-v2models: all
+	V2_MODELS=$(V2_MODELS) bats --tap tests/v2models/
+
+v2-fixtures: $(V2_CHROOT)/usr/bin/python3
+	$(V2_RUN) testdata/v2
 
 install: $(BIN) $(SHIM_SO)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pt2onnx

@@ -1357,6 +1357,22 @@ static int col2im(ictx *c)
 
 /* ---- rules of the v2 family ---- */
 
+/* Attention (as emitted: Q/K/V of one rank, 3-D ones one head): Q's dims
+ * with V's last. */
+static int attention(ictx *c)
+{
+	const p2o_type *q = in_t(c, 0), *v = in_t(c, 2);
+	if (q->rank < 0 || v->rank < 1) {
+		set_out(c, 0, q->dtype, -1, NULL);
+		return P2O_OK;
+	}
+	p2o_dim d[P2O_MAX_RANK];
+	memcpy(d, q->dims, sizeof *d * (size_t)q->rank);
+	d[q->rank - 1] = v->dims[v->rank - 1];
+	set_out(c, 0, q->dtype, q->rank, d);
+	return P2O_OK;
+}
+
 /* ---- rules of the create family ---- */
 
 /* ConstantOfShape(shape): the dims the shape input holds (numbers or
@@ -1404,15 +1420,23 @@ static bool const_number(ictx *c, uint32_t i, double *out)
 }
 
 /* Range(start, limit, delta): max(ceil((limit - start) / delta), 0)
- * elements, known when the three are constants. */
+ * elements, known when the three are constants; for 0..n step 1 the
+ * length is n, followed when symbolic (a causal mask's rows and columns
+ * keep their symbolic length). */
 static int range(ictx *c)
 {
 	double a, b, s;
 	p2o_dim d = unknown;
+	p2o_dim st[P2O_MAX_RANK], lim[P2O_MAX_RANK], dl[P2O_MAX_RANK];
+	int ns = 0, nl = 0, nd = 0;
 	if (const_number(c, 0, &a) && const_number(c, 1, &b) &&
 	    const_number(c, 2, &s) && s != 0) {
 		double k = ceil((b - a) / s);
 		d.v = k > 0 ? (int64_t)k : 0;
+	} else if (known_ints(c, 0, st, &ns) && known_ints(c, 1, lim, &nl) &&
+		   known_ints(c, 2, dl, &nd) && ns == 1 && nl == 1 &&
+		   nd == 1 && st[0].v == 0 && dl[0].v == 1) {
+		d = lim[0];
 	}
 	set_out(c, 0, in_t(c, 0)->dtype, 1, &d);
 	return P2O_OK;

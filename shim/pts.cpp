@@ -11,12 +11,14 @@
 
 #include <torch/script.h>
 #include <torch/csrc/api/include/torch/version.h>
+#include <caffe2/serialize/versions.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/runtime/operator.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -28,6 +30,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <new>
 #include <tuple>
 #include <string>
@@ -704,8 +707,47 @@ void check_debug_pkl(const std::string &name, const pk_item &top,
 	}
 }
 
-// Everything above, for the archive at path.
-void check_archive(const char *path)
+// What an archive says of the PyTorch that wrote it, for the messages of
+// a model this libtorch cannot read. Empty fields were not recorded.
+struct archive_info {
+	std::string version;      // the `version` record: the file format
+	                          // version (raised by ops whose semantics
+	                          // changed, see caffe2's versions.h)
+	std::string data_version; // `.data/version`, written by newer PyTorch
+	long bytecode = -1;       // bytecode.pkl's version (lite interpreter
+	                          // archives), or -1
+};
+
+std::string trimmed(std::string s)
+{
+	while (!s.empty() && (s.back() == '\n' || s.back() == '\r' ||
+			      s.back() == ' '))
+		s.pop_back();
+	// A record is a short decimal number; anything else is shown cut.
+	if (s.size() > 20)
+		s.resize(20);
+	return s;
+}
+
+// bytecode.pkl is a tuple whose first element is the bytecode version:
+// PROTO, an optional MARK, then a small int opcode.
+long bytecode_version(const std::string &pk)
+{
+	size_t p = 0;
+	if (pk.size() >= 2 && (unsigned char)pk[0] == 0x80)
+		p = 2;
+	if (p < pk.size() && pk[p] == '(')
+		p++;
+	if (p + 2 <= pk.size() && pk[p] == 'K')
+		return (unsigned char)pk[p + 1];
+	if (p + 3 <= pk.size() && pk[p] == 'M')
+		return (unsigned char)pk[p + 1] | (unsigned char)pk[p + 2] << 8;
+	return -1;
+}
+
+// Everything above, for the archive at path; fills *info from the records
+// that tell the writer's version (bounded: they are a few bytes).
+void check_archive(const char *path, archive_info *info)
 {
 	zip_file f;
 	f.fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -743,7 +785,18 @@ void check_archive(const char *path)
 					check_debug_pkl(rel, top, code->second);
 			}
 		}
+		if (e.usize > 4096)
+			continue;
+		if (rel == "version")
+			info->version = trimmed(member_bytes(f, e));
+		else if (rel == ".data/version")
+			info->data_version = trimmed(member_bytes(f, e));
 	}
+	for (const auto &e : es)
+		if (e.name.size() >= 12 &&
+		    e.name.compare(e.name.size() - 12, 12, "bytecode.pkl") == 0 &&
+		    e.usize <= (64u << 20))
+			info->bytecode = bytecode_version(member_bytes(f, e));
 }
 
 // A tensor whose sizes and strides reach past its storage (libtorch's
@@ -811,10 +864,17 @@ namespace {
 // libtorch reports warnings through c10's handler, which prints to stderr by
 // default. The converter owns its messages, so warnings are dropped here.
 struct QuietWarnings : c10::WarningHandler {
+#if TORCH_VERSION_MAJOR >= 2
+	// libtorch 2.x hands the handler one Warning object.
+	void process(const c10::Warning &) override
+	{
+	}
+#else
 	void process(const c10::SourceLocation &, const std::string &,
 		     const bool) override
 	{
 	}
+#endif
 };
 
 const char *keep_str(pts_model *m, const std::string &s)
@@ -1258,10 +1318,162 @@ std::string first_line(const char *what)
 	return s;
 }
 
-void set_err(char *err, size_t errlen, const std::string &msg)
+void set_err(char *err, size_t errlen, std::string msg)
 {
+	// A message must say something: a reason libtorch left empty is
+	// named as such rather than printed as nothing after a colon.
+	auto end = msg.find_last_not_of(" \t\r\n");
+	msg.resize(end == std::string::npos ? 0 : end + 1);
+	if (msg.empty())
+		msg = "libtorch failed and gave no reason";
+	else if (msg.back() == ':')
+		msg += " (libtorch gave no reason)";
 	if (err && errlen)
 		std::snprintf(err, errlen, "%s", msg.c_str());
+}
+
+// What the archive tells of its writer, for a message: "file format
+// version 3, .data/version 3; this libtorch 1.13.1 reads up to 10".
+std::string producer_of(const archive_info &ai)
+{
+	std::string s;
+	auto add = [&](const std::string &part) {
+		s += (s.empty() ? "" : ", ") + part;
+	};
+	if (!ai.version.empty())
+		add("file format version " + ai.version);
+	if (!ai.data_version.empty())
+		add(".data/version " + ai.data_version);
+	if (ai.bytecode >= 0)
+		add("bytecode version " + std::to_string(ai.bytecode));
+	if (s.empty())
+		s = "no version record";
+	return "archive: " + s + "; libtorch in use: " TORCH_VERSION ","
+	       " which reads file format versions up to " +
+	       std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) +
+	       "";
+}
+
+// The text after `key` up to the first character not in an identifier
+// or qualified name ("aten::foo.bar" stops at the '.').
+std::string name_after(const std::string &msg, size_t at)
+{
+	size_t e = at;
+	while (e < msg.size() && (isalnum((unsigned char)msg[e]) ||
+				  msg[e] == '_' || msg[e] == ':'))
+		e++;
+	return msg.substr(at, e - at);
+}
+
+// The source line a TorchScript compile error points at ("<--- HERE"
+// underlines it), with its file and line, or "".
+std::string error_call(const std::string &msg)
+{
+	size_t here = msg.find("<--- HERE");
+	if (here == std::string::npos)
+		return "";
+	size_t ul = msg.rfind('\n', here);      // the underline's line start
+	if (ul == std::string::npos || ul == 0)
+		return "";
+	size_t cs = msg.rfind('\n', ul - 1);    // the call's line start
+	std::string call = msg.substr(cs == std::string::npos ? 0 : cs + 1,
+				      ul - (cs == std::string::npos ? 0 : cs + 1));
+	call.erase(0, call.find_first_not_of(" \t"));
+	if (call.size() > 160)
+		call = call.substr(0, 157) + "...";
+	std::string where;
+	size_t f = msg.rfind("File \"", here);
+	if (f != std::string::npos) {
+		size_t q = msg.find('"', f + 6), l = msg.find(", line ", f);
+		if (q != std::string::npos && l != std::string::npos && l < here)
+			where = " (" + msg.substr(f + 6, q - f - 6) + ":" +
+				name_after(msg, l + 7) + ")";
+	}
+	return "'" + call + "'" + where;
+}
+
+// TorchScript's message for a call to an op with one overload that does
+// not match: the schema alone on its first line, ending in ':'.
+bool single_overload_mismatch(const std::string &full)
+{
+	std::string line = first_line(full.c_str());
+	size_t sep = line.find("::"), paren = line.find('(');
+	return sep != std::string::npos && paren != std::string::npos &&
+	       sep < paren && line.find(' ') > sep && line.back() == ':' &&
+	       line.find(") -> ") != std::string::npos;
+}
+
+// A load failure caused by something newer than this libtorch — an op it
+// does not know, an overload or argument it lacks, a newer file format —
+// becomes PTS_E_UNSUPPORTED (a valid model this build cannot read) with a
+// message naming it and the archive's version records; anything else is
+// left to the caller (returns false).
+bool explain_newer(const std::string &full, const archive_info &ai,
+		   std::string *msg)
+{
+	std::string what;
+	size_t k;
+	if ((k = full.find("Unknown builtin op: ")) != std::string::npos) {
+		std::string op = name_after(full, k + 20);
+		what = "the archive calls " + op + ", an op libtorch " TORCH_VERSION
+		       " does not have (written by a newer PyTorch?); pt2onnx "
+		       "registers the ops PyTorch 2.0-2.6 added, this one is "
+		       "not among them";
+	} else if ((k = full.find("Unknown builtin op")) != std::string::npos ||
+		   (k = full.find("Unknown type name")) != std::string::npos) {
+		what = "the archive uses what libtorch " TORCH_VERSION
+		       " does not know: " + first_line(full.c_str() + k);
+	} else if (single_overload_mismatch(full)) {
+		// One overload only: its schema, then why the call fails.
+		std::string line = first_line(full.c_str());
+		std::string op = line.substr(0, line.find('('));
+		size_t nl = full.find(line) + line.size();
+		what = "the archive calls " + op + " with arguments libtorch "
+		       TORCH_VERSION " does not take (an argument a newer "
+		       "PyTorch added?)";
+		std::string call = error_call(full);
+		if (!call.empty())
+			what += ": " + call;
+		std::string why = first_line(full.c_str() + nl);
+		if (why != "unknown error")
+			what += ": " + why;
+	} else if (full.find("Arguments for call are not valid") !=
+		   std::string::npos) {
+		size_t v = full.find("variants are available:");
+		std::string op;
+		if (v != std::string::npos) {
+			size_t a = full.find("::", v);
+			size_t b = a == std::string::npos ? a :
+				   full.find_last_of(" \n", a);
+			if (b != std::string::npos)
+				op = name_after(full, b + 1);
+		}
+		// Why the first variant did not match: the line after its
+		// schema.
+		std::string why;
+		size_t s1 = v == std::string::npos ? v : full.find("::", v);
+		if (s1 != std::string::npos)
+			s1 = full.find('\n', s1);
+		if (s1 != std::string::npos)
+			why = first_line(full.c_str() + s1);
+		what = "the archive calls " + (op.empty() ? "an op" : op) +
+		       " with arguments no overload of it in libtorch "
+		       TORCH_VERSION " takes (an argument a newer PyTorch added?)";
+		std::string call = error_call(full);
+		if (!call.empty())
+			what += ": " + call;
+		if (!why.empty() && why != "unknown error")
+			what += ": " + why;
+	} else if ((k = full.find("Attempted to read a PyTorch file with version ")) !=
+		   std::string::npos) {
+		what = "the archive's file format version " +
+		       name_after(full, k + 46) +
+		       " is newer than libtorch " TORCH_VERSION " reads";
+	} else {
+		return false;
+	}
+	*msg = what + " (" + producer_of(ai) + ")";
+	return true;
 }
 
 // Freezing: every prim::GetAttr chain rooted at `self` becomes the
@@ -1780,6 +1992,184 @@ void functionalize_view_writes(torch::jit::Graph &g, Block *b)
 
 } // namespace
 
+// ---- operators of newer PyTorch ---------------------------------------------
+//
+// An archive written by PyTorch 2.x calls ops that libtorch 1.13 lacks
+// (aten::scaled_dot_product_attention, ...), and TorchScript compiles the
+// archive's code against the registered schemas: an unknown name fails the
+// load. pt2onnx converts these ops and never runs them, so their schemas
+// are registered here with an operation that throws. The list is data,
+// generated from PyTorch 2.6's schema registry by scripts/aten2x.py.
+// Constant propagation runs an op whose inputs are all constants and keeps
+// the node when it throws, which is what these need.
+
+// A row: the schema, and for an argument a newer PyTorch appended to an op
+// this libtorch has, how many leading arguments the old overload has
+// (-1 for an op this libtorch lacks altogether).
+struct newer_schema {
+	const char *schema;
+	int shared;
+};
+
+const newer_schema newer_schemas[] = {
+#define P2O_SCHEMA(s) { s, -1 },
+#define P2O_SCHEMA_ARGS(s, n) { s, n },
+#include "aten2x.def"
+#undef P2O_SCHEMA
+#undef P2O_SCHEMA_ARGS
+};
+
+// The overload name under which an op's newer arguments are registered
+// beside the old overload (see register_newer_ops).
+const char *const NEWER_ARGS_SUFFIX = "_p2o_newer_args";
+
+// A registered newer-argument overload: how many leading arguments the
+// old overload takes, and the schema as PyTorch wrote it (with defaults).
+struct newer_overload {
+	size_t shared;
+	c10::FunctionSchema full;
+};
+
+// Keyed by "aten::op.overload_p2o_newer_args".
+std::unordered_map<std::string, newer_overload> &newer_args()
+{
+	static std::unordered_map<std::string, newer_overload> m;
+	return m;
+}
+
+bool has_overload(const c10::FunctionSchema &s)
+{
+	for (const auto &op : torch::jit::getAllOperatorsFor(
+		     c10::Symbol::fromQualString(s.name())))
+		if (op->schema().overload_name() == s.overload_name())
+			return true;
+	return false;
+}
+
+// Registers each row's schema with an operation that throws. A row with
+// arguments appended to an existing overload is registered under its own
+// overload name with those arguments made required, so that only a call
+// passing them resolves to it (every other call keeps the old overload);
+// fold_newer_args() then takes them out again when they hold their
+// defaults, and refuses the model otherwise.
+void register_newer_ops()
+{
+	for (const auto &row : newer_schemas) {
+		try {
+			auto schema = torch::jit::parseSchema(row.schema);
+			// A libtorch that has the op already (a newer one,
+			// built with LIBTORCH=) keeps its own.
+			if (has_overload(schema) && row.shared < 0)
+				continue;
+			std::string name = schema.name();
+			auto args = schema.arguments();
+			if (row.shared >= 0) {
+				if (!has_overload(schema) ||
+				    (size_t)row.shared >= args.size())
+					continue; // libtorch has them already
+				// A positional argument with no default cannot
+				// follow one with a default: the old ones before
+				// the last newer positional lose theirs too (a
+				// call that passes it passes them all anyway).
+				size_t last = 0;
+				for (size_t i = (size_t)row.shared; i < args.size(); i++)
+					if (!args[i].kwarg_only())
+						last = i + 1;
+				for (size_t i = 0; i < args.size(); i++) {
+					const auto &a = args[i];
+					if (i < (size_t)row.shared &&
+					    (a.kwarg_only() || i >= last))
+						continue;
+					args[i] = c10::Argument(a.name(), a.type(),
+								a.N(), c10::nullopt,
+								a.kwarg_only(),
+								a.alias_info() ?
+									c10::optional<c10::AliasInfo>(
+										*a.alias_info()) :
+									c10::nullopt);
+				}
+				std::string ov = schema.overload_name() +
+						 NEWER_ARGS_SUFFIX;
+				newer_args().emplace(name + "." + ov,
+						     newer_overload{ (size_t)row.shared,
+								     schema });
+				schema = c10::FunctionSchema(name, ov, args,
+							     schema.returns(),
+							     schema.is_vararg(),
+							     schema.is_varret());
+				if (has_overload(schema))
+					continue;
+			}
+			torch::jit::registerOperator(torch::jit::Operator(
+				schema.name(), schema.overload_name(),
+				schema.arguments(), schema.returns(),
+				[name](torch::jit::Stack &) {
+					throw std::runtime_error(
+						name + " is registered by pt2onnx "
+						       "for conversion only; it "
+						       "cannot run");
+				},
+				c10::AliasAnalysisKind::FROM_SCHEMA));
+		} catch (const std::exception &) {
+			// A schema this libtorch cannot parse: the archives
+			// that call it still fail to load, and say which op.
+		}
+	}
+}
+
+// A call that resolved to a newer-argument overload (register_newer_ops)
+// is converted as the old overload when every newer argument holds its
+// default: the node is made again without them, and matches the old
+// schema. A newer argument with another value is something this build's
+// converter never sees: the model is refused, naming it.
+void fold_newer_args(torch::jit::Block *b)
+{
+	for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+		Node *n = *it++;
+		for (Block *sub : n->blocks())
+			fold_newer_args(sub);
+		const c10::FunctionSchema *s = n->maybeSchema();
+		if (!s)
+			continue;
+		auto found = newer_args().find(s->name() + "." + s->overload_name());
+		if (found == newer_args().end())
+			continue;
+		size_t keep = found->second.shared;
+		// The defaults are the ones of the schema as PyTorch 2.x wrote
+		// it: the registered one has none (they were made required).
+		const c10::FunctionSchema &full = found->second.full;
+		std::string op = s->name();
+		for (size_t i = keep; i < n->inputs().size() &&
+				      i < full.arguments().size(); i++) {
+			const auto &a = full.arguments()[i];
+			auto v = torch::jit::toIValue(n->input(i));
+			if (!v || !a.default_value() ||
+			    !c10::_fastEqualsForContainer(*v, *a.default_value()))
+				throw unsupported_model(
+					op + ": argument '" + a.name() +
+					"', which PyTorch added after libtorch "
+					TORCH_VERSION ", is given a value other "
+					"than its default; pt2onnx converts " +
+					op + " without it only");
+		}
+		std::vector<Value *> ins(n->inputs().begin(),
+					 n->inputs().begin() + keep);
+		Node *old = n->owningGraph()->create(n->kind(), ins,
+						     n->outputs().size());
+		old->insertBefore(n);
+		old->copyMetadata(n);
+		for (size_t i = 0; i < n->outputs().size(); i++) {
+			old->output(i)->setType(n->output(i)->type());
+			n->output(i)->replaceAllUsesWith(old->output(i));
+		}
+		n->destroy();
+		if (!old->maybeSchema())
+			throw unsupported_model(op + ": no overload of libtorch "
+						TORCH_VERSION " takes the call "
+						"without its newer arguments");
+	}
+}
+
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
@@ -1787,6 +2177,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 		  const torch::jit::Module &mod)
 {
 	torch::jit::Inline(*g);
+	fold_newer_args(g->block());
 	storage_users users;
 	freeze_attributes(*g, mod, users);
 	try {
@@ -1835,13 +2226,21 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 {
 	*out = nullptr;
 	static QuietWarnings quiet;
+#if TORCH_VERSION_MAJOR >= 2
+	c10::WarningUtils::set_warning_handler(&quiet);
+#else
 	c10::Warning::set_warning_handler(&quiet);
+#endif
+	static std::once_flag registered;
+	std::call_once(registered, register_newer_ops);
 	pts_model *m = nullptr;
 	int stage = PTS_E_ARCHIVE;
+	archive_info ai;
+	std::string newer;
 	try {
 		m = new pts_model();
 		try {
-			check_archive(path);
+			check_archive(path, &ai);
 		} catch (const corrupt_archive &e) {
 			set_err(err, errlen, std::string("corrupt archive: ") + e.what());
 			delete m;
@@ -1851,6 +2250,11 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		try {
 			mod = torch::jit::load(path, at::kCPU);
 		} catch (const c10::Error &e) {
+			if (explain_newer(e.what_without_backtrace(), ai, &newer)) {
+				set_err(err, errlen, newer);
+				delete m;
+				return PTS_E_UNSUPPORTED;
+			}
 			std::string msg = first_line(e.what_without_backtrace());
 			// The checks above bound every size the archive declares
 			// by the file's: an allocation failing now is real.
@@ -1912,8 +2316,13 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		// c10::Error's what() carries a C++ backtrace; the user wants
 		// the first line of the message only.
 		auto *ce = dynamic_cast<const c10::Error *>(&e);
-		std::string what = first_line(ce ? ce->what_without_backtrace() :
-						   e.what());
+		const char *full = ce ? ce->what_without_backtrace() : e.what();
+		if (explain_newer(full ? full : "", ai, &newer)) {
+			set_err(err, errlen, newer);
+			delete m;
+			return PTS_E_UNSUPPORTED;
+		}
+		std::string what = first_line(full);
 		if (what.find("can't allocate memory") != std::string::npos) {
 			set_err(err, errlen, stage == PTS_E_ARCHIVE ?
 						     "out of memory while loading" :
@@ -1923,9 +2332,7 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		}
 		set_err(err, errlen, (stage == PTS_E_ARCHIVE ?
 				      "not a TorchScript archive: " :
-				      "cannot freeze the model: ") +
-					     first_line(ce ? ce->what_without_backtrace() :
-							     e.what()));
+				      "cannot freeze the model: ") + what);
 		delete m;
 		return stage;
 	} catch (...) {
