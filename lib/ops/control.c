@@ -112,6 +112,12 @@ static int identity_test(p2o_cx *cx, const pts_node *n, bool is)
 	int rc = p2o_args(cx, n, "self:v obj:v", v);
 	if (rc)
 		return rc;
+	/* One TorchScript value is one object (nn.MultiheadAttention asks
+	 * `query is not key` of self-attention). Different values may still
+	 * be one object at run time (x.contiguous() can return x), so only
+	 * this case and None are decided here. */
+	if (n->in[v[0].idx] == n->in[v[1].idx])
+		return p2o_set_bool(cx, n, 0, is);
 	int a = noneness(cx, n, (uint32_t)v[0].idx);
 	int b = noneness(cx, n, (uint32_t)v[1].idx);
 	/* `x is None` is all TorchScript asks of `is` once frozen. */
@@ -196,4 +202,12 @@ P2O_HANDLER(format)
 	s->s = out;
 	p2o_set_const(cx, n, 0, s);
 	return P2O_OK;
+}
+
+/* aten::is_autocast_enabled(): false; an exported model runs outside any
+ * torch.autocast region (nn.MultiheadAttention asks, to pick its fast
+ * path, whose result is the same). */
+P2O_HANDLER(autocast_off)
+{
+	return p2o_set_bool(cx, n, 0, false);
 }

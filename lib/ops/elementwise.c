@@ -87,6 +87,28 @@ static uint32_t floor_div_float(p2o_cx *cx, uint32_t a, uint32_t b,
 static uint32_t sign_differs(p2o_cx *cx, uint32_t m, uint32_t b);
 
 /* a OP alpha*b, with promotion, optional rounding ("trunc"/"floor"). */
+/* Whether value id holds known contents that are all sizes: numbers >= 0
+ * (> 0 when positive) or symbolic dims (which are >= 0). */
+static bool known_sizes(p2o_cx *cx, uint32_t id, bool positive)
+{
+	const p2o_val *v = p2o_v(cx, id);
+	if (v->init && v->init->dtype == P2O_INT64) {
+		const int64_t *x = v->init->data;
+		for (size_t i = 0; i < v->init->nbytes / sizeof *x; i++)
+			if (positive ? x[i] <= 0 : x[i] < 0)
+				return false;
+		return true;
+	}
+	if (v->n_known <= 0)
+		return false;
+	for (int32_t i = 0; i < v->n_known; i++) {
+		p2o_dim d = v->known[i];
+		if (positive ? d.v <= 0 : (d.v < 0 && !d.sym))
+			return false;
+	}
+	return true;
+}
+
 static int arith(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
 		 uint32_t ib, double alpha, const char *rounding)
 {
@@ -110,6 +132,13 @@ static int arith(p2o_cx *cx, const pts_node *n, char op, uint32_t ia,
 	uint32_t y;
 	if (dt == P2O_BOOL) {
 		y = p2o_op2(cx, op == '+' ? "Or" : "And", a, b);
+	} else if (op == '/' && rounding && strcmp(rounding, "floor") == 0 &&
+		   p2o_dtype_category(dt) == 1 && known_sizes(cx, a, false) &&
+		   known_sizes(cx, b, true)) {
+		/* Sizes (known numbers or symbolic dims) over positive known
+		 * numbers: Div truncates, which is floor here, and inference
+		 * follows it (a view's channels // groups stays known). */
+		y = p2o_op2(cx, "Div", a, b);
 	} else if (op == '/' && rounding && strcmp(rounding, "floor") == 0 &&
 		   p2o_dtype_category(dt) == 1) {
 		/* Integer floor division: (a - mod(a, b)) / b is exact, and

@@ -817,7 +817,8 @@ static int list_slice(p2o_cx *cx, const pts_node *n)
 	return P2O_OK;
 }
 
-/* aten::list.t(l), aten::append.t(self, el), aten::insert.t(self, idx,
+/* aten::list.t(l) and aten::copy.t(self) (list(l), l.copy()),
+ * aten::append.t(self, el), aten::insert.t(self, idx,
  * el), aten::pop.t(self, idx=-1), aten::Delete.t(self, idx),
  * aten::_set_item.t(l, idx, el), and aten::slice.t (from the slice
  * handler): on lists whose items are known here. */
@@ -829,7 +830,8 @@ P2O_HANDLER(list_op)
 	const char *op = n->kind + strlen("aten::");
 	if (strcmp(op, "slice") == 0)
 		return list_slice(cx, n);
-	bool copy = strcmp(op, "list") == 0, append = strcmp(op, "append") == 0,
+	bool copy = strcmp(op, "list") == 0 || strcmp(op, "copy") == 0,
+	     append = strcmp(op, "append") == 0,
 	     insert = strcmp(op, "insert") == 0, pop = strcmp(op, "pop") == 0,
 	     set = strcmp(op, "_set_item") == 0;
 	p2o_arg v[3];
