@@ -4,9 +4,7 @@
 # with ONNX Runtime (rtol 1e-3, atol 1e-4, from the fixtures) and, at opsets
 # <= 17, with the ONNX checker. resnet18 and vgg11 are traced archives,
 # resnet50 and mobilenet_v2 scripted ones, at opset 17. The op-coverage
-# architectures are made both ways and checked at opsets 13, 17 and 23
-# (vit_b_16 traced only: scripted, its MultiheadAttention asks len() of a
-# run-time value on the way to its fast path, not converted yet); the
+# architectures are made both ways and checked at opsets 13, 17 and 23; the
 # segmentation networks (which return a dict) as a trace of their "out".
 
 load helpers
@@ -94,6 +92,10 @@ check_opsets() {
 
 @test "vit_b_16 (traced) at opsets 13, 17, 23" {
     check_opsets vit_b_16_traced
+}
+
+@test "vit_b_16 (scripted) at opsets 13, 17, 23" {
+    check_opsets vit_b_16_scripted
 }
 
 @test "fcn_resnet50 (traced \"out\") at opsets 13, 17, 23" {

@@ -54,6 +54,15 @@ P2O_HANDLER(len)
 		return rc;
 	const p2o_tv *tv = p2o_tvin(cx, n, (uint32_t)a.idx);
 	int64_t len = -1;
+	if (tv->kind == P2O_TV_CONST && tv->k->kind == PTS_C_STRING) {
+		/* Python's len of a str counts code points: the UTF-8 bytes
+		 * that do not continue one. */
+		len = 0;
+		for (const unsigned char *c = (const unsigned char *)tv->k->s;
+		     *c; c++)
+			len += (*c & 0xC0) != 0x80;
+		return p2o_set_int(cx, n, 0, len);
+	}
 	if (tv->kind == P2O_TV_LIST)
 		len = tv->n;
 	else if (tv->kind == P2O_TV_CONST && (tv->k->kind == PTS_C_INTS ||
@@ -204,10 +213,67 @@ P2O_HANDLER(format)
 	return P2O_OK;
 }
 
-/* aten::is_autocast_enabled(): false; an exported model runs outside any
- * torch.autocast region (nn.MultiheadAttention asks, to pick its fast
- * path, whose result is the same). */
-P2O_HANDLER(autocast_off)
+/* Queries whose answer is false for an exported model, which runs outside
+ * any torch.autocast region, without autograd, on no CUDA device, on
+ * plain (not nested) tensors: aten::is_autocast_enabled,
+ * aten::is_grad_enabled, prim::requires_grad, prim::is_cuda,
+ * prim::is_nested.
+ * nn.MultiheadAttention asks them to pick its fast path, whose result is
+ * the same as the other path's. */
+P2O_HANDLER(const_false)
 {
 	return p2o_set_bool(cx, n, 0, false);
+}
+
+/* aten::str(elem) of a constant: the text Python's str gives for a
+ * device, string, int or bool (the fast-path check
+ * `'cpu' in str(x.device)`). */
+P2O_HANDLER(str)
+{
+	const pts_const *k = n->n_in ? p2o_konst(cx, n, 0) : NULL;
+	pts_const *s = p2o_new_const(cx, PTS_C_STRING);
+	if (k && (k->kind == PTS_C_DEVICE || k->kind == PTS_C_STRING))
+		s->s = k->s;
+	else if (k && k->kind == PTS_C_INT)
+		s->s = p2o_fmt(cx, "%lld", (long long)k->i);
+	else if (k && k->kind == PTS_C_BOOL)
+		s->s = k->i ? "True" : "False";
+	else
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"str() of a value known only at run time or "
+				"of this kind");
+	p2o_set_const(cx, n, 0, s);
+	return P2O_OK;
+}
+
+/* aten::find(self, substr, start=0, end=-1) on constant strings: the
+ * index of the first occurrence in self[start:end], or -1 (what `in`
+ * on strings compiles to). Byte offsets: exact for ASCII text, and
+ * refused otherwise. */
+P2O_HANDLER(find)
+{
+	p2o_arg v[4];
+	int rc = p2o_args(cx, n, "self:s substr:s start:i end:i", v);
+	if (rc)
+		return rc;
+	const char *h = v[0].s, *nd = v[1].s;
+	int64_t len = (int64_t)strlen(h), st = v[2].i, en = v[3].i;
+	for (const unsigned char *c = (const unsigned char *)h; *c; c++)
+		if (*c >= 0x80)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"find in a non-ASCII string");
+	/* Python's slice bounds: negative from the end, clamped. */
+	if (st < 0)
+		st = st + len < 0 ? 0 : st + len;
+	if (en < 0)
+		en = en + len < 0 ? 0 : en + len;
+	if (st > len)
+		st = len;
+	if (en > len)
+		en = len;
+	int64_t found = -1, k = (int64_t)strlen(nd);
+	for (int64_t i = st; found < 0 && i + k <= en; i++)
+		if (strncmp(h + i, nd, (size_t)k) == 0)
+			found = i;
+	return p2o_set_int(cx, n, 0, found);
 }

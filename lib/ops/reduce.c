@@ -502,13 +502,49 @@ static int all_any(p2o_cx *cx, const pts_node *n, bool all)
 	return p2o_set_result(cx, n, p2o_cast(cx, y, out));
 }
 
+/* aten::all / any of a list of bools, ints or floats (all.bool(bool[]),
+ * any.int(int[]) ...) whose items are known here: Python's all()/any()
+ * over the checks scripted code makes. */
+static int all_any_list(p2o_cx *cx, const pts_node *n, bool all)
+{
+	const p2o_tv *l = p2o_tvin(cx, n, 0);
+	bool r = all;
+	if (l->kind == P2O_TV_CONST && (l->k->kind == PTS_C_INTS ||
+					l->k->kind == PTS_C_BOOLS)) {
+		for (size_t i = 0; i < l->k->n; i++)
+			r = all ? r && l->k->ints[i] : r || l->k->ints[i];
+		return p2o_set_bool(cx, n, 0, r);
+	}
+	if (l->kind != P2O_TV_LIST)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"all/any of a list not built in the graph");
+	for (uint32_t i = 0; i < l->n; i++) {
+		const p2o_tv *it = &P2O_TV(cx, l->items[i]);
+		if (it->kind != P2O_TV_CONST ||
+		    (it->k->kind != PTS_C_BOOL && it->k->kind != PTS_C_INT &&
+		     it->k->kind != PTS_C_FLOAT))
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"all/any of a list whose items are "
+					"known only at run time");
+		bool b = it->k->kind == PTS_C_FLOAT ? it->k->f != 0 : it->k->i != 0;
+		r = all ? r && b : r || b;
+	}
+	return p2o_set_bool(cx, n, 0, r);
+}
+
 P2O_HANDLER(all)
 {
+	if (p2o_overload_is(n, "bool") || p2o_overload_is(n, "int") ||
+	    p2o_overload_is(n, "float"))
+		return all_any_list(cx, n, true);
 	return all_any(cx, n, true);
 }
 
 P2O_HANDLER(any)
 {
+	if (p2o_overload_is(n, "bool") || p2o_overload_is(n, "int") ||
+	    p2o_overload_is(n, "float"))
+		return all_any_list(cx, n, false);
 	return all_any(cx, n, false);
 }
 
