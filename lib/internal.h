@@ -465,6 +465,16 @@ uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
 
 /* ---- emit helpers of the v2 family ---- */
 
+/* Multi-head attention as PyTorch's fused ops compute it (lib/ops/mha.c):
+ * qkv_in query/key/value [B, T, E]; proj the packed in-projection weight
+ * [3E, E] and bias, the out-projection weight and bias; mask P2O_NOVAL or
+ * of mask_type 0 [L, S], 1 [B, S], 2 [B, H, L, S], boolean or additive;
+ * weights (may be NULL) gets the attention weights, head-averaged when
+ * average. P2O_NOVAL with a diagnostic on failure. */
+uint32_t p2o_mha(p2o_cx *cx, const uint32_t qkv_in[3], int64_t e, int64_t h,
+		 const uint32_t proj[4], uint32_t mask, int64_t mask_type,
+		 uint32_t *weights, bool average);
+
 /* ---- emit helpers of the create family ---- */
 
 /* A tensor of the sizes in shape (1-D int64) filled with v in dtype:

@@ -190,40 +190,6 @@ P2O_HANDLER(scaled_dot_product_attention)
 	return p2o_set_result(cx, n, y);
 }
 
-static uint32_t packed_mha(p2o_cx *cx, const uint32_t *x, int64_t e, int64_t h,
-			   uint32_t qkv_w, uint32_t qkv_b, uint32_t proj_w,
-			   uint32_t proj_b);
-
-/* Multi-head attention with a packed in-projection, for [B, L, E]
- * query/key/value x[3] of a float dtype: the in-projection, per-head
- * MatMul/Softmax, the out-projection. */
-static uint32_t packed_mha(p2o_cx *cx, const uint32_t *x, int64_t e, int64_t h,
-			   uint32_t qkv_w, uint32_t qkv_b, uint32_t proj_w,
-			   uint32_t proj_b)
-{
-	int dt = p2o_t(cx, x[0])->dtype;
-	int64_t d = e / h;
-	uint32_t proj[3];
-	for (int i = 0; i < 3; i++) {
-		/* rows [i*E, (i+1)*E) of the packed in-projection */
-		int64_t st = i * e, en = (i + 1) * e, ax = 0;
-		uint32_t w = p2o_slice(cx, qkv_w, &st, &en, &ax, NULL, 1);
-		uint32_t b = p2o_slice(cx, qkv_b, &st, &en, &ax, NULL, 1);
-		uint32_t y = p2o_matmul_bt(cx, x[i], w, b);
-		/* [B, L, E] -> [B, H, L, D] */
-		int64_t split[4] = { 0, 0, h, d }, perm[4] = { 0, 2, 1, 3 };
-		proj[i] = p2o_transpose(cx, p2o_reshape_to(cx, y, split, 4), perm, 4);
-	}
-	int64_t kt[4] = { 0, 1, 3, 2 };
-	uint32_t s = p2o_op2(cx, "MatMul", proj[0], p2o_transpose(cx, proj[1], kt, 4));
-	s = p2o_op2(cx, "Mul", s, p2o_const_scalar(cx, dt, 1.0 / sqrt((double)d)));
-	uint32_t sm = p2o_node_new(cx, "Softmax", 1, &s, 1);
-	p2o_attr_int(cx, sm, "axis", 3);
-	uint32_t y = p2o_op2(cx, "MatMul", p2o_node_done(cx, sm), proj[2]);
-	int64_t perm[4] = { 0, 2, 1, 3 }, merge[3] = { 0, 0, e };
-	y = p2o_reshape_to(cx, p2o_transpose(cx, y, perm, 4), merge, 3);
-	return p2o_matmul_bt(cx, y, proj_w, proj_b);
-}
 
 /* Layer norm over the last dim, as its formula (every opset). */
 static uint32_t layer_norm_last(p2o_cx *cx, uint32_t x, double eps, uint32_t w,
@@ -242,8 +208,9 @@ static uint32_t layer_norm_last(p2o_cx *cx, uint32_t x, double eps, uint32_t w,
 /* aten::_transformer_encoder_layer_fwd: nn.TransformerEncoderLayer's fused
  * fast path (traced in eval under no_grad). Post-norm:
  * x = ln1(x + sa(x)); x = ln2(x + ff(x)); pre-norm (norm_first):
- * x = x + sa(ln1(x)); x = x + ff(ln2(x)); ff = W2 act(W1 x). Without a
- * mask only. */
+ * x = x + sa(ln1(x)); x = x + ff(ln2(x)); ff = W2 act(W1 x); sa is
+ * p2o_mha, with the layer's mask (a key padding mask, an attention mask or
+ * their merge, boolean or additive). */
 P2O_HANDLER(transformer_encoder_layer_fwd)
 {
 	p2o_arg v[18];
@@ -254,26 +221,30 @@ P2O_HANDLER(transformer_encoder_layer_fwd)
 			  "ffn_bias_1:t ffn_weight_2:t ffn_bias_2:t", v);
 	if (rc)
 		return rc;
-	p2o_arg m[1];
-	if ((rc = p2o_args(cx, n, "mask:t?", m)))
+	p2o_arg m[2];
+	if ((rc = p2o_args(cx, n, "mask:t? mask_type:i?", m)))
 		return rc;
 	int64_t e = v[1].i, h = v[2].i;
 	uint32_t x = v[0].tensor;
 	const p2o_type *t = p2o_t(cx, x);
-	if (!m[0].none || h <= 0 || e % h || t->rank != 3 ||
-	    !p2o_dtype_is_float(t->dtype))
+	if (!p2o_dtype_is_float(t->dtype))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"converted for batched float inputs without "
-				"a mask only");
+				"converted for float inputs only");
 	bool pre = v[8].b;
 	double eps = v[9].f;
 	/* exact gelu is over Erf */
 	if (v[7].b && (rc = p2o_need_opset(cx, 9, "use_gelu=True")))
 		return rc;
 	uint32_t a = pre ? layer_norm_last(cx, x, eps, v[10].tensor, v[11].tensor) : x;
-	uint32_t qkv[3] = { a, a, a };
-	x = p2o_op2(cx, "Add", x, packed_mha(cx, qkv, e, h, v[3].tensor, v[4].tensor,
-					      v[5].tensor, v[6].tensor));
+	const uint32_t qkv[3] = { a, a, a };
+	const uint32_t proj[4] = { v[3].tensor, v[4].tensor, v[5].tensor,
+				   v[6].tensor };
+	uint32_t sa = p2o_mha(cx, qkv, e, h, proj,
+			      m[0].none ? P2O_NOVAL : m[0].tensor,
+			      m[1].none ? -1 : m[1].i, NULL, false);
+	if (sa == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	x = p2o_op2(cx, "Add", x, sa);
 	if (!pre)
 		x = layer_norm_last(cx, x, eps, v[10].tensor, v[11].tensor);
 	uint32_t f = pre ? layer_norm_last(cx, x, eps, v[12].tensor, v[13].tensor) : x;

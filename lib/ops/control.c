@@ -227,7 +227,8 @@ P2O_HANDLER(const_false)
 
 /* aten::str(elem) of a constant: the text Python's str gives for a
  * device, string, int or bool (the fast-path check
- * `'cpu' in str(x.device)`). */
+ * `'cpu' in str(x.device)`); prim::type(device), device.type, the same
+ * for the devices a model has here (the CPU). */
 P2O_HANDLER(str)
 {
 	const pts_const *k = n->n_in ? p2o_konst(cx, n, 0) : NULL;
