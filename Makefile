@@ -183,7 +183,10 @@ bench: deps
 #     the test that caused it (a worker's abort becomes exit 1 or 3 and its
 #     report lands on stderr, which the suites check).
 ASAN_BUILD = build-asan
-SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer
+# UBSan's vptr check needs the typeinfo of every polymorphic class the
+# shim casts, and libtorch does not export some (c10::DynamicType): the
+# shim would not load. That one check is off.
+SANITIZE = -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer
 # Op fixtures covering conv, pooling, norm, shape and index handlers.
 ASAN_OPS = conv2d_basic|batch_norm2d|max_pool2d_ceil|linear_rank3|cat_promote|flatten_symbolic|view_symbolic|div_rounding_int|symbolic_dim_arith|slice_bounds|split_sizes|to_other|gelu
 
