@@ -360,6 +360,14 @@ int p2o_split_halves(p2o_cx *cx, uint32_t x, int axis, uint32_t *outs);
 
 /* ---- emit helpers of the binary family ---- */
 
+/* (x - mean) * rstd over axes (kept as size-1 dims), the biased variance
+ * and rstd = 1 / sqrt(var + eps) in x's dtype, as PyTorch's normalizations
+ * compute (lib/ops/norm.c); mean and rstd into *mean_out, *rstd_out when
+ * not NULL. */
+uint32_t p2o_standardize(p2o_cx *cx, uint32_t x, const int64_t *axes,
+			 size_t n, double eps, uint32_t *mean_out,
+			 uint32_t *rstd_out);
+
 /* Where(cond, a, b) (opset 9+), for a and b of one dtype, any dtype
  * (computed in a wider one where ONNX Runtime lacks a kernel); P2O_NOVAL
  * in, P2O_NOVAL out. */

@@ -195,14 +195,9 @@ P2O_HANDLER(scaled_dot_product_attention)
 static uint32_t layer_norm_last(p2o_cx *cx, uint32_t x, double eps, uint32_t w,
 				uint32_t b)
 {
-	int dt = p2o_t(cx, x)->dtype;
 	int64_t last = p2o_t(cx, x)->rank - 1;
-	uint32_t xc = p2o_op2(cx, "Sub", x, p2o_reduce(cx, "ReduceMean", x, &last, 1, true));
-	uint32_t var = p2o_reduce(cx, "ReduceMean", p2o_op2(cx, "Mul", xc, xc),
-				  &last, 1, true);
-	uint32_t sd = p2o_op1(cx, "Sqrt", p2o_op2(cx, "Add", var,
-						  p2o_const_scalar(cx, dt, eps)));
-	return p2o_op2(cx, "Add", p2o_op2(cx, "Mul", p2o_op2(cx, "Div", xc, sd), w), b);
+	uint32_t y = p2o_standardize(cx, x, &last, 1, eps, NULL, NULL);
+	return p2o_op2(cx, "Add", p2o_op2(cx, "Mul", y, w), b);
 }
 
 /* aten::_transformer_encoder_layer_fwd: nn.TransformerEncoderLayer's fused

@@ -11,9 +11,9 @@
  * variance and rstd = 1 / sqrt(var + eps), in x's dtype, as PyTorch's
  * normalizations compute; the mean and rstd into *mean, *rstd if not
  * NULL. */
-static uint32_t standardize(p2o_cx *cx, uint32_t x, const int64_t *axes,
-			    size_t n, double eps, uint32_t *mean_out,
-			    uint32_t *rstd_out)
+uint32_t p2o_standardize(p2o_cx *cx, uint32_t x, const int64_t *axes,
+			 size_t n, double eps, uint32_t *mean_out,
+			 uint32_t *rstd_out)
 {
 	int dt = p2o_t(cx, x)->dtype;
 	uint32_t mean = p2o_reduce(cx, "ReduceMean", x, axes, n, true);
@@ -82,7 +82,7 @@ static int batch_stats_norm(p2o_cx *cx, const pts_node *n, uint32_t x,
 	for (int i = 0; i < rank; i++)
 		if (i != 1)
 			axes[k++] = i;
-	uint32_t y = standardize(cx, x, axes, k, eps, NULL, NULL);
+	uint32_t y = p2o_standardize(cx, x, axes, k, eps, NULL, NULL);
 	return p2o_set_result(cx, n, channel_affine(cx, y, w, b, rank));
 }
 
@@ -168,7 +168,7 @@ static uint32_t layer_norm_formula(p2o_cx *cx, const p2o_arg *v,
 {
 	uint32_t x = v[0].tensor;
 	int dt = p2o_t(cx, x)->dtype;
-	uint32_t y = standardize(cx, x, axes, (size_t)k, v[4].f, mean, rstd);
+	uint32_t y = p2o_standardize(cx, x, axes, (size_t)k, v[4].f, mean, rstd);
 	if (!v[2].none)
 		y = p2o_op2(cx, "Mul", y, p2o_cast(cx, v[2].tensor, dt));
 	if (!v[3].none)
@@ -252,7 +252,7 @@ P2O_HANDLER(group_norm)
 	int64_t grouped[3] = { 0, g, -1 };
 	static const int64_t last[1] = { 2 };
 	uint32_t xg = p2o_reshape_to(cx, x, grouped, 3);
-	uint32_t y = standardize(cx, xg, last, 1, v[4].f, NULL, NULL);
+	uint32_t y = p2o_standardize(cx, xg, last, 1, v[4].f, NULL, NULL);
 	y = p2o_reshape(cx, y, p2o_dims_value(cx, x, 0, rank));
 	y = channel_affine(cx, y, v[2].none ? P2O_NOVAL : v[2].tensor,
 			   v[3].none ? P2O_NOVAL : v[3].tensor, rank);
@@ -280,7 +280,7 @@ P2O_HANDLER(instance_norm)
 		int64_t axes[P2O_MAX_RANK];
 		for (int i = 2; i < rank; i++)
 			axes[i - 2] = i;
-		y = standardize(cx, x, axes, (size_t)(rank - 2), eps, NULL, NULL);
+		y = p2o_standardize(cx, x, axes, (size_t)(rank - 2), eps, NULL, NULL);
 	} else {
 		if (v[3].none || v[4].none)
 			return p2o_fail(cx, P2O_ERR_MODEL,
