@@ -12,6 +12,8 @@
 #   make fuzz-replay  the fuzz harnesses built with cc, for the corpus replay
 #   make v2-models  PyTorch 2.6 archives of torchvision models, made in a
 #                   Debian 13 chroot (V2_CHROOT, built by debootstrap)
+#   make v2-zoo     the same networks' skeletons in testdata/v2/zoo (their
+#                   archives without the large weights, for tests/v2zoo.bats)
 #   make LIBTORCH=DIR  the shim against another libtorch (a release tree
 #                   or the torch/ folder of a PyTorch install)
 
@@ -53,7 +55,7 @@ PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
 .PHONY: all deps test demo bench install uninstall clean fixtures models \
-	v2-models v2-fixtures \
+	v2-models v2-fixtures v2-zoo \
 	check-asan test-v2models fuzz fuzz-replay fuzz-harnesses hostile
 
 all: $(BIN) $(SHIM_SO)
@@ -255,6 +257,11 @@ test-v2models: all
 
 v2-fixtures: $(V2_CHROOT)/usr/bin/python3
 	$(V2_RUN) testdata/v2
+
+# The skeletons of testdata/v2/zoo (torchvision networks saved by PyTorch
+# 2.6 without their large weights; tests/v2zoo.bats fills them back in).
+v2-zoo: $(V2_CHROOT)/usr/bin/python3
+	V2_SCRIPT=make_v2_zoo.py $(V2_RUN) testdata/v2/zoo
 
 install: $(BIN) $(SHIM_SO)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pt2onnx

@@ -7,11 +7,8 @@
 # are made both ways and checked at opsets 13, 17 and 23; the segmentation
 # networks (which return a dict) as a trace of their "out".
 #
-# As in tests/ops.bats, setup_file does the work in bulk: one --batch run
-# converts every model at every opset (libtorch is loaded once), then one
-# ONNX Runtime process and one checker process check everything, side by
-# side. Each @test below reads the results of its model. The ONNX files are
-# deleted once checked (they add up to several GiB).
+# setup_file does the work in bulk (model_suite_run, tests/helpers.bash),
+# and each @test reads the results of its model (model_ok).
 
 load helpers
 
@@ -43,81 +40,11 @@ lraspp_mobilenet_v3_large_out 13 17 23
 setup_file() {
     set -o pipefail
     /usr/bin/python3 "$ROOT/scripts/make_models.py" "$MODELS_DIR" | sed "s/^/# /" >&3
-    export MSUITE=$BATS_FILE_TMPDIR/msuite
-    local name o i=0 s json model
-    local -a args
-    mkdir -p "$MSUITE/onnx" || return
-    : > "$MSUITE/batch"
-    : > "$MSUITE/jobs"
-    while read -r name opsets; do
-        [ -n "$name" ] || continue
-        json=$MODELS_DIR/$name.json
-        for o in $opsets; do
-            i=$((i + 1))
-            model=$MSUITE/onnx/$name.opset$o.onnx
-            args=("$MODELS_DIR/$name.pt" -o "$model" --opset "$o")
-            while IFS= read -r s; do
-                args+=(-s "$s")
-            done < <(shapes_args "$json")
-            args+=(-q)
-            printf '%q ' "${args[@]}" >> "$MSUITE/batch"
-            echo >> "$MSUITE/batch"
-            printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$name" "$o" "$json" "$model" >> "$MSUITE/jobs"
-        done
-    done <<< "$MODEL_PLAN"
-
-    convert_jobs "$MSUITE/batch" "$MSUITE/results" || return
-    while IFS=$'\t' read -r i name o json model; do
-        [ "$(cat "$MSUITE/results/$i.rc")" = 0 ] && [ -s "$model" ] || continue
-        printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$o"
-        [ "$o" -gt "$CHECKER_MAX_OPSET" ] ||
-            printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$o" >&3
-    done < "$MSUITE/jobs" > "$MSUITE/ort.manifest" 3> "$MSUITE/checker.manifest"
-    run_manifest "$MSUITE/checker" "$PYTHON" "$ONNXCHECK" &
-    run_manifest "$MSUITE/ort" node "$ORTCHECK"
-    wait $!
-    rm -rf "$MSUITE/onnx"
+    model_suite_run "$MODELS_DIR" "$MODEL_PLAN" "$BATS_FILE_TMPDIR/msuite"
 }
 
 setup() {
     require_pt2onnx
-}
-
-# checked_line BASE LABEL: the line checker BASE printed for LABEL, or
-# nothing.
-checked_line() {
-    grep -E "^(ok|FAIL) $2($|[: ])" "$1.out" | head -n 1
-}
-
-# model_ok NAME: NAME converted at each opset of its plan, ONNX Runtime
-# matched PyTorch, and the ONNX checker passed at opsets <= 17.
-model_ok() {
-    local i name o json model rc line n=0
-    local -a msg=()
-    while IFS=$'\t' read -r i name o json model; do
-        [ "$name" = "$1" ] || continue
-        n=$((n + 1))
-        read -r rc < "$MSUITE/results/$i.rc"
-        if [ "$rc" != 0 ]; then
-            msg+=("$name at opset $o: pt2onnx exited $rc" \
-                "  \$ $PT2ONNX $(sed -n "${i}p" "$MSUITE/batch")" \
-                "$(sed 's/^/    /' "$MSUITE/results/$i.log")")
-            continue
-        fi
-        line=$(checked_line "$MSUITE/ort" "$name@opset$o")
-        if [[ $line != ok* ]]; then
-            msg+=("$name at opset $o: the ONNX Runtime check failed" \
-                "${line:-  (no result; ortcheck exited $(cat "$MSUITE/ort.rc"))}" \
-                "$(sed -n "/^FAIL $name@opset$o:/,/^[^ ]/{/^    /p}" "$MSUITE/ort.out")")
-        fi
-        if [ "$o" -le "$CHECKER_MAX_OPSET" ]; then
-            line=$(checked_line "$MSUITE/checker" "$name@opset$o")
-            [[ $line == ok* ]] || msg+=("$name at opset $o: the ONNX checker failed" \
-                "${line:-  (no result; onnxcheck exited $(cat "$MSUITE/checker.rc"))}")
-        fi
-    done < "$MSUITE/jobs"
-    [ "$n" -gt 0 ] || fail "model_ok: $1 is not in MODEL_PLAN" || return
-    [ "${#msg[@]}" -eq 0 ] || fail "${msg[@]}"
 }
 
 @test "resnet18 (traced) at opset 17" { model_ok resnet18; }
