@@ -98,22 +98,32 @@ static cJSON *diag_json(const p2o_diag *d)
 	return o;
 }
 
-/* What would fix a failure of code, one sentence; *opset_fix is the
- * opset that converts every op diagnosed (0: none does). */
-static const char *fix_text(int code, int opset_fix, char *buf, size_t len)
+/* What would fix a failure of code, one sentence: opset_fix is the
+ * lowest opset that converts the ops diagnosed with a min_opset (0: none
+ * has one), no_opset whether some op has none. */
+#define NO_CONVERTER "have no converter at the opsets pt2onnx targets: " \
+	"compute them differently in the model, or add a converter (README: " \
+	"Adding an op)"
+
+static const char *fix_text(int code, int opset_fix, int no_opset, char *buf,
+			    size_t len)
 {
 	switch (code) {
 	case P2O_OK: return NULL;
 	case P2O_ERR_UNSUPPORTED:
-		if (opset_fix) {
+		if (opset_fix && !no_opset) {
 			snprintf(buf, len, "convert with --opset %d (the lowest "
 					   "opset that converts every op listed)",
 				 opset_fix);
 			return buf;
 		}
-		return "the ops listed have no converter at any opset pt2onnx "
-		       "targets: compute them differently in the model, or "
-		       "add a converter (README: Adding an op)";
+		if (opset_fix) {
+			snprintf(buf, len, "the ops with a min_opset convert from "
+					   "--opset %d on; the others " NO_CONVERTER,
+				 opset_fix);
+			return buf;
+		}
+		return "the ops listed " NO_CONVERTER;
 	case P2O_ERR_OPEN: return "check that MODEL exists and is readable";
 	case P2O_ERR_MODEL: return "save the model again with torch.jit.save "
 				   "(of torch.jit.script or torch.jit.trace) "
@@ -146,27 +156,35 @@ static void add_status(cJSON *root, const report_in *r)
 	cJSON_AddItemToObject(o, "code", str_or_null(code ? p2o_errname(code) : NULL));
 	const char *msg = r->message;
 	size_t n = r->cx ? p2o_diag_count(r->cx) : 0;
-	int opset_fix = 0;
+	int opset_fix = 0, no_opset = 0;
+	unsigned nodes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const p2o_diag *d = p2o_diag_at(r->cx, i);
+		nodes += d->count;
 		if (!msg && !d->warning)
 			msg = d->message;
 		if (d->code != P2O_ERR_UNSUPPORTED)
 			continue;
-		if (d->min_opset <= 0 || opset_fix < 0) {
-			opset_fix = -1; /* one op no opset converts */
-			continue;
-		}
-		if (d->min_opset > opset_fix)
+		if (d->min_opset <= 0 || d->min_opset > P2O_OPSET_MAX)
+			no_opset = 1;
+		else if (d->min_opset > opset_fix)
 			opset_fix = d->min_opset;
 	}
-	if (opset_fix < 0 || opset_fix > P2O_OPSET_MAX)
-		opset_fix = 0;
+	char head[200];
+	if (!r->message && n > 1) {
+		/* Several problems: stderr's header line, in the same words. */
+		snprintf(head, sizeof head, "%zu problems (%u nodes) prevent "
+					    "conversion at opset %d",
+			 n, nodes, p2o_get_summary(r->cx) ?
+					   p2o_get_summary(r->cx)->opset : 0);
+		msg = head;
+	}
 	if (!msg && code)
 		msg = p2o_strerror(code);
 	cJSON_AddItemToObject(o, "message", str_or_null(msg));
-	char buf[160];
-	cJSON_AddItemToObject(o, "fix", str_or_null(fix_text(code, opset_fix, buf,
+	char buf[400];
+	cJSON_AddItemToObject(o, "fix", str_or_null(fix_text(code, opset_fix,
+							     no_opset, buf,
 							     sizeof buf)));
 	cJSON_AddItemToObject(root, "status", o);
 }
