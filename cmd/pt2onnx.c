@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,11 @@ static FILE *errout;            /* where error() writes: stderr, or the log
 static p2o_ctx *volatile active; /* for the signal handler */
 static bool show_progress;      /* stderr is a terminal and not -q */
 static char last_error[16384];   /* error()'s last message, for --report */
+/* The latest progress line, shown once the conversion has taken long
+ * enough (progress_due, on SIGALRM). */
+static char progress_line[512];
+static volatile size_t progress_len;
+static volatile sig_atomic_t progress_live;
 
 /* The conversion runs in a forked worker, so that a crash inside libtorch
  * (whose unpickler can corrupt its heap on a damaged archive) becomes an
@@ -265,6 +271,8 @@ static const char *human_size(uint64_t n, char *buf, size_t len)
 	return buf;
 }
 
+static void write_all(int fd, const char *p, size_t n);
+
 static void progress(void *user, const char *stage, uint64_t done,
 		     uint64_t total)
 {
@@ -276,16 +284,72 @@ static void progress(void *user, const char *stage, uint64_t done,
 	}
 	if (!show_progress)
 		return;
+	/* "writing MiB" 3/97 is "writing 3/97 MiB"; a count without a unit
+	 * ("converting") counts nodes. */
+	char line[sizeof progress_line];
+	const char *sp = strrchr(stage, ' ');
+	int verb = sp ? (int)(sp - stage) : (int)strlen(stage);
 	if (total)
-		fprintf(stderr, "\r%s: %s %llu/%llu\033[K", prog, stage,
-			(unsigned long long)done, (unsigned long long)total);
+		snprintf(line, sizeof line, "\r%s: %.*s %llu/%llu %s\033[K", prog,
+			 verb, stage, (unsigned long long)done,
+			 (unsigned long long)total, sp ? sp + 1 : "nodes");
 	else
-		fprintf(stderr, "\r%s: %s...\033[K", prog, stage);
+		snprintf(line, sizeof line, "\r%s: %.*s...\033[K", prog, verb,
+			 stage);
+	/* The line is handed to the timer's handler with SIGALRM blocked,
+	 * so that it never writes half of an update. */
+	sigset_t alrm, old;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, &old);
+	memcpy(progress_line, line, sizeof line);
+	progress_len = strlen(line);
+	if (progress_live)
+		write_all(STDERR_FILENO, progress_line, progress_len);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* The conversion has run long enough to show its progress: the current
+ * stage now, and every update from here on. */
+static void progress_due(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	progress_live = 1;
+	if (progress_len)
+		write_all(STDERR_FILENO, progress_line, progress_len);
+	errno = saved;
+}
+
+/* Starts the clock: progress shows only for a conversion that takes over
+ * a second (PT2ONNX_PROGRESS_DELAY_MS, for tests only, sets another
+ * delay), so that a quick one leaves the terminal as it was. */
+static void progress_start(void)
+{
+	if (!show_progress)
+		return;
+	long ms = 1000;
+	const char *env = getenv("PT2ONNX_PROGRESS_DELAY_MS");
+	if (env && *env)
+		ms = strtol(env, NULL, 10);
+	struct sigaction sa = { .sa_handler = progress_due,
+				.sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { .it_value = { ms / 1000, (ms % 1000) * 1000 } };
+	if (ms <= 0)
+		it.it_value.tv_usec = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Stops the clock, and clears the progress line if one was shown. */
 static void progress_done(void)
 {
-	fprintf(stderr, "\r\033[K");
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (progress_live)
+		fprintf(stderr, "\r\033[K");
+	progress_live = 0;
 }
 
 static void set_phase(int phase)
@@ -485,7 +549,8 @@ static int supervise(const char *model, const struct job *j)
 	if (WIFEXITED(status))
 		write_all(STDERR_FILENO, h.buf, h.len);
 	else if (show_progress)
-		progress_done(); /* a dead worker's last words: replaced by ours */
+		/* A dead worker's last words: replaced by ours. */
+		write_all(STDERR_FILENO, "\r\033[K", 4);
 	free(h.buf);
 	int sig = 0;
 	int rc = worker_verdict(status, st, model, &sig);
@@ -868,6 +933,7 @@ static int convert_one(const struct job *j)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	progress_start();
 	set_phase(PHASE_LOADING);
 	double secs[N_STAGES] = { -1, -1, -1, -1 }, t0 = now();
 	const char *stage = "load";
@@ -1111,6 +1177,7 @@ static char *output_key(const char *path)
 struct out_key {
 	char *key;  /* output_key() */
 	size_t job; /* index into the batch's jobs */
+	bool report; /* ---- report ---- the job's --report file */
 };
 
 static int cmp_out_key(const void *a, const void *b)
@@ -1124,20 +1191,25 @@ static int cmp_out_key(const void *a, const void *b)
  * refuse the batch before any job runs. Sorting keeps this n log n. */
 static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 {
-	struct out_key *k = malloc((n ? n : 1) * sizeof *k);
+	/* Two keys a job: its output and its --report file. */
+	struct out_key *k = malloc((n ? 2 * n : 1) * sizeof *k);
 	if (!k)
 		return error(EXIT_INTERNAL, "out of memory");
 	size_t m = 0;
 	int rc = EXIT_OK;
-	for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
-		if (jobs[i]->status >= 0)
-			continue; /* its line is wrong already */
-		if (!(k[m].key = output_key(jobs[i]->output)))
+	for (size_t i = 0; i < 2 * n && rc == EXIT_OK; i++) {
+		const struct job *j = jobs[i / 2];
+		bool rep = i % 2;
+		if (j->status >= 0 || (rep && !j->report))
+			continue; /* its line is wrong already; no report */
+		if (!(k[m].key = output_key(rep ? j->report : j->output)))
 			rc = error(EXIT_INTERNAL, "out of memory");
 		else if (strcmp(k[m].key, "c") == 0)
 			free(k[m].key);
-		else
-			k[m++].job = i;
+		else {
+			k[m].report = rep;
+			k[m++].job = i / 2;
+		}
 	}
 	if (rc == EXIT_OK)
 		qsort(k, m, sizeof *k, cmp_out_key);
@@ -1145,9 +1217,18 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 		if (strcmp(k[i].key, k[i - 1].key) != 0)
 			continue;
 		struct job *j = jobs[k[i].job];
-		fprintf(stderr, "%s:%d: %s: error: output '%s' is the output of "
-				"line %d too\n",
-			name, j->line, prog, j->output, jobs[k[i - 1].job]->line);
+		if (!k[i].report && !k[i - 1].report)
+			fprintf(stderr, "%s:%d: %s: error: output '%s' is the "
+					"output of line %d too\n",
+				name, j->line, prog, j->output,
+				jobs[k[i - 1].job]->line);
+		else
+			fprintf(stderr, "%s:%d: %s: error: '%s' (its %s) is "
+					"written by line %d too\n",
+				name, j->line, prog,
+				k[i].report ? j->report : j->output,
+				k[i].report ? "--report" : "output",
+				jobs[k[i - 1].job]->line);
 		rc = EXIT_USAGE;
 	}
 	for (size_t i = 0; i < m; i++)
