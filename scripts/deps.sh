@@ -16,6 +16,8 @@ PACKAGES=(
     libtorch-dev protobuf-c-compiler libprotobuf-c-dev libcjson-dev zlib1g-dev
     bats
     python3-torch python3-torchvision python3-onnx
+    # ---- report ----
+    python3-jsonschema
 )
 # Node.js may come from elsewhere than Debian; only ask apt when it is absent.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
