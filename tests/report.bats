@@ -141,6 +141,46 @@ assert r['onnx']['nodes'] == 0
 "
 }
 
+@test "an argument that must be constant: the report names it" {
+    # flatten(x, int(d.sum())): start_dim comes from a tensor's value.
+    run --separate-stderr "$PT2ONNX" "$ERRORS/runtime_dim.pt" -o m.onnx -s 2x3x4 -s 1:int64 \
+        --report r.json
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    valid r.json
+    check r.json "
+d = diag('aten::flatten')
+assert d['argument'] == 'start_dim' and d['min_opset'] is None, d
+assert r['status']['message'] == d['message'], r['status']
+assert [i['dtype'] for i in r['graph']['inputs']] == ['float32', 'int64'], r['graph']
+"
+}
+
+@test "a worker that dies: the supervisor writes the report" {
+    "$PT2ONNX" "$TINYNET" -o m.onnx -s 1x3x32x32 --report r.json 2>err.txt &
+    local pid=$! worker='' i
+    # The worker is the command's child; it spends a second or more
+    # loading libtorch and the model.
+    for ((i = 0; i < 200; i++)); do
+        worker=$(pgrep -P "$pid" || true)
+        [ -z "$worker" ] || break
+        sleep 0.02
+    done
+    [ -n "$worker" ] || fail "no worker seen"
+    kill -SEGV "$worker"
+    local st=0
+    wait "$pid" || st=$?
+    [ "$st" -eq 3 ] || [ "$st" -eq 1 ] || fail "exit $st" "$(cat err.txt)"
+    valid r.json
+    check r.json "
+s = r['status']
+assert s['stage'] == 'worker' and s['exit'] == $st and not s['ok'], s
+assert 'Segmentation fault' in s['message'], s
+assert r['diagnostics'][0]['message'] == s['message']
+assert r['input']['sha256'] == sha('$TINYNET') and r['output']['size'] is None
+"
+    [ ! -e m.onnx ] || fail "an output was written"
+}
+
 @test "bad archive: the report says what failed, where and what would fix it" {
     printf 'not a zip archive\n' > bad.pt
     run --separate-stderr "$PT2ONNX" bad.pt -o m.onnx -s 1x3 --report r.json
