@@ -289,7 +289,7 @@ static cJSON *build(const report_in *r)
 	cJSON_AddItemToObject(root, "opset", num_or_null(s ? s->opset : 0,
 							 s && s->opset));
 	cJSON_AddItemToObject(root, "ir_version", num_or_null(st.ir_version,
-							      ok && st.ir_version));
+							      st.ir_version));
 	cJSON *g = cJSON_CreateObject();
 	cJSON_AddItemToObject(g, "inputs", ios_json(s ? s->inputs : NULL,
 						    s ? s->n_inputs : 0));
