@@ -944,10 +944,26 @@ static int convert_one(const struct job *j)
 	signal(SIGHUP, on_signal);
 	progress_start();
 	set_phase(PHASE_LOADING);
-	double secs[N_STAGES] = { -1, -1, -1, -1 }, t0 = now();
+	double secs[N_STAGES] = { -1, -1, -1, -1, -1 }, t0 = now();
 	const char *stage = "load";
+	/* For the report, starting libtorch (once a process; done already
+	 * in a batch's workers) is timed apart from reading the model.
+	 * Without one, a model that is not there fails before libtorch
+	 * starts. A failure is p2o_load's to record. */
+	if (j->report) {
+		char lt_err[64];
+		p2o_load_torch(lt_err, sizeof lt_err);
+		secs[STAGE_LIBTORCH] = now() - t0;
+		t0 = now();
+	}
 	int code = p2o_load(cx, j->model, &opt);
 	secs[STAGE_LOAD] = now() - t0;
+	/* p2o_load reads and freezes; the shim times the freezing. */
+	secs[STAGE_FREEZE] = p2o_freeze_seconds(cx);
+	if (secs[STAGE_FREEZE] >= 0 && secs[STAGE_FREEZE] <= secs[STAGE_LOAD])
+		secs[STAGE_LOAD] -= secs[STAGE_FREEZE];
+	else
+		secs[STAGE_FREEZE] = -1;
 	if (code == P2O_OK && j->verbose)
 		fprintf(stderr, "TorchScript graph (frozen, canonicalized):\n%s\n",
 			p2o_torch_text(cx));

@@ -242,16 +242,16 @@ static void add_weights(cJSON *root, const p2o_summary *s)
 
 static void add_timings(cJSON *root, const report_in *r)
 {
-	static const char *const name[N_STAGES] = { "load", "freeze", "convert",
-						    "write" };
+	static const char *const name[N_STAGES] = { "libtorch", "load", "freeze",
+						    "convert", "write" };
 	cJSON *t = cJSON_CreateObject();
 	for (int i = 0; i < N_STAGES; i++)
 		cJSON_AddItemToObject(t, name[i], num_or_null(r->secs[i],
 							      r->secs[i] >= 0));
-	/* The shim loads and freezes in one call (pts_load): freezing's time
-	 * is inside "load". */
-	cJSON_AddStringToObject(t, "note", "load includes freezing (one shim "
-					   "call); freeze is null");
+	cJSON_AddStringToObject(t, "note", r->secs[STAGE_FREEZE] >= 0 ?
+		"load: reading and checking the archive; freeze: freezing and "
+		"canonicalizing forward()" :
+		"freeze not measured apart: load includes it");
 	/* Peak RSS: of this process, or of the worker that converted (a
 	 * child), whichever is higher. Linux gives KiB. */
 	struct rusage self, kids;

@@ -11,7 +11,8 @@
 #include "pt2onnx.h"
 
 /* Stages timed, in the order they run. */
-enum { STAGE_LOAD, STAGE_FREEZE, STAGE_CONVERT, STAGE_WRITE, N_STAGES };
+enum { STAGE_LIBTORCH, STAGE_LOAD, STAGE_FREEZE, STAGE_CONVERT, STAGE_WRITE,
+       N_STAGES };
 
 /* What the command knows of a conversion, for report_write. */
 typedef struct report_in {

@@ -230,6 +230,10 @@ typedef struct p2o_summary {
 	int opset;               /* the target opset; 0 before p2o_convert */
 } p2o_summary;
 
+/* Of the p2o_load of cx, the seconds spent freezing and canonicalizing
+ * (part of p2o_load's time); -1 when not known (no model loaded). */
+double p2o_freeze_seconds(const p2o_ctx *cx);
+
 /* Made on first call from the context's state (O(n log n) in the nodes),
  * owned by cx and valid until p2o_free. NULL when out of memory. */
 const p2o_summary *p2o_get_summary(p2o_ctx *cx);

@@ -228,3 +228,8 @@ const p2o_summary *p2o_get_summary(p2o_ctx *cx)
 	cx->summary = s;
 	return s;
 }
+
+double p2o_freeze_seconds(const p2o_ctx *cx)
+{
+	return cx->model ? pts_freeze_seconds(cx->model) : -1;
+}
