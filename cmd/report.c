@@ -183,9 +183,11 @@ static void add_status(cJSON *root, const report_in *r)
 		msg = p2o_strerror(code);
 	cJSON_AddItemToObject(o, "message", str_or_null(msg));
 	char buf[400];
-	cJSON_AddItemToObject(o, "fix", str_or_null(fix_text(code, opset_fix,
-							     no_opset, buf,
-							     sizeof buf)));
+	const char *fix = fix_text(code, opset_fix, no_opset, buf, sizeof buf);
+	if (r->exit_status > 128) /* 128 + the signal that stopped it */
+		fix = "nothing in the model: the conversion was stopped from "
+		      "outside (a signal); run it again";
+	cJSON_AddItemToObject(o, "fix", str_or_null(fix));
 	cJSON_AddItemToObject(root, "status", o);
 }
 
