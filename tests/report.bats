@@ -40,10 +40,17 @@ EOF_PY
 ) || fail "$1:" "$out"
 }
 
+# reported WANT REPORT ARGS...: run pt2onnx ARGS --report REPORT, stderr
+# apart; fail unless it exits WANT and REPORT is valid.
+reported() {
+    local want=$1 rep=$2
+    run --separate-stderr "$PT2ONNX" "${@:3}" --report "$rep"
+    [ "$status" -eq "$want" ] || fail "exit $status, want $want" "$stderr" || return
+    valid "$rep"
+}
+
 @test "success: files with size and sha256, options, opset, graph, op counts, weights, timings" {
-    run --separate-stderr "$PT2ONNX" "$TINYNET" -o m.onnx -s batchx3x32x32 --report r.json
-    [ "$status" -eq 0 ] || fail "exit $status" "$stderr"
-    valid r.json
+    reported 0 r.json "$TINYNET" -o m.onnx -s batchx3x32x32
     # sha256 against coreutils' (the report's is pt2onnx's own code).
     local in_sum out_sum
     in_sum=$(sha256sum "$TINYNET" | cut -d' ' -f1)
@@ -110,11 +117,8 @@ assert t['peak_rss_bytes'] > 10 << 20, t
 }
 
 @test "unsupported ops: each op with its count, every source line, and the opset that converts it" {
-    run --separate-stderr "$PT2ONNX" "$ERRORS/unsupported.pt" -o m.onnx -s 1x2x6x6 \
-        --opset 9 --report r.json
-    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    reported 4 r.json "$ERRORS/unsupported.pt" -o m.onnx -s 1x2x6x6 --opset 9
     [ ! -e m.onnx ] || fail "an output was written"
-    valid r.json
     check r.json "
 s = r['status']
 assert s['exit'] == 4 and not s['ok'] and s['stage'] == 'convert', s
@@ -143,10 +147,7 @@ assert r['onnx']['nodes'] == 0
 
 @test "an argument that must be constant: the report names it" {
     # flatten(x, int(d.sum())): start_dim comes from a tensor's value.
-    run --separate-stderr "$PT2ONNX" "$ERRORS/runtime_dim.pt" -o m.onnx -s 2x3x4 -s 1:int64 \
-        --report r.json
-    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
-    valid r.json
+    reported 4 r.json "$ERRORS/runtime_dim.pt" -o m.onnx -s 2x3x4 -s 1:int64
     check r.json "
 d = diag('aten::flatten')
 assert d['argument'] == 'start_dim' and d['min_opset'] is None, d
@@ -183,9 +184,7 @@ assert r['input']['sha256'] == sha('$TINYNET') and r['output']['size'] is None
 
 @test "bad archive: the report says what failed, where and what would fix it" {
     printf 'not a zip archive\n' > bad.pt
-    run --separate-stderr "$PT2ONNX" bad.pt -o m.onnx -s 1x3 --report r.json
-    [ "$status" -eq 3 ] || fail "exit $status, want 3" "$stderr"
-    valid r.json
+    reported 3 r.json bad.pt -o m.onnx -s 1x3
     check r.json "
 s = r['status']
 assert s['stage'] == 'load' and s['code'] == 'model' and s['exit'] == 3, s
@@ -199,9 +198,7 @@ assert r['timings']['convert'] is None and r['timings']['load'] >= 0
 }
 
 @test "write failures: a missing output folder (found before converting), a full device" {
-    run --separate-stderr "$PT2ONNX" "$TINYNET" -o nodir/m.onnx -s 1x3x32x32 --report r.json
-    [ "$status" -eq 5 ] || fail "exit $status, want 5" "$stderr"
-    valid r.json
+    reported 5 r.json "$TINYNET" -o nodir/m.onnx -s 1x3x32x32
     check r.json "
 s = r['status']
 assert s['stage'] == 'output' and s['code'] == 'output' and s['exit'] == 5, s
@@ -210,9 +207,7 @@ assert r['diagnostics'][0]['message'] == s['message']
 assert r['input']['sha256'] == sha('$TINYNET')
 "
     [ -w /dev/full ] || skip "no /dev/full"
-    run --separate-stderr "$PT2ONNX" "$TINYNET" -o /dev/full -s 1x3x32x32 --report r2.json
-    [ "$status" -eq 5 ] || fail "exit $status, want 5" "$stderr"
-    valid r2.json
+    reported 5 r2.json "$TINYNET" -o /dev/full -s 1x3x32x32
     check r2.json "
 s = r['status']
 assert s['stage'] == 'write' and s['code'] == 'output', s
