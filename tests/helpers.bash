@@ -155,3 +155,16 @@ convert_jobs() {
         cat "$results/batch.err" >> "$results/$i.log"
     done
 }
+
+# run_manifest BASE CMD...: CMD --manifest BASE.manifest into BASE.out, its
+# exit status into BASE.rc; nothing to check is a success.
+run_manifest() {
+    local base=$1 rc=0
+    shift
+    if [ -s "$base.manifest" ]; then
+        "$@" --manifest "$base.manifest" > "$base.out" 2>&1 || rc=$?
+    else
+        : > "$base.out"
+    fi
+    echo "$rc" > "$base.rc"
+}
