@@ -42,13 +42,17 @@ CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
 # that lib/shimload.c opens with dlopen when a conversion needs it, so that
 # --help and usage errors do not pay libtorch's start-up. The shim checks
 # archives with zlib.
-LIBS     = -lprotobuf-c -lm -ldl
+LIBS     = -lprotobuf-c -lm -ldl -lcjson
 TORCH_LIBS = -ltorch -ltorch_cpu -lc10 -lz
 LIBDIR   = $(PREFIX)/lib/pt2onnx
 
 LIB_SRC  = $(wildcard lib/*.c) $(wildcard lib/ops/*.c)
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
-CMD_OBJ  = $(BUILD)/cmd/pt2onnx.o
+CMD_OBJ  = $(BUILD)/cmd/pt2onnx.o $(CMD_EXTRA)
+# ---- report ----
+# The command's other files (everything but main's), linked by the fuzz
+# harness of the command line too; cJSON writes --report.
+CMD_EXTRA = $(BUILD)/cmd/report.o $(BUILD)/cmd/sha256.o
 SHIM_OBJ = $(BUILD)/shim/pts.o
 SHIM_SO  = $(BUILD)/libpt2onnx-torch.so
 PROTO_OBJ = $(GEN)/onnx.pb-c.o
@@ -133,7 +137,7 @@ $(BUILD)/fuzz-load: $(BUILD)/tests/fuzz/load.o $(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 $(BUILD)/fuzz-cmdline: $(BUILD)/tests/fuzz/cmdline.o $(BUILD)/cmd/pt2onnx_main.o \
-		$(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_SO)
+		$(CMD_EXTRA) $(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_SO)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 fuzz:

@@ -101,6 +101,9 @@ typedef struct p2o_node {
 	uint32_t *out;            /* value ids */
 	p2o_attr *attrs;
 	bool live;                /* set by the dead-code pass */
+	/* ---- report ---- */
+	const pts_node *from;     /* the TorchScript node whose handler made
+	                             it (cx->cur then), or NULL */
 } p2o_node;
 
 /* ---- TorchScript values as the converter sees them ----------------------- */
@@ -176,6 +179,8 @@ struct p2o_ctx {
 	char *onnx_text;
 	p2o_stats stats;
 	bool converted;
+	/* ---- report ---- */
+	const p2o_summary *summary; /* made by p2o_get_summary, arena-owned */
 };
 
 typedef struct p2o_ctx p2o_cx;
@@ -629,6 +634,7 @@ typedef struct p2o_reg {
 	const char *kind;     /* TorchScript op kind */
 	int since;            /* first opset this entry applies to */
 	p2o_handler fn;       /* NULL: blocked from `since` on */
+	const char *name;     /* the handler's name in ops.def, or NULL */
 } p2o_reg;
 
 /* The handler for kind at opset, or NULL. *known tells whether the kind
@@ -637,6 +643,12 @@ p2o_handler p2o_lookup(const char *kind, int opset, bool *known);
 /* Why kind does not convert at cx->opset: "needs opset 9 or later (target
  * is 7)" below its first row, else the opsets where it converts. */
 const char *p2o_where(p2o_cx *cx, const char *kind);
+/* The ops.def name of handler fn ("conv"), or NULL. */
+const char *p2o_handler_name(p2o_handler fn);
+/* The handler a node of kind converts with at cx->opset (an in-place
+ * kind's pure form's when it has none of its own), or NULL (convert.c). */
+p2o_handler p2o_find_handler(p2o_cx *cx, const char *kind, bool *inplace,
+			     const char **table_kind);
 /* Checks the op table's order (kind, then since; no duplicate rows), which
  * lookups rely on; records an internal diagnostic when it is broken. */
 int p2o_registry_check(p2o_cx *cx);

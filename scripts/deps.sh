@@ -23,6 +23,8 @@ PACKAGES=(
     # crawl, and the benchmark's peer would be slower than on a normal
     # install.
     libopenblas0
+    # ---- report ----
+    python3-jsonschema
 )
 # Node.js may come from elsewhere than Debian; only ask apt when it is absent.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
