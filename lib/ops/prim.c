@@ -11,6 +11,13 @@ P2O_HANDLER(list_construct)
 	tv->onnx = P2O_NOVAL;
 	tv->n = n->n_in;
 	tv->items = n->in;
+	if (cx->loop_depth) { /* inside an unrolled loop: see p2o_tv_pin */
+		uint32_t *items = p2o_alloc(cx, sizeof *items *
+						    (n->n_in ? n->n_in : 1));
+		for (uint32_t j = 0; j < n->n_in; j++)
+			items[j] = p2o_tv_pin(cx, n->in[j]);
+		tv->items = items;
+	}
 	return P2O_OK;
 }
 

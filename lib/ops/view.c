@@ -830,6 +830,20 @@ P2O_HANDLER(list_op)
 	const char *op = n->kind + strlen("aten::");
 	if (strcmp(op, "slice") == 0)
 		return list_slice(cx, n);
+	if (strcmp(op, "add") == 0) { /* a + b of lists: a new list */
+		p2o_arg ab[2];
+		uint32_t ca, cb;
+		int rc = p2o_args(cx, n, "a:v b:v", ab);
+		uint32_t *ia = rc ? NULL : list_items(cx, n, (uint32_t)ab[0].idx, &ca);
+		uint32_t *ib = ia ? list_items(cx, n, (uint32_t)ab[1].idx, &cb) : NULL;
+		if (!ib)
+			return rc ? rc : P2O_ERR_UNSUPPORTED;
+		uint32_t *items = p2o_alloc(cx, sizeof *items * (ca + cb + 1));
+		memcpy(items, ia, sizeof *items * ca);
+		memcpy(items + ca, ib, sizeof *items * cb);
+		bind_list(cx, n->out[0], items, ca + cb);
+		return P2O_OK;
+	}
 	bool copy = strcmp(op, "list") == 0 || strcmp(op, "copy") == 0,
 	     append = strcmp(op, "append") == 0,
 	     insert = strcmp(op, "insert") == 0, pop = strcmp(op, "pop") == 0,
@@ -845,7 +859,7 @@ P2O_HANDLER(list_op)
 	if (!copy && !append &&
 	    (rc = list_index(cx, v[1].i, cnt, insert, &at)))
 		return rc;
-	uint32_t el = v[2].idx >= 0 ? n->in[v[2].idx] : 0;
+	uint32_t el = v[2].idx >= 0 ? p2o_tv_pin(cx, n->in[v[2].idx]) : 0;
 	if (append) {
 		items[cnt++] = el;
 	} else if (insert) {
