@@ -47,3 +47,10 @@ refused() {
 @test "a loop of 20000 iterations is past the unrolling bound: exit 4" {
     refused loop_too_long.pt "a loop of more than 10000 iterations" -s 2
 }
+
+@test "tolist() of values computed at run time: exit 4, says why" {
+    run --separate-stderr "$PT2ONNX" "$ERRORS/tolist_runtime.pt" -o "$OUT" -s 2x3
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [[ ${stderr_lines[1]} == *"prim::tolist"*"only known at run time"* ]] || fail "$stderr"
+    [ ! -e "$OUT" ] || fail "an output was written"
+}

@@ -225,3 +225,158 @@ P2O_HANDLER(derive_index)
 			      p2o_op2(cx, "Add", t[1],
 				      p2o_op2(cx, "Mul", t[0], t[2])));
 }
+
+/* Element i of constant tensor t as an int64 (integer dtypes) or a double
+ * (floating ones); false when t's dtype is not of the kind asked. */
+static bool int_elem(const pts_tensor *t, size_t i, int64_t *v)
+{
+	const char *p = t->data;
+	switch (t->dtype) {
+	case P2O_INT64: { int64_t x; memcpy(&x, p + 8 * i, 8); *v = x; return true; }
+	case P2O_INT32: { int32_t x; memcpy(&x, p + 4 * i, 4); *v = x; return true; }
+	case P2O_INT16: { int16_t x; memcpy(&x, p + 2 * i, 2); *v = x; return true; }
+	case P2O_INT8: *v = (int8_t)p[i]; return true;
+	case P2O_UINT8: *v = (uint8_t)p[i]; return true;
+	default: return false;
+	}
+}
+
+static bool float_elem(const pts_tensor *t, size_t i, double *v)
+{
+	const char *p = t->data;
+	if (t->dtype == P2O_FLOAT) {
+		float x;
+		memcpy(&x, p + 4 * i, 4);
+		*v = x;
+		return true;
+	}
+	if (t->dtype == P2O_DOUBLE) {
+		memcpy(v, p + 8 * i, 8);
+		return true;
+	}
+	return false;
+}
+
+/* The nested lists of t's elements from flat index `at`, dims [d, rank):
+ * a p2o_tv id (a constant list for the last dim, a list of lists above,
+ * a number for a 0-dim tensor). elem: 0 int, 1 float, 2 bool. */
+static uint32_t const_lists(p2o_cx *cx, const pts_tensor *t, int d,
+			    size_t at, int elem)
+{
+	uint32_t id = p2o_tv_new(cx);
+	if (d < t->rank - 1) {
+		size_t inner = 1;
+		for (int j = d + 1; j < t->rank; j++)
+			inner *= (size_t)t->dims[j];
+		uint32_t cnt = (uint32_t)t->dims[d];
+		uint32_t *items = p2o_alloc(cx, sizeof *items * (cnt ? cnt : 1));
+		for (uint32_t j = 0; j < cnt; j++)
+			items[j] = const_lists(cx, t, d + 1, at + j * inner, elem);
+		p2o_tv *tv = &P2O_TV(cx, id);
+		tv->kind = P2O_TV_LIST;
+		tv->n = cnt;
+		tv->items = items;
+		return id;
+	}
+	bool scalar = t->rank == 0;
+	size_t cnt = scalar ? 1 : (size_t)t->dims[d];
+	pts_const *k = p2o_new_const(cx, scalar ? (elem == 1 ? PTS_C_FLOAT :
+						   elem == 2 ? PTS_C_BOOL :
+							       PTS_C_INT) :
+						  (elem == 1 ? PTS_C_FLOATS :
+						   elem == 2 ? PTS_C_BOOLS :
+							       PTS_C_INTS));
+	int64_t *ints = p2o_alloc(cx, sizeof *ints * (cnt ? cnt : 1));
+	double *floats = p2o_alloc(cx, sizeof *floats * (cnt ? cnt : 1));
+	for (size_t j = 0; j < cnt; j++) {
+		if (elem == 1)
+			float_elem(t, at + j, &floats[j]);
+		else if (elem == 2)
+			ints[j] = ((const uint8_t *)t->data)[at + j] != 0;
+		else
+			int_elem(t, at + j, &ints[j]);
+	}
+	k->n = cnt;
+	k->ints = ints;
+	k->floats = floats;
+	k->i = ints[0];
+	k->f = floats[0];
+	P2O_TV(cx, id).kind = P2O_TV_CONST;
+	P2O_TV(cx, id).k = k;
+	return id;
+}
+
+/* prim::tolist(self, dim, elem_type): the tensor's elements as nested
+ * Python lists (elem_type 0 int, 1 float, 2 bool). A tensor whose
+ * values are known at conversion time (a buffer, a constant) becomes
+ * constant lists, so what the model computes from them folds; a 1-D
+ * int64 run-time tensor of known length (sizes: torch.tensor(x.shape))
+ * becomes a list of its items. Anything else is data the model would
+ * read at run time into Python numbers, which a graph cannot. */
+P2O_HANDLER(tolist)
+{
+	const pts_const *kd = p2o_konst(cx, n, 1), *ke = p2o_konst(cx, n, 2);
+	if (!kd || !ke || kd->kind != PTS_C_INT || ke->kind != PTS_C_INT ||
+	    ke->i < 0 || ke->i > 2)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"tolist() with a dimension or element type "
+				"that is not a constant int, or of complex "
+				"numbers");
+	int64_t dim = kd->i;
+	int elem = (int)ke->i;
+	const p2o_tv *tv = p2o_tvin(cx, n, 0);
+	if (tv->kind == P2O_TV_CONST && tv->k->kind == PTS_C_TENSOR) {
+		const pts_tensor *t = &tv->k->t;
+		int dt = t->dtype;
+		bool is_int = dt == P2O_INT64 || dt == P2O_INT32 ||
+			      dt == P2O_INT16 || dt == P2O_INT8 ||
+			      dt == P2O_UINT8;
+		bool ok = elem == 0 ? is_int : elem == 1 ?
+			  dt == P2O_FLOAT || dt == P2O_DOUBLE : dt == P2O_BOOL;
+		bool raises = t->rank != dim ||
+			      (elem == 0 && !is_int) ||
+			      (elem == 1 && (is_int || dt == P2O_BOOL)) ||
+			      (elem == 2 && dt != P2O_BOOL);
+		/* PyTorch checks both at run time and raises. */
+		if (raises)
+			return p2o_fail(cx, P2O_ERR_CONVERT,
+					"tolist() of a %d-D %s tensor into a "
+					"%lld-D list of %s (PyTorch raises "
+					"here)",
+					t->rank,
+					p2o_dtype_name(dt) ? p2o_dtype_name(dt) :
+							     "?",
+					(long long)dim,
+					elem == 0 ? "int" :
+					elem == 1 ? "float" : "bool");
+		if (!ok)
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+					"tolist() of a %s tensor",
+					p2o_dtype_name(dt) ? p2o_dtype_name(dt) :
+							     "?");
+		P2O_TV(cx, n->out[0]) =
+			P2O_TV(cx, const_lists(cx, t, 0, 0, elem));
+		return P2O_OK;
+	}
+	if (tv->kind == P2O_TV_TENSOR && elem == 0 && dim == 1) {
+		const p2o_type *t = p2o_t(cx, tv->onnx);
+		if (t->rank == 1 && t->dtype == P2O_INT64 && t->dims[0].v >= 0 &&
+		    t->dims[0].v <= P2O_MAX_SPLIT) {
+			uint32_t cnt = (uint32_t)t->dims[0].v;
+			uint32_t *items = p2o_alloc(cx, sizeof *items *
+							    (cnt ? cnt : 1));
+			if (p2o_int_items(cx, tv->onnx, items, cnt) < 0)
+				return P2O_ERR_CONVERT;
+			p2o_tv *o = &P2O_TV(cx, n->out[0]);
+			o->kind = P2O_TV_LIST;
+			o->onnx = P2O_NOVAL;
+			o->n = cnt;
+			o->items = items;
+			return P2O_OK;
+		}
+	}
+	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+			"tolist() of a tensor whose values are only known at "
+			"run time (only constants, and 1-D int64 tensors of "
+			"known length, such as sizes, convert)");
+}
