@@ -54,3 +54,10 @@ refused() {
     [[ ${stderr_lines[1]} == *"prim::tolist"*"only known at run time"* ]] || fail "$stderr"
     [ ! -e "$OUT" ] || fail "an output was written"
 }
+
+@test "mode along more than 16 values: exit 4, says why" {
+    run --separate-stderr "$PT2ONNX" "$ERRORS/mode_long.pt" -o "$OUT" -s 2x17
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr"
+    [[ ${stderr_lines[1]} == *"aten::mode (at "*"mode along a dim of size 17"* ]] || fail "$stderr"
+    [ ! -e "$OUT" ] || fail "an output was written"
+}
