@@ -80,6 +80,22 @@ P2O_HANDLER(argsort)
 	return sort_node(cx, n, true);
 }
 
+/* The (values, indices) outputs of a selection along dim d (kept as a
+ * size-1 dim): squeezed unless keepdim. */
+static int reduced_pair(p2o_cx *cx, const pts_node *n, uint32_t vals,
+			uint32_t idx, int64_t d, bool keepdim)
+{
+	if (!keepdim) {
+		vals = p2o_squeeze(cx, vals, &d, 1);
+		idx = p2o_squeeze(cx, idx, &d, 1);
+	}
+	if (vals == P2O_NOVAL || idx == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	p2o_set_tensor(cx, n, 0, vals);
+	p2o_set_tensor(cx, n, 1, idx);
+	return P2O_OK;
+}
+
 /* aten::kthvalue(self, k, dim=-1, keepdim=False) -> (values, indices): the
  * last of the k smallest. */
 P2O_HANDLER(kthvalue)
@@ -102,15 +118,7 @@ P2O_HANDLER(kthvalue)
 	int64_t s = kc - 1, e = kc;
 	vals = p2o_slice(cx, vals, &s, &e, &d, NULL, 1);
 	idx = p2o_slice(cx, idx, &s, &e, &d, NULL, 1);
-	if (!v[3].b) {
-		vals = p2o_squeeze(cx, vals, &d, 1);
-		idx = p2o_squeeze(cx, idx, &d, 1);
-	}
-	if (vals == P2O_NOVAL || idx == P2O_NOVAL)
-		return P2O_ERR_CONVERT;
-	p2o_set_tensor(cx, n, 0, vals);
-	p2o_set_tensor(cx, n, 1, idx);
-	return P2O_OK;
+	return reduced_pair(cx, n, vals, idx, d, v[3].b);
 }
 
 /* ONNX Unique of x (flattened when axis < 0), sorted; its outputs
@@ -276,15 +284,7 @@ P2O_HANDLER(mode)
 				     (uint32_t[]){ x, idx }, 1);
 	p2o_attr_int(cx, vals, "axis", d);
 	uint32_t y = p2o_node_done(cx, vals);
-	if (!v[2].b) {
-		y = p2o_squeeze(cx, y, &d, 1);
-		idx = p2o_squeeze(cx, idx, &d, 1);
-	}
-	if (y == P2O_NOVAL || idx == P2O_NOVAL)
-		return P2O_ERR_CONVERT;
-	p2o_set_tensor(cx, n, 0, y);
-	p2o_set_tensor(cx, n, 1, idx);
-	return P2O_OK;
+	return reduced_pair(cx, n, y, idx, d, v[2].b);
 }
 
 /* v[lo:] (lo 1) or v[:-1] (lo 0) along axis */
