@@ -121,6 +121,13 @@ typedef struct p2o_tv {
 	const pts_const *k;       /* CONST */
 	uint32_t n;               /* LIST: item count */
 	const uint32_t *items;    /* LIST: TorchScript value ids */
+	/* ---- loop ---- */
+	uint32_t *room;           /* LIST made by append: {used, capacity}
+	                             of the block items sits in (room + 2),
+	                             shared by the copies of this p2o_tv;
+	                             NULL otherwise. Appending where n ==
+	                             used writes in place, so a loop of
+	                             appends stays linear. */
 } p2o_tv;
 
 /* ---- the conversion context ------------------------------------------------ */

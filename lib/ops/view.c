@@ -773,6 +773,33 @@ static void bind_list(p2o_cx *cx, uint32_t tvid, const uint32_t *items,
 	tv->items = items;
 }
 
+/* list.append(el) of a list built in the graph (input li), in place when
+ * the list ends where its block's used part does (see p2o_tv.room);
+ * else into a new block with room to grow, doubling, so that n appends
+ * cost O(n) in all. */
+static int list_append(p2o_cx *cx, const pts_node *n, uint32_t li,
+		       uint32_t el)
+{
+	p2o_tv l = *p2o_tvin(cx, n, li);
+	uint32_t *room = l.room;
+	if (!room || room[0] != l.n || room[0] == room[1]) {
+		uint32_t cap = l.n < 4 ? 8 : l.n * 2;
+		room = p2o_alloc(cx, sizeof *room * ((size_t)cap + 2));
+		room[0] = l.n;
+		room[1] = cap;
+		if (l.n)
+			memcpy(room + 2, l.items, sizeof *room * l.n);
+	}
+	room[2 + room[0]++] = el;
+	bind_list(cx, n->in[li], room + 2, room[0]);
+	P2O_TV(cx, n->in[li]).room = room;
+	if (n->n_out) {
+		bind_list(cx, n->out[0], room + 2, room[0]);
+		P2O_TV(cx, n->out[0]).room = room;
+	}
+	return P2O_OK;
+}
+
 /* Python's position for list.insert / an index: negative from the end. */
 static int list_index(p2o_cx *cx, int64_t idx, uint32_t count, bool insert,
 		      uint32_t *at)
@@ -852,6 +879,9 @@ P2O_HANDLER(list_op)
 	int rc = p2o_args(cx, n, "self|l:v idx:i? el:v?", v);
 	if (rc)
 		return rc;
+	if (append && p2o_tvin(cx, n, (uint32_t)v[0].idx)->kind == P2O_TV_LIST)
+		return list_append(cx, n, (uint32_t)v[0].idx,
+				   p2o_tv_pin(cx, n->in[v[2].idx]));
 	uint32_t cnt, at = 0;
 	uint32_t *items = list_items(cx, n, (uint32_t)v[0].idx, &cnt);
 	if (!items)
