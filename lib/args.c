@@ -88,7 +88,9 @@ static uint32_t weight(p2o_cx *cx, uint32_t tvid)
 	t->dims = pt->dims;
 	t->data = pt->data;
 	t->nbytes = pt->nbytes;
-	tv->onnx = p2o_initializer(cx, t, p2o_tv_name(cx, tvid));
+	tv->onnx = p2o_initializer(cx, t, tvid < cx->g->n_values ?
+						  cx->g->values[tvid].name :
+						  NULL);
 	return tv->onnx;
 }
 
