@@ -226,35 +226,25 @@ P2O_HANDLER(derive_index)
 				      p2o_op2(cx, "Mul", t[0], t[2])));
 }
 
-/* Element i of constant tensor t as an int64 (integer dtypes) or a double
- * (floating ones); false when t's dtype is not of the kind asked. */
-static bool int_elem(const pts_tensor *t, size_t i, int64_t *v)
+/* Element i of constant tensor t: int64 or floating (float32/float64),
+ * the dtypes PyTorch's tolist() accepts for int and float lists. */
+static int64_t int_elem(const pts_tensor *t, size_t i)
 {
-	const char *p = t->data;
-	switch (t->dtype) {
-	case P2O_INT64: { int64_t x; memcpy(&x, p + 8 * i, 8); *v = x; return true; }
-	case P2O_INT32: { int32_t x; memcpy(&x, p + 4 * i, 4); *v = x; return true; }
-	case P2O_INT16: { int16_t x; memcpy(&x, p + 2 * i, 2); *v = x; return true; }
-	case P2O_INT8: *v = (int8_t)p[i]; return true;
-	case P2O_UINT8: *v = (uint8_t)p[i]; return true;
-	default: return false;
-	}
+	int64_t x;
+	memcpy(&x, (const char *)t->data + 8 * i, 8);
+	return x;
 }
 
-static bool float_elem(const pts_tensor *t, size_t i, double *v)
+static double float_elem(const pts_tensor *t, size_t i)
 {
-	const char *p = t->data;
 	if (t->dtype == P2O_FLOAT) {
 		float x;
-		memcpy(&x, p + 4 * i, 4);
-		*v = x;
-		return true;
+		memcpy(&x, (const char *)t->data + 4 * i, 4);
+		return x;
 	}
-	if (t->dtype == P2O_DOUBLE) {
-		memcpy(v, p + 8 * i, 8);
-		return true;
-	}
-	return false;
+	double x;
+	memcpy(&x, (const char *)t->data + 8 * i, 8);
+	return x;
 }
 
 /* The nested lists of t's elements from flat index `at`, dims [d, rank):
@@ -290,11 +280,11 @@ static uint32_t const_lists(p2o_cx *cx, const pts_tensor *t, int d,
 	double *floats = p2o_alloc(cx, sizeof *floats * (cnt ? cnt : 1));
 	for (size_t j = 0; j < cnt; j++) {
 		if (elem == 1)
-			float_elem(t, at + j, &floats[j]);
+			floats[j] = float_elem(t, at + j);
 		else if (elem == 2)
 			ints[j] = ((const uint8_t *)t->data)[at + j] != 0;
 		else
-			int_elem(t, at + j, &ints[j]);
+			ints[j] = int_elem(t, at + j);
 	}
 	k->n = cnt;
 	k->ints = ints;
@@ -328,17 +318,12 @@ P2O_HANDLER(tolist)
 	if (tv->kind == P2O_TV_CONST && tv->k->kind == PTS_C_TENSOR) {
 		const pts_tensor *t = &tv->k->t;
 		int dt = t->dtype;
-		bool is_int = dt == P2O_INT64 || dt == P2O_INT32 ||
-			      dt == P2O_INT16 || dt == P2O_INT8 ||
-			      dt == P2O_UINT8;
-		bool ok = elem == 0 ? is_int : elem == 1 ?
+		/* PyTorch checks both at run time, and raises unless the
+		 * dtype is int64 for int, float32/float64 for float, bool
+		 * for bool. */
+		bool ok = elem == 0 ? dt == P2O_INT64 : elem == 1 ?
 			  dt == P2O_FLOAT || dt == P2O_DOUBLE : dt == P2O_BOOL;
-		bool raises = t->rank != dim ||
-			      (elem == 0 && !is_int) ||
-			      (elem == 1 && (is_int || dt == P2O_BOOL)) ||
-			      (elem == 2 && dt != P2O_BOOL);
-		/* PyTorch checks both at run time and raises. */
-		if (raises)
+		if (t->rank != dim || !ok)
 			return p2o_fail(cx, P2O_ERR_CONVERT,
 					"tolist() of a %d-D %s tensor into a "
 					"%lld-D list of %s (PyTorch raises "
@@ -349,11 +334,6 @@ P2O_HANDLER(tolist)
 					(long long)dim,
 					elem == 0 ? "int" :
 					elem == 1 ? "float" : "bool");
-		if (!ok)
-			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-					"tolist() of a %s tensor",
-					p2o_dtype_name(dt) ? p2o_dtype_name(dt) :
-							     "?");
 		P2O_TV(cx, n->out[0]) =
 			P2O_TV(cx, const_lists(cx, t, 0, 0, elem));
 		return P2O_OK;
