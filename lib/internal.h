@@ -124,6 +124,13 @@ typedef struct p2o_tv {
 	const pts_const *k;       /* CONST */
 	uint32_t n;               /* LIST: item count */
 	const uint32_t *items;    /* LIST: TorchScript value ids */
+	/* ---- loop ---- */
+	uint32_t *room;           /* LIST made by append: {used, capacity}
+	                             of the block items sits in (room + 2),
+	                             shared by the copies of this p2o_tv;
+	                             NULL otherwise. Appending where n ==
+	                             used writes in place, so a loop of
+	                             appends stays linear. */
 } p2o_tv;
 
 /* ---- the conversion context ------------------------------------------------ */
@@ -181,6 +188,13 @@ struct p2o_ctx {
 	bool converted;
 	/* ---- report ---- */
 	const p2o_summary *summary; /* made by p2o_get_summary, arena-owned */
+	/* ---- loop ---- */
+	/* prim::Loop bodies being unrolled (lib/ops/loop.c): how deep, and
+	 * per TorchScript value whether one of those bodies defines it
+	 * (arena-owned, n_values entries, made on the first loop). */
+	uint32_t loop_depth;
+	uint8_t *loop_vals;
+	/* ---- loop end ---- */
 };
 
 typedef struct p2o_ctx p2o_cx;
@@ -475,6 +489,18 @@ uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how);
  * 20). */
 uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
 			 int interp, int padding, bool align_corners);
+
+/* ---- emit helpers of the loop family ---- */
+
+/* TorchScript value id to keep in a list as item: id itself, or, when a
+ * loop body being unrolled defines it (its p2o_tv is rebound on the next
+ * iteration), a new p2o_tv holding its current binding. List builders
+ * (prim::ListConstruct, append, insert, __setitem__) store items through
+ * it, so a list built across iterations keeps each iteration's value. */
+uint32_t p2o_tv_pin(p2o_cx *cx, uint32_t id);
+/* The TorchScript name of p2o_tv id, for diagnostics and initializer
+ * names: a pinned or handler-made item has none of its own. */
+const char *p2o_tv_name(p2o_cx *cx, uint32_t id);
 
 /* ---- emit helpers of the v2 family ---- */
 
