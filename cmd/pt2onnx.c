@@ -41,7 +41,9 @@ static bool show_progress;      /* stderr is a terminal and not -q */
 enum { PHASE_START, PHASE_LOADING, PHASE_CONVERTING, PHASE_WRITING };
 struct shared_state {
 	volatile sig_atomic_t phase;
-	char tmp[4096]; /* the worker's temporary output file, if any */
+	/* the worker's temporary output files, if any: the model's, its
+	 * external data file's (p2o_pending_path_at) */
+	char tmp[P2O_PENDING_MAX][4096];
 };
 static struct shared_state *shared; /* the worker's own page, or NULL */
 
@@ -56,9 +58,11 @@ static volatile sig_atomic_t stop_sig; /* a signal asked the batch to stop */
 static void on_signal(int sig)
 {
 	p2o_ctx *cx = active;
-	const char *tmp = cx ? p2o_pending_path(cx) : NULL;
-	if (tmp)
-		unlink(tmp);
+	for (int i = 0; cx && i < P2O_PENDING_MAX; i++) {
+		const char *tmp = p2o_pending_path_at(cx, i);
+		if (tmp)
+			unlink(tmp);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -100,6 +104,12 @@ static void help(void)
 	       "                               with their opsets\n"
 	       "      --version                print versions and the opset range\n"
 	       "  -h, --help                   print this help\n"
+	       /* ---- extdata ---- */
+	       "      --external-data[=FILE]   write weights of 1 KiB or more to FILE\n"
+	       "                               beside the model (a file name, no folder;\n"
+	       "                               default: OUT.onnx.data), as ONNX external\n"
+	       "                               data; done anyway when the model would\n"
+	       "                               pass 2 GiB. Not with -o -\n"
 	       "\n"
 	       "Exit status: 0 success, 1 internal error, 2 usage error, 3 unreadable or\n"
 	       "invalid model, 4 unsupported ops or shapes, 5 output not writable.\n"
@@ -241,10 +251,12 @@ static void progress(void *user, const char *stage, uint64_t done,
 		     uint64_t total)
 {
 	(void)user;
-	if (shared && active && done == 0) {
-		const char *tmp = p2o_pending_path(active);
+	for (int i = 0; shared && active && done == 0 && i < P2O_PENDING_MAX;
+	     i++) {
+		const char *tmp = p2o_pending_path_at(active, i);
 		if (tmp)
-			snprintf(shared->tmp, sizeof shared->tmp, "%s", tmp);
+			snprintf(shared->tmp[i], sizeof shared->tmp[i], "%s",
+				 tmp);
 	}
 	if (!show_progress)
 		return;
@@ -286,7 +298,8 @@ static void forward_signals(void)
 static pid_t spawn_worker(struct shared_state *st)
 {
 	st->phase = PHASE_START;
-	st->tmp[0] = '\0';
+	for (int i = 0; i < P2O_PENDING_MAX; i++)
+		st->tmp[i][0] = '\0';
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
@@ -319,8 +332,9 @@ static int worker_verdict(int status, const struct shared_state *st,
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	int sig = WTERMSIG(status);
-	if (st->tmp[0])
-		unlink(st->tmp);
+	for (int i = 0; i < P2O_PENDING_MAX; i++)
+		if (st->tmp[i][0])
+			unlink(st->tmp[i]);
 	if (stop_signal(sig)) {
 		if (restop) {
 			*restop = sig;
@@ -467,7 +481,9 @@ static int supervise(const char *model)
 }
 
 enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
-       OPT_LIST_OPS, OPT_BATCH };
+       OPT_LIST_OPS, OPT_BATCH,
+       /* ---- extdata ---- */
+       OPT_EXTERNAL_DATA };
 
 /* --list-ops: one line per TorchScript op kind and its opsets. */
 static void list_ops(void)
@@ -501,6 +517,9 @@ struct job {
 	size_t log_len;
 	int cap_fd;             /* the running worker's stderr file, or -1 */
 	int slot;               /* its workers[]/states[] slot while running */
+	/* ---- extdata ---- */
+	int ext_data;           /* --external-data given */
+	const char *ext_file;   /* its =FILE, or NULL (into argv's strings) */
 };
 
 /* What main does besides converting. */
@@ -532,6 +551,8 @@ static int parse_args(int argc, char **argv, struct job *j,
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "list-ops", no_argument, NULL, OPT_LIST_OPS },
 		{ "help", no_argument, NULL, 'h' },
+		/* ---- extdata ---- */
+		{ "external-data", optional_argument, NULL, OPT_EXTERNAL_DATA },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[600];
@@ -620,6 +641,14 @@ static int parse_args(int argc, char **argv, struct job *j,
 		case 'h':
 			*act = ACT_HELP;
 			return EXIT_OK;
+		/* ---- extdata ---- */
+		case OPT_EXTERNAL_DATA:
+			if (optarg &&
+			    p2o_check_data_name(optarg, err, sizeof err) != P2O_OK)
+				return error(EXIT_USAGE, "--external-data: %s", err);
+			j->ext_data = 1;
+			j->ext_file = optarg;
+			break;
 		case ':':
 			return error(EXIT_USAGE, "option '%s' needs a value (see "
 						 "%s --help)",
@@ -661,6 +690,11 @@ static int parse_args(int argc, char **argv, struct job *j,
 			return error(EXIT_INTERNAL, "out of memory");
 		j->output = j->def_out;
 	}
+	/* ---- extdata ---- */
+	if (j->ext_data && strcmp(j->output, "-") == 0)
+		return error(EXIT_USAGE, "-o - cannot be used with "
+					 "--external-data: the data file must "
+					 "lie beside a model file; give -o FILE");
 	return EXIT_OK;
 }
 
@@ -677,6 +711,9 @@ static int convert_one(const struct job *j)
 		.output_names = (const char *const *)j->out_names,
 		.n_output_names = j->n_out_names,
 		.progress = progress,
+		/* ---- extdata ---- */
+		.external_data = j->ext_data,
+		.external_data_file = j->ext_file,
 	};
 	p2o_ctx *cx = p2o_new();
 	if (!cx)
@@ -698,8 +735,8 @@ static int convert_one(const struct job *j)
 	set_phase(PHASE_WRITING);
 	if (code == P2O_OK)
 		code = p2o_write(cx, j->output);
-	if (shared)
-		shared->tmp[0] = '\0'; /* renamed or removed by now */
+	for (int i = 0; shared && i < P2O_PENDING_MAX; i++)
+		shared->tmp[i][0] = '\0'; /* renamed or removed by now */
 	if (show_progress)
 		progress_done();
 	int rc;
@@ -721,6 +758,13 @@ static int convert_one(const struct job *j)
 				st.inputs, st.inputs == 1 ? "" : "s", st.outputs,
 				st.outputs == 1 ? "" : "s",
 				human_size(st.file_bytes, fsz, sizeof fsz));
+			/* ---- extdata ---- */
+			if (st.data_path)
+				fprintf(stderr, "%s: weights in external data "
+						"file %s (%s)\n",
+					prog, st.data_path,
+					human_size(st.data_bytes, wsz,
+						   sizeof wsz));
 		}
 	}
 	active = NULL;
@@ -853,6 +897,9 @@ static int job_from_line(struct job *j, const struct job *base,
 		.n_out_names = base->n_out_names,
 		.status = -1,
 		.cap_fd = -1,
+		/* ---- extdata ---- */
+		.ext_data = base->ext_data,
+		.ext_file = base->ext_file,
 	};
 	if (!(j->log = open_memstream(&j->log_text, &j->log_len)))
 		return error(EXIT_INTERNAL, "out of memory");
