@@ -202,6 +202,45 @@ assert {t.name: t.raw_data for t in a.graph.initializer} == \
     [ "$(ls -A "$MNT" | sort | tr '\n' ' ')" = "m.onnx m.onnx.data " ] || fail "left behind: $(ls -A "$MNT")"
 }
 
+@test "the model's rename fails after the data file's: the data file's is undone, old pair kept" {
+    # rename() failing for a target ending in .onnx, as a full or broken
+    # folder might only for the second of the two renames.
+    cat > "$BATS_TEST_TMPDIR/norename.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+int rename(const char *from, const char *to)
+{
+	size_t n = strlen(to);
+	if (n > 5 && strcmp(to + n - 5, ".onnx") == 0) {
+		errno = EIO;
+		return -1;
+	}
+	int (*real)(const char *, const char *) =
+		(int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+	return real(from, to);
+}
+C
+    cc -shared -fPIC -o "$BATS_TEST_TMPDIR/norename.so" "$BATS_TEST_TMPDIR/norename.c" -ldl ||
+        fail "cannot build the rename shim"
+    printf 'old model\n' > "$D/m.onnx"
+    printf 'old data\n' > "$D/m.onnx.data"
+    run --separate-stderr env LD_PRELOAD="$BATS_TEST_TMPDIR/norename.so" \
+        "$PT2ONNX" "$MLP" -s 2x64 -q -o "$D/m.onnx" --external-data
+    [ "$status" -eq 5 ] || fail "exit $status, want 5" "$stderr"
+    [[ $stderr == *"'$D/m.onnx': write failed: Input/output error"* ]] || fail "$stderr"
+    [ "$(cat "$D/m.onnx")" = "old model" ] && [ "$(cat "$D/m.onnx.data")" = "old data" ] ||
+        fail "the old pair was changed"
+    only m.onnx m.onnx.data
+    # No old data file: the new one is removed again.
+    rm "$D/m.onnx.data"
+    run --separate-stderr env LD_PRELOAD="$BATS_TEST_TMPDIR/norename.so" \
+        "$PT2ONNX" "$MLP" -s 2x64 -q -o "$D/m.onnx" --external-data
+    [ "$status" -eq 5 ] || fail "exit $status, want 5" "$stderr"
+    only m.onnx
+}
+
 @test "SIGINT/SIGTERM during an external-data write: the old pair or the whole new one, never a temporary file" {
     local ref=$BATS_TEST_TMPDIR/ref i sig delay rc pid
     mkdir "$ref"
