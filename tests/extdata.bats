@@ -20,37 +20,14 @@ torch.jit.script(m).save(sys.argv[1])' "$MLP"
     "$PYTHON" "$ROOT/scripts/fixture_from_pt.py" "$MLP" "$BATS_FILE_TMPDIR/mlp.json" -s 2x64
     # ~50 MiB of weights: a write that takes a moment, for the fault tests.
     export BIG=$BATS_FILE_TMPDIR/big.pt
-    "$PYTHON" -c '
-import sys, torch, torch.nn as nn
-torch.manual_seed(0)
-m = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(3)]).eval()
-torch.jit.script(m).save(sys.argv[1])' "$BIG"
+    make_big_pt "$BIG"
 }
 
-setup() {
-    require_pt2onnx
-    D=$BATS_TEST_TMPDIR/d
-    mkdir -p "$D"
-    cd "$D" || return
-}
-
-teardown() {
-    cd / || true
-    if [ -n "${MNT:-}" ]; then
-        umount "$MNT" 2>/dev/null || true
-    fi
-}
+setup() { scratch_setup; }
+teardown() { scratch_teardown; }
 
 mlp() {
     "$PT2ONNX" "$MLP" -s 2x64 -q "$@"
-}
-
-# only FILE...: the folder $D holds exactly these names (no temporary file).
-only() {
-    local want got
-    want=$(printf '%s\n' "$@" | sort)
-    got=$(ls -A "$D" | sort)
-    [ "$got" = "$want" ] || fail "folder holds: $got" "want: $want"
 }
 
 # layout MODEL: one line per initializer, "NAME inline BYTES" or "NAME
@@ -242,31 +219,19 @@ C
 }
 
 @test "SIGINT/SIGTERM during an external-data write: the old pair or the whole new one, never a temporary file" {
-    local ref=$BATS_TEST_TMPDIR/ref i sig delay rc pid
+    local ref=$BATS_TEST_TMPDIR/ref i pid stopped
     mkdir "$ref"
     "$PT2ONNX" "$BIG" -s 4x2048 -o "$ref/m.onnx" -q --external-data
     for i in $(seq 1 6); do
         printf 'old model\n' > "$D/m.onnx"
         printf 'old data\n' > "$D/m.onnx.data"
-        sig=$([ $((i % 2)) -eq 0 ] && echo INT || echo TERM)
-        delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", rand() * 1.5 }')
-        "$PT2ONNX" "$BIG" -s 4x2048 -o "$D/m.onnx" -q --external-data &
-        pid=$!
-        sleep "$delay"
-        kill -"$sig" "$pid" 2>/dev/null || true
-        rc=0
-        wait "$pid" || rc=$?
-        case $rc in
-            0|130|143) ;;
-            *) fail "run $i (SIG$sig after ${delay}s): exit $rc" ;;
-        esac
-        sleep 0.1
+        stop_at_random "$i" "$BIG" -s 4x2048 -o "$D/m.onnx" -q --external-data
         if [ "$(cat "$D/m.onnx")" = "old model" ]; then
             [ "$(cat "$D/m.onnx.data")" = "old data" ] ||
-                fail "run $i (SIG$sig after ${delay}s, exit $rc): old model with a new data file"
+                fail "$stopped: old model with a new data file"
         else
             cmp -s "$ref/m.onnx" "$D/m.onnx" && cmp -s "$ref/m.onnx.data" "$D/m.onnx.data" ||
-                fail "run $i (SIG$sig after ${delay}s, exit $rc): a partial or mixed pair"
+                fail "$stopped: a partial or mixed pair"
         fi
         only m.onnx m.onnx.data
     done
