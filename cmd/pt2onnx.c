@@ -958,10 +958,30 @@ static char *output_key(const char *path)
 	return key;
 }
 
+/* ---- extdata ---- */
+/* The external data file job j writes with --external-data (as the
+ * library names it: beside the output path as given); malloc'ed. */
+static char *data_path(const struct job *j)
+{
+	const char *slash = strrchr(j->output, '/');
+	const char *base = slash ? slash + 1 : j->output;
+	int dlen = slash ? (int)(slash - j->output) + 1 : 0;
+	const char *name = j->ext_file ? j->ext_file : base;
+	const char *ext = j->ext_file ? "" : ".data";
+	size_t len = (size_t)dlen + strlen(name) + strlen(ext) + 1;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%.*s%s%s", dlen, j->output, name, ext);
+	return p;
+}
+
 /* An output key and the job it belongs to, for sorting. */
 struct out_key {
 	char *key;  /* output_key() */
 	size_t job; /* index into the batch's jobs */
+	/* ---- extdata ---- */
+	char *data; /* the external data file's path when the key is its,
+		       else NULL (owned) */
 };
 
 static int cmp_out_key(const void *a, const void *b)
@@ -975,7 +995,8 @@ static int cmp_out_key(const void *a, const void *b)
  * refuse the batch before any job runs. Sorting keeps this n log n. */
 static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 {
-	struct out_key *k = malloc((n ? n : 1) * sizeof *k);
+	/* Two keys a job: its model's, and its external data file's. */
+	struct out_key *k = calloc(2 * n + 1, sizeof *k);
 	if (!k)
 		return error(EXIT_INTERNAL, "out of memory");
 	size_t m = 0;
@@ -989,6 +1010,17 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 			free(k[m].key);
 		else
 			k[m++].job = i;
+		/* ---- extdata ---- */
+		if (rc == EXIT_OK && jobs[i]->ext_data &&
+		    strcmp(jobs[i]->output, "-") != 0) {
+			if (!(k[m].data = data_path(jobs[i])) ||
+			    !(k[m].key = output_key(k[m].data))) {
+				free(k[m].data);
+				rc = error(EXIT_INTERNAL, "out of memory");
+			} else {
+				k[m++].job = i;
+			}
+		}
 	}
 	if (rc == EXIT_OK)
 		qsort(k, m, sizeof *k, cmp_out_key);
@@ -998,11 +1030,14 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 		struct job *j = jobs[k[i].job];
 		fprintf(stderr, "%s:%d: %s: error: output '%s' is the output of "
 				"line %d too\n",
-			name, j->line, prog, j->output, jobs[k[i - 1].job]->line);
+			name, j->line, prog, k[i].data ? k[i].data : j->output,
+			jobs[k[i - 1].job]->line);
 		rc = EXIT_USAGE;
 	}
-	for (size_t i = 0; i < m; i++)
+	for (size_t i = 0; i < m; i++) {
 		free(k[i].key);
+		free(k[i].data);
+	}
 	free(k);
 	return rc;
 }

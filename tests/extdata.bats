@@ -274,3 +274,16 @@ C
     [ "$status" -eq 0 ] || fail "exit $status" "$output" "$stderr"
     only c.onnx c.onnx.data
 }
+
+@test "--batch: two jobs that would write one data file stop the batch before any job (exit 2)" {
+    printf '%s -s 2x64 -o a.onnx\n%s -s 2x64 -o b.onnx\n' "$MLP" "$MLP" > "$BATS_TEST_TMPDIR/jobs.txt"
+    run --separate-stderr "$PT2ONNX" --batch "$BATS_TEST_TMPDIR/jobs.txt" -q --external-data=w.bin
+    [ "$status" -eq 2 ] || fail "exit $status, want 2" "$stderr"
+    [[ $stderr == *":2: pt2onnx: error: output 'w.bin' is the output of line 1 too"* ]] || fail "$stderr"
+    # A job's default data file is another job's model.
+    printf '%s -s 2x64 -o a.onnx --external-data\n%s -s 2x64 -o a.onnx.data\n' "$MLP" "$MLP" > "$BATS_TEST_TMPDIR/jobs.txt"
+    run --separate-stderr "$PT2ONNX" --batch "$BATS_TEST_TMPDIR/jobs.txt" -q
+    [ "$status" -eq 2 ] || fail "exit $status, want 2" "$stderr"
+    [[ $stderr == *"is the output of line 1 too"* ]] || fail "$stderr"
+    only
+}
