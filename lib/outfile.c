@@ -231,7 +231,7 @@ int p2o_out_open(p2o_cx *cx, p2o_out *o, const char *path)
 
 int p2o_out_open_slot(p2o_cx *cx, p2o_out *o, const char *path, int slot)
 {
-	assert(slot >= 0 && slot < 2);
+	assert(slot >= 0 && slot < P2O_PENDING_MAX);
 	memset(o, 0, sizeof *o);
 	o->slot = slot;
 	o->path = path;
