@@ -50,7 +50,9 @@ static volatile sig_atomic_t progress_live;
 enum { PHASE_START, PHASE_LOADING, PHASE_CONVERTING, PHASE_WRITING };
 struct shared_state {
 	volatile sig_atomic_t phase;
-	char tmp[4096]; /* the worker's temporary output file, if any */
+	/* the worker's temporary output files, if any: the model's, its
+	 * external data file's (p2o_pending_path_at) */
+	char tmp[P2O_PENDING_MAX][4096];
 };
 static struct shared_state *shared; /* the worker's own page, or NULL */
 
@@ -65,9 +67,11 @@ static volatile sig_atomic_t stop_sig; /* a signal asked the batch to stop */
 static void on_signal(int sig)
 {
 	p2o_ctx *cx = active;
-	const char *tmp = cx ? p2o_pending_path(cx) : NULL;
-	if (tmp)
-		unlink(tmp);
+	for (int i = 0; cx && i < P2O_PENDING_MAX; i++) {
+		const char *tmp = p2o_pending_path_at(cx, i);
+		if (tmp)
+			unlink(tmp);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -118,6 +122,12 @@ static void help(void)
 	       "                               what would fix it, timings (see man\n"
 	       "                               pt2onnx, REPORT); in a batch, only per\n"
 	       "                               line\n"
+	       /* ---- extdata ---- */
+	       "      --external-data[=FILE]   write weights of 1 KiB or more to FILE\n"
+	       "                               beside the model (a file name, no folder;\n"
+	       "                               default: OUT.onnx.data), as ONNX external\n"
+	       "                               data; done anyway when the model would\n"
+	       "                               pass 2 GiB. Not with -o -\n"
 	       "\n"
 	       "Exit status: 0 success, 1 internal error, 2 usage error, 3 unreadable or\n"
 	       "invalid model, 4 unsupported ops or shapes, 5 output not writable.\n"
@@ -286,10 +296,12 @@ static void progress(void *user, const char *stage, uint64_t done,
 		     uint64_t total)
 {
 	(void)user;
-	if (shared && active && done == 0) {
-		const char *tmp = p2o_pending_path(active);
+	for (int i = 0; shared && active && done == 0 && i < P2O_PENDING_MAX;
+	     i++) {
+		const char *tmp = p2o_pending_path_at(active, i);
 		if (tmp)
-			snprintf(shared->tmp, sizeof shared->tmp, "%s", tmp);
+			snprintf(shared->tmp[i], sizeof shared->tmp[i], "%s",
+				 tmp);
 	}
 	if (!show_progress)
 		return;
@@ -387,7 +399,8 @@ static void forward_signals(void)
 static pid_t spawn_worker(struct shared_state *st)
 {
 	st->phase = PHASE_START;
-	st->tmp[0] = '\0';
+	for (int i = 0; i < P2O_PENDING_MAX; i++)
+		st->tmp[i][0] = '\0';
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
@@ -420,8 +433,9 @@ static int worker_verdict(int status, const struct shared_state *st,
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	int sig = WTERMSIG(status);
-	if (st->tmp[0])
-		unlink(st->tmp);
+	for (int i = 0; i < P2O_PENDING_MAX; i++)
+		if (st->tmp[i][0])
+			unlink(st->tmp[i]);
 	if (stop_signal(sig)) {
 		if (restop) {
 			*restop = sig;
@@ -585,6 +599,8 @@ enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
        OPT_LIST_OPS, OPT_BATCH,
        /* ---- report ---- */
        OPT_REPORT,
+       /* ---- extdata ---- */
+       OPT_EXTERNAL_DATA,
 };
 
 /* --list-ops: one line per TorchScript op kind and its opsets. */
@@ -621,6 +637,9 @@ struct job {
 	int slot;               /* its workers[]/states[] slot while running */
 	/* ---- report ---- */
 	const char *report;     /* --report FILE ("-": stdout), or NULL */
+	/* ---- extdata ---- */
+	int ext_data;           /* --external-data given */
+	const char *ext_file;   /* its =FILE, or NULL (into argv's strings) */
 };
 
 /* What main does besides converting. */
@@ -654,6 +673,8 @@ static int parse_args(int argc, char **argv, struct job *j,
 		{ "help", no_argument, NULL, 'h' },
 		/* ---- report ---- */
 		{ "report", required_argument, NULL, OPT_REPORT },
+		/* ---- extdata ---- */
+		{ "external-data", optional_argument, NULL, OPT_EXTERNAL_DATA },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[600];
@@ -749,6 +770,14 @@ static int parse_args(int argc, char **argv, struct job *j,
 							 "name ('-' for stdout)");
 			j->report = optarg;
 			break;
+		/* ---- extdata ---- */
+		case OPT_EXTERNAL_DATA:
+			if (optarg &&
+			    p2o_check_data_name(optarg, err, sizeof err) != P2O_OK)
+				return error(EXIT_USAGE, "--external-data: %s", err);
+			j->ext_data = 1;
+			j->ext_file = optarg;
+			break;
 		case ':':
 			return error(EXIT_USAGE, "option '%s' needs a value (see "
 						 "%s --help)",
@@ -804,6 +833,11 @@ static int parse_args(int argc, char **argv, struct job *j,
 		return error(EXIT_USAGE, "--report - and -o - both want standard "
 					 "output: write the model or the report "
 					 "to a file");
+	/* ---- extdata ---- */
+	if (j->ext_data && strcmp(j->output, "-") == 0)
+		return error(EXIT_USAGE, "-o - cannot be used with "
+					 "--external-data: the data file must "
+					 "lie beside a model file; give -o FILE");
 	return EXIT_OK;
 }
 
@@ -860,6 +894,11 @@ static cJSON *job_options(const struct job *j)
 	cJSON_AddItemToObject(o, "batch_line", j->line ? cJSON_CreateNumber(j->line)
 						       : cJSON_CreateNull());
 	cJSON_AddStringToObject(o, "report", j->report);
+	/* ---- extdata ---- */
+	cJSON_AddItemToObject(o, "external_data",
+			      !j->ext_data ? cJSON_CreateFalse() :
+			      j->ext_file ? cJSON_CreateString(j->ext_file) :
+					    cJSON_CreateTrue());
 	return o;
 }
 
@@ -934,6 +973,9 @@ static int convert_one(const struct job *j)
 		.output_names = (const char *const *)j->out_names,
 		.n_output_names = j->n_out_names,
 		.progress = progress,
+		/* ---- extdata ---- */
+		.external_data = j->ext_data,
+		.external_data_file = j->ext_file,
 	};
 	p2o_ctx *cx = p2o_new();
 	if (!cx)
@@ -983,8 +1025,8 @@ static int convert_one(const struct job *j)
 		code = p2o_write(cx, j->output);
 		secs[STAGE_WRITE] = now() - t0;
 	}
-	if (shared)
-		shared->tmp[0] = '\0'; /* renamed or removed by now */
+	for (int i = 0; shared && i < P2O_PENDING_MAX; i++)
+		shared->tmp[i][0] = '\0'; /* renamed or removed by now */
 	if (show_progress)
 		progress_done();
 	int rc;
@@ -1006,6 +1048,13 @@ static int convert_one(const struct job *j)
 				st.inputs, st.inputs == 1 ? "" : "s", st.outputs,
 				st.outputs == 1 ? "" : "s",
 				human_size(st.file_bytes, fsz, sizeof fsz));
+			/* ---- extdata ---- */
+			if (st.data_path)
+				fprintf(stderr, "%s: weights in external data "
+						"file %s (%s)\n",
+					prog, st.data_path,
+					human_size(st.data_bytes, wsz,
+						   sizeof wsz));
 		}
 	}
 	rc = job_report(j, cx, code == P2O_OK ? NULL : stage, code, NULL, secs,
@@ -1140,6 +1189,9 @@ static int job_from_line(struct job *j, const struct job *base,
 		.n_out_names = base->n_out_names,
 		.status = -1,
 		.cap_fd = -1,
+		/* ---- extdata ---- */
+		.ext_data = base->ext_data,
+		.ext_file = base->ext_file,
 	};
 	if (!(j->log = open_memstream(&j->log_text, &j->log_len)))
 		return error(EXIT_INTERNAL, "out of memory");
@@ -1198,12 +1250,34 @@ static char *output_key(const char *path)
 	return key;
 }
 
+/* ---- extdata ---- */
+/* The external data file job j writes with --external-data (as the
+ * library names it: beside the output path as given); malloc'ed. */
+static char *data_path(const struct job *j)
+{
+	const char *slash = strrchr(j->output, '/');
+	const char *base = slash ? slash + 1 : j->output;
+	int dlen = slash ? (int)(slash - j->output) + 1 : 0;
+	const char *name = j->ext_file ? j->ext_file : base;
+	const char *ext = j->ext_file ? "" : ".data";
+	size_t len = (size_t)dlen + strlen(name) + strlen(ext) + 1;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%.*s%s%s", dlen, j->output, name, ext);
+	return p;
+}
+
 /* An output key and the job it belongs to, for sorting. */
 struct out_key {
 	char *key;  /* output_key() */
 	size_t job; /* index into the batch's jobs */
-	bool report; /* ---- report ---- the job's --report file */
+	int what;   /* KEY_OUTPUT, KEY_REPORT or KEY_DATA */
+	char *data; /* the external data file's path for KEY_DATA (owned) */
 };
+
+/* The files a job writes: its model, its --report file (---- report ----)
+ * and its external data file (---- extdata ----). */
+enum { KEY_OUTPUT, KEY_REPORT, KEY_DATA, KEYS_PER_JOB };
 
 static int cmp_out_key(const void *a, const void *b)
 {
@@ -1212,28 +1286,45 @@ static int cmp_out_key(const void *a, const void *b)
 	return c ? c : (x->job > y->job) - (x->job < y->job);
 }
 
+/* The path of key k, for messages. */
+static const char *out_key_path(const struct job *j, const struct out_key *k)
+{
+	return k->what == KEY_DATA ? k->data :
+	       k->what == KEY_REPORT ? j->report : j->output;
+}
+
 /* Two jobs writing one file would race (and one result would be lost):
  * refuse the batch before any job runs. Sorting keeps this n log n. */
 static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 {
-	/* Two keys a job: its output and its --report file. */
-	struct out_key *k = malloc((n ? 2 * n : 1) * sizeof *k);
+	struct out_key *k = calloc(KEYS_PER_JOB * n + 1, sizeof *k);
 	if (!k)
 		return error(EXIT_INTERNAL, "out of memory");
 	size_t m = 0;
 	int rc = EXIT_OK;
-	for (size_t i = 0; i < 2 * n && rc == EXIT_OK; i++) {
-		const struct job *j = jobs[i / 2];
-		bool rep = i % 2;
-		if (j->status >= 0 || (rep && !j->report))
-			continue; /* its line is wrong already; no report */
-		if (!(k[m].key = output_key(rep ? j->report : j->output)))
+	for (size_t i = 0; i < KEYS_PER_JOB * n && rc == EXIT_OK; i++) {
+		struct job *j = jobs[i / KEYS_PER_JOB];
+		int what = (int)(i % KEYS_PER_JOB);
+		if (j->status >= 0)
+			continue; /* its line is wrong already */
+		if (what == KEY_REPORT && !j->report)
+			continue;
+		if (what == KEY_DATA &&
+		    (!j->ext_data || strcmp(j->output, "-") == 0))
+			continue;
+		k[m].what = what;
+		if (what == KEY_DATA && !(k[m].data = data_path(j))) {
 			rc = error(EXIT_INTERNAL, "out of memory");
-		else if (strcmp(k[m].key, "c") == 0)
+			break;
+		}
+		if (!(k[m].key = output_key(out_key_path(j, &k[m])))) {
+			free(k[m].data);
+			rc = error(EXIT_INTERNAL, "out of memory");
+		} else if (strcmp(k[m].key, "c") == 0) {
 			free(k[m].key);
-		else {
-			k[m].report = rep;
-			k[m++].job = i / 2;
+			free(k[m].data);
+		} else {
+			k[m++].job = i / KEYS_PER_JOB;
 		}
 	}
 	if (rc == EXIT_OK)
@@ -1242,7 +1333,7 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 		if (strcmp(k[i].key, k[i - 1].key) != 0)
 			continue;
 		struct job *j = jobs[k[i].job];
-		if (!k[i].report && !k[i - 1].report)
+		if (k[i].what == KEY_OUTPUT && k[i - 1].what == KEY_OUTPUT)
 			fprintf(stderr, "%s:%d: %s: error: output '%s' is the "
 					"output of line %d too\n",
 				name, j->line, prog, j->output,
@@ -1250,14 +1341,16 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 		else
 			fprintf(stderr, "%s:%d: %s: error: '%s' (its %s) is "
 					"written by line %d too\n",
-				name, j->line, prog,
-				k[i].report ? j->report : j->output,
-				k[i].report ? "--report" : "output",
+				name, j->line, prog, out_key_path(j, &k[i]),
+				k[i].what == KEY_DATA ? "external data file" :
+				k[i].what == KEY_REPORT ? "--report" : "output",
 				jobs[k[i - 1].job]->line);
 		rc = EXIT_USAGE;
 	}
-	for (size_t i = 0; i < m; i++)
+	for (size_t i = 0; i < m; i++) {
 		free(k[i].key);
+		free(k[i].data);
+	}
 	free(k);
 	return rc;
 }

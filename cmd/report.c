@@ -44,12 +44,17 @@ static cJSON *file_entry(const char *path, int exists)
 }
 
 /* The files written beside the model (ONNX external data): one
- * file_entry each. None today; the external-data writer adds its files
- * here, so that they are listed, sized and hashed like the model. */
-static cJSON *external_data(const report_in *r)
+ * file_entry each, listed, sized and hashed like the model. */
+static cJSON *external_data(const report_in *r, int written)
 {
-	(void)r;
-	return cJSON_CreateArray();
+	cJSON *a = cJSON_CreateArray();
+	if (!r->cx || !written)
+		return a;
+	p2o_stats st;
+	p2o_get_stats(r->cx, &st);
+	if (st.data_path)
+		cJSON_AddItemToArray(a, file_entry(st.data_path, 1));
+	return a;
 }
 
 static cJSON *dims_json(const p2o_io *io)
@@ -284,7 +289,7 @@ static cJSON *build(const report_in *r)
 	add_status(root, r);
 	cJSON_AddItemToObject(root, "input", file_entry(r->model, 1));
 	cJSON *out = file_entry(r->output, ok);
-	cJSON_AddItemToObject(out, "external_data", external_data(r));
+	cJSON_AddItemToObject(out, "external_data", external_data(r, ok));
 	cJSON_AddItemToObject(root, "output", out);
 	cJSON_AddItemToObject(root, "options",
 			      r->options ? r->options : cJSON_CreateObject());

@@ -503,6 +503,11 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	}
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
+	/* ---- extdata ---- */
+	cx->ext_data = opt->external_data != 0;
+	cx->ext_file = opt->external_data_file ?
+			       p2o_strdup(cx, opt->external_data_file) :
+			       NULL;
 	for (uint32_t i = 0; i < cx->g->n_values; i++)
 		p2o_tv_new(cx);
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {

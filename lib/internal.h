@@ -182,9 +182,14 @@ struct p2o_ctx {
 	uint64_t n_reports;       /* diagnostics recorded, merged ones too */
 
 	const pts_node *cur;      /* the TorchScript node being converted */
-	const char *volatile pending; /* temp file being written, or NULL */
+	/* Temporary files being written, or NULL: [0] the model's, [1] its
+	 * external data file's (see p2o_out.slot). */
+	const char *volatile pending[P2O_PENDING_MAX];
 	char *onnx_text;
 	p2o_stats stats;
+	/* ---- extdata ---- */
+	bool ext_data;            /* --external-data: whatever the size */
+	const char *ext_file;     /* its file name, or NULL for the default */
 	bool converted;
 	/* ---- report ---- */
 	const p2o_summary *summary; /* made by p2o_get_summary, arena-owned */
@@ -693,17 +698,28 @@ typedef struct p2o_out {
 	int fd;             /* -1 when closed */
 	FILE *f;            /* stream over fd (stdout for "-") */
 	bool in_place;      /* stdout, a device or a FIFO: never renamed */
+	int slot;           /* which cx->pending[] announces tmp: 0 (the
+			       model, the default), 1 (its data file) */
 } p2o_out;
 
 /* Opens path for writing by the rules of outfile.c; a diagnostic and its
  * code on failure (nothing is left open then). */
 int p2o_out_open(p2o_cx *cx, p2o_out *o, const char *path);
+/* The same for the pending slot `slot` (p2o_out_open is slot 0). */
+int p2o_out_open_slot(p2o_cx *cx, p2o_out *o, const char *path, int slot);
 /* Finishes: flush, fsync, close, rename into place. werr is an errno the
  * caller met while writing (0 if none): then, or on any failure here, the
  * temporary file is removed and the old file stays as it was. */
 int p2o_out_commit(p2o_cx *cx, p2o_out *o, int werr);
 /* Gives up: closes and removes the temporary file. */
 void p2o_out_abort(p2o_cx *cx, p2o_out *o);
+/* Finishes a model (m) and its external data file (d) as one: both are
+ * flushed and made durable, then renamed into place with signals held
+ * off, data first; when the model's rename fails, the data file's is
+ * undone (the old data file comes back). werr_m/werr_d as for
+ * p2o_out_commit. Either both files are replaced or neither. */
+int p2o_out_commit_pair(p2o_cx *cx, p2o_out *m, int werr_m, p2o_out *d,
+			int werr_d);
 
 /* ---- passes.c / writer.c ------------------------------------------------------------------- */
 

@@ -81,7 +81,23 @@ typedef struct p2o_options {
 	size_t n_output_names;
 	p2o_progress_fn progress;         /* NULL for none */
 	void *progress_user;              /* passed back to progress */
+	/* ---- extdata ---- */
+	int external_data;                /* 1: weights of >= 1 KiB go to an
+					     external data file whatever the
+					     size; 0: only when the model
+					     would pass protobuf's 2 GiB */
+	const char *external_data_file;   /* that file's name, in the
+					     model's folder (see
+					     p2o_check_data_name); NULL for
+					     "<model file name>.data" */
 } p2o_options;
+
+/* ---- extdata ---- */
+/* Whether name can name an external data file: a plain file name (no '/',
+ * not "." or ".."), since ONNX resolves it against the model's folder and
+ * pt2onnx writes it there. P2O_OK, or P2O_ERR_USAGE with the reason in
+ * err (one line). */
+int p2o_check_data_name(const char *name, char *err, size_t errlen);
 
 /* A diagnostic recorded during a conversion. */
 typedef struct p2o_diag {
@@ -134,6 +150,13 @@ int p2o_check_output(const char *path, const char *model, char *err,
  * from a signal handler on SIGINT/SIGTERM); NULL otherwise. Reading it is
  * async-signal-safe. */
 const char *p2o_pending_path(const p2o_ctx *cx);
+/* ---- extdata ---- */
+/* The same for every temporary file of the write: i = 0 is the model's
+ * (p2o_pending_path), i = 1 its external data file's; NULL past the last
+ * and when none is being written. Async-signal-safe: a handler unlinks
+ * each of them. */
+#define P2O_PENDING_MAX 2
+const char *p2o_pending_path_at(const p2o_ctx *cx, int i);
 
 /* Diagnostics recorded so far (owned by cx). */
 size_t p2o_diag_count(const p2o_ctx *cx);
@@ -151,6 +174,10 @@ typedef struct p2o_stats {
 	uint64_t weight_bytes;  /* raw bytes of all initializers */
 	uint64_t file_bytes;    /* bytes written by p2o_write */
 	int opset, ir_version;
+	/* ---- extdata ---- */
+	uint64_t data_bytes;    /* bytes of the external data file (0: none) */
+	const char *data_path;  /* its path, owned by the context; NULL when
+				   the weights are inside the model */
 } p2o_stats;
 void p2o_get_stats(const p2o_ctx *cx, p2o_stats *out);
 

@@ -248,4 +248,62 @@ model_ok() {
     done < "$MSUITE/jobs"
     [ "$n" -gt 0 ] || fail "model_ok: $1 is not in MODEL_PLAN" || return
     [ "${#msg[@]}" -eq 0 ] || fail "${msg[@]}"
+# ---- extdata ----
+# Shared by the suites that write into a scratch folder $D (output.bats,
+# extdata.bats).
+
+# make_big_pt PATH: a TorchScript model with ~50 MiB of weights (input
+# 4x2048), whose writing takes a noticeable moment, for the fault tests.
+make_big_pt() {
+    "$PYTHON" -c '
+import sys, torch, torch.nn as nn
+torch.manual_seed(0)
+m = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(3)]).eval()
+torch.jit.script(m).save(sys.argv[1])' "$1"
+}
+
+# scratch_setup / scratch_teardown: a fresh folder $D as the working
+# directory; unmounts $MNT if a test mounted one.
+scratch_setup() {
+    require_pt2onnx
+    D=$BATS_TEST_TMPDIR/d
+    mkdir -p "$D"
+    cd "$D" || return
+}
+
+scratch_teardown() {
+    cd / || true
+    if [ -n "${MNT:-}" ]; then
+        umount "$MNT" 2>/dev/null || true
+    fi
+}
+
+# only FILE...: the folder $D holds exactly these names (no temporary file).
+only() {
+    local want got
+    want=$(printf '%s\n' "$@" | sort)
+    got=$(ls -A "$D" | sort)
+    [ "$got" = "$want" ] || fail "folder holds: $got" "want: $want"
+}
+
+# stop_at_random I ARGS...: run pt2onnx ARGS in the background and send it
+# SIGTERM (I odd) or SIGINT (I even) after a random 0-1.5 s; fail unless it
+# ends with 0 (done before the signal) or by the signal. Sets $stopped to
+# "run I (SIGX after Ys, exit N)" for messages.
+stop_at_random() {
+    local i=$1 sig delay pid rc=0
+    shift
+    sig=$([ $((i % 2)) -eq 0 ] && echo INT || echo TERM)
+    delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", rand() * 1.5 }')
+    "$PT2ONNX" "$@" &
+    pid=$!
+    sleep "$delay"
+    kill -"$sig" "$pid" 2>/dev/null || true
+    wait "$pid" || rc=$?
+    stopped="run $i (SIG$sig after ${delay}s, exit $rc)"
+    case $rc in
+        0|130|143) ;;
+        *) fail "$stopped" || return ;;
+    esac
+    sleep 0.1
 }
