@@ -248,6 +248,8 @@ model_ok() {
     done < "$MSUITE/jobs"
     [ "$n" -gt 0 ] || fail "model_ok: $1 is not in MODEL_PLAN" || return
     [ "${#msg[@]}" -eq 0 ] || fail "${msg[@]}"
+}
+
 # ---- extdata ----
 # Shared by the suites that write into a scratch folder $D (output.bats,
 # extdata.bats).
