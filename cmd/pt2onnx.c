@@ -1286,6 +1286,13 @@ static int cmp_out_key(const void *a, const void *b)
 	return c ? c : (x->job > y->job) - (x->job < y->job);
 }
 
+/* What a key is, for messages. */
+static const char *key_what(int what)
+{
+	return what == KEY_DATA ? "external data file" :
+	       what == KEY_REPORT ? "--report file" : "output";
+}
+
 /* The path of key k, for messages. */
 static const char *out_key_path(const struct job *j, const struct out_key *k)
 {
@@ -1340,11 +1347,10 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 				jobs[k[i - 1].job]->line);
 		else
 			fprintf(stderr, "%s:%d: %s: error: '%s' (its %s) is "
-					"written by line %d too\n",
+					"line %d's %s too\n",
 				name, j->line, prog, out_key_path(j, &k[i]),
-				k[i].what == KEY_DATA ? "external data file" :
-				k[i].what == KEY_REPORT ? "--report" : "output",
-				jobs[k[i - 1].job]->line);
+				key_what(k[i].what), jobs[k[i - 1].job]->line,
+				key_what(k[i - 1].what));
 		rc = EXIT_USAGE;
 	}
 	for (size_t i = 0; i < m; i++) {

@@ -279,11 +279,11 @@ C
     printf '%s -s 2x64 -o a.onnx\n%s -s 2x64 -o b.onnx\n' "$MLP" "$MLP" > "$BATS_TEST_TMPDIR/jobs.txt"
     run --separate-stderr "$PT2ONNX" --batch "$BATS_TEST_TMPDIR/jobs.txt" -q --external-data=w.bin
     [ "$status" -eq 2 ] || fail "exit $status, want 2" "$stderr"
-    [[ $stderr == *":2: pt2onnx: error: output 'w.bin' is the output of line 1 too"* ]] || fail "$stderr"
+    [[ $stderr == *":2: pt2onnx: error: 'w.bin' (its external data file) is line 1's external data file too"* ]] || fail "$stderr"
     # A job's default data file is another job's model.
     printf '%s -s 2x64 -o a.onnx --external-data\n%s -s 2x64 -o a.onnx.data\n' "$MLP" "$MLP" > "$BATS_TEST_TMPDIR/jobs.txt"
     run --separate-stderr "$PT2ONNX" --batch "$BATS_TEST_TMPDIR/jobs.txt" -q
     [ "$status" -eq 2 ] || fail "exit $status, want 2" "$stderr"
-    [[ $stderr == *"is the output of line 1 too"* ]] || fail "$stderr"
+    [[ $stderr == *"'a.onnx.data' (its output) is line 1's external data file too"* ]] || fail "$stderr"
     only
 }

@@ -248,7 +248,7 @@ assert r['onnx']['nodes'] > 0  # converted before the write failed
     printf '%s\n' "$TINYNET -o a.onnx --report same.json" "$TINYNET -o b.onnx --report same.json" > two.txt
     run --separate-stderr "$PT2ONNX" --batch two.txt -s 1x3x32x32
     [ "$status" -eq 2 ] || fail "exit $status, want 2" "$stderr"
-    [[ $stderr == *"two.txt:2: pt2onnx: error: 'same.json' (its --report) is written by line 1 too"* ]] ||
+    [[ $stderr == *"two.txt:2: pt2onnx: error: 'same.json' (its --report file) is line 1's --report file too"* ]] ||
         fail "$stderr"
     run --separate-stderr "$PT2ONNX" --batch two.txt --report x.json
     [ "$status" -eq 2 ] || fail "exit $status, want 2" "$stderr"
@@ -289,4 +289,24 @@ on_tty() {
     [ "$status" -eq 0 ] || fail "exit $status" "$output"
     [[ $(cat err.txt) == "pt2onnx: wrote m.onnx"* ]] || fail "stderr:" "$(od -c err.txt | head)"
     [[ $(cat err.txt) != *$'\r'* ]] || fail "progress off a terminal:" "$(od -c err.txt | head)"
+}
+
+@test "--external-data: the report lists the data file (path, size, sha256) and the option" {
+    reported 0 r.json "$TINYNET" -o m.onnx -s 1x3x32x32 --external-data=w.bin
+    [ -s w.bin ] || fail "no w.bin"
+    local sum
+    sum=$(sha256sum w.bin | cut -d' ' -f1)
+    check r.json "
+ext = r['output']['external_data']
+assert len(ext) == 1, ext
+assert os.path.basename(ext[0]['path']) == 'w.bin', ext
+assert ext[0]['size'] == os.path.getsize('w.bin'), ext
+assert ext[0]['sha256'] == '$sum', ext
+assert r['options']['external_data'] == 'w.bin', r['options']
+"
+    reported 0 r2.json "$TINYNET" -o m2.onnx -s 1x3x32x32
+    check r2.json "
+assert r['output']['external_data'] == [], r['output']
+assert r['options']['external_data'] is False, r['options']
+"
 }
