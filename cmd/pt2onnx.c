@@ -1596,6 +1596,13 @@ static int run_batch(const struct batch_opts *b, const struct job *base)
 int main(int argc, char **argv)
 {
 	errout = stderr;
+	/* libtorch brings its BLAS; OpenBLAS (Debian's libopenblas0, which
+	 * libtorch recommends) reserves a buffer per thread when it loads,
+	 * hundreds of MB of address space on a many-core machine, though a
+	 * conversion never multiplies a matrix. One thread unless the user
+	 * says otherwise: the memory goes to the model, and a --batch's
+	 * workers do not each carry the reservation. */
+	setenv("OPENBLAS_NUM_THREADS", "1", 0);
 	struct job j = { .opset = P2O_OPSET_DEFAULT, .cap_fd = -1 };
 	struct batch_opts b = { NULL, 0 };
 	enum action act;
