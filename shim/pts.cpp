@@ -1499,6 +1499,27 @@ void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod,
 	// One constant per tensor (a shared weight is one initializer), made
 	// at the top of the graph so that it dominates every use.
 	std::unordered_map<const c10::TensorImpl *, Value *> tensors;
+	// The constant of tensor t (named path when new), or nullptr.
+	auto tensor_const = [&](const at::Tensor &v,
+				const std::string &path) -> Value * {
+		const c10::TensorImpl *ti = v.unsafeGetTensorImpl();
+		auto seen = tensors.find(ti);
+		if (seen != tensors.end())
+			return seen->second;
+		at::Tensor t = v.detach();
+		// At the top of the graph, looked up now: the loop destroys
+		// only the node it is at, and only after this insertion.
+		torch::jit::WithInsertPoint guard(g.block()->nodes().front());
+		auto made = torch::jit::tryInsertConstant(g, t);
+		if (!made)
+			return nullptr;
+		Value *c = *made;
+		c->setDebugName(path);
+		tensors.emplace(ti, c);
+		if (t.has_storage())
+			users[t.storage().unsafeGetStorageImpl()]++;
+		return c;
+	};
 	std::vector<Block *> todo{ g.block() };
 	while (!todo.empty()) {
 		Block *b = todo.back();
@@ -1525,27 +1546,30 @@ void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod,
 			}
 			Value *c = nullptr;
 			if (v.isTensor()) {
-				const c10::TensorImpl *ti =
-					v.toTensor().unsafeGetTensorImpl();
-				auto seen = tensors.find(ti);
-				if (seen != tensors.end()) {
-					c = seen->second;
-				} else {
-					at::Tensor t = v.toTensor().detach();
-					// At the top of the graph, looked up now:
-					// the loop destroys only the node it is
-					// at, and only after this insertion.
-					torch::jit::WithInsertPoint guard(
-						g.block()->nodes().front());
-					auto made = torch::jit::tryInsertConstant(g, t);
-					if (!made)
-						continue;
-					c = *made;
-					c->setDebugName(path);
-					tensors.emplace(ti, c);
-					if (t.has_storage())
-						users[t.storage().unsafeGetStorageImpl()]++;
+				c = tensor_const(v.toTensor(), path);
+				if (!c)
+					continue;
+			} else if (v.isTensorList()) {
+				// An RNN's _flat_weights: a list of its own
+				// weights. As one Tensor[] constant the
+				// converter could not see the tensors (nor
+				// share them with their own attributes), so
+				// it becomes a list of one constant each.
+				std::vector<Value *> items;
+				auto l = v.toTensorList();
+				for (size_t i = 0; i < l.size(); i++) {
+					Value *t = tensor_const(
+						l.get(i), path + "." + std::to_string(i));
+					if (!t)
+						break;
+					items.push_back(t);
 				}
+				if (items.size() != l.size())
+					continue;
+				torch::jit::WithInsertPoint guard(n);
+				Node *lc = g.insertNode(g.createList(
+					c10::TensorType::get(), items));
+				c = lc->output();
 			} else {
 				torch::jit::WithInsertPoint guard(n);
 				auto made = torch::jit::tryInsertConstant(g, v);
@@ -2180,6 +2204,12 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	fold_newer_args(g->block());
 	storage_users users;
 	freeze_attributes(*g, mod, users);
+	// Branches that freezing settled go before tuples are lowered: an
+	// untaken one may cast None to a tuple (nn.LSTM's hx when not given:
+	// prim::unchecked_cast), which LowerAllTuples cannot lower and,
+	// throwing half-way, leaves the graph broken for the fallback. Only
+	// immutable values (numbers, None, tuples of them) are folded here.
+	torch::jit::ConstantPropagationImmutableTypes(g);
 	try {
 		torch::jit::LowerAllTuples(g);
 	} catch (const std::exception &) {
