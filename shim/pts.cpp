@@ -2194,6 +2194,102 @@ void fold_newer_args(torch::jit::Block *b)
 	}
 }
 
+// `x is None` / `x is not None` where x's type cannot be None (an
+// Optional argument given a value, once inlined: nn.LSTM's hx) become
+// constants, and casts of x to a type it already has go, as libtorch's
+// non-tensor peephole does (which Debian's libtorch does not export).
+void settle_none_tests(torch::jit::Graph &g, Block *b)
+{
+	for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+		Node *n = *it++;
+		for (Block *sub : n->blocks())
+			settle_none_tests(g, sub);
+		if (n->kind() == c10::prim::unchecked_cast &&
+		    n->input()->type()->isSubtypeOf(*n->output()->type())) {
+			n->output()->replaceAllUsesWith(n->input());
+			n->destroy();
+			continue;
+		}
+		if ((n->kind() != c10::aten::__is__ &&
+		     n->kind() != c10::aten::__isnot__) || n->inputs().size() != 2)
+			continue;
+		auto can_be_none = [](const Value *v) {
+			auto k = v->type()->kind();
+			return k == c10::TypeKind::OptionalType ||
+			       k == c10::TypeKind::NoneType ||
+			       k == c10::TypeKind::AnyType ||
+			       k == c10::TypeKind::UnionType;
+		};
+		const Value *a = n->input(0), *c = n->input(1);
+		bool a_none = a->type()->kind() == c10::TypeKind::NoneType;
+		bool c_none = c->type()->kind() == c10::TypeKind::NoneType;
+		if (!(a_none && !can_be_none(c)) && !(c_none && !can_be_none(a)))
+			continue;
+		torch::jit::WithInsertPoint guard(n);
+		Value *k = g.insertConstant(n->kind() == c10::aten::__isnot__);
+		n->output()->replaceAllUsesWith(k);
+		n->destroy();
+	}
+}
+
+// Constant propagation folds a list of constant tensors (the weights an
+// aten::lstm takes as Tensor[]) into one Tensor[] constant, which the C
+// side cannot see into. Each becomes a list of one constant per tensor,
+// the same constant as the tensor's own where one exists (one initializer
+// per weight).
+void expand_tensor_lists(torch::jit::Graph &g)
+{
+	std::unordered_map<const c10::TensorImpl *, Value *> tensors;
+	std::vector<Node *> lists;
+	std::vector<Block *> todo{ g.block() };
+	while (!todo.empty()) {
+		Block *b = todo.back();
+		todo.pop_back();
+		for (Node *n : b->nodes()) {
+			for (Block *sub : n->blocks())
+				todo.push_back(sub);
+			if (n->kind() != c10::prim::Constant)
+				continue;
+			auto iv = torch::jit::toIValue(n->output());
+			if (!iv)
+				continue;
+			if (iv->isTensor() && n->owningBlock() == g.block())
+				tensors.emplace(iv->toTensor().unsafeGetTensorImpl(),
+						n->output());
+			else if (iv->isTensorList())
+				lists.push_back(n);
+		}
+	}
+	for (Node *n : lists) {
+		auto l = torch::jit::toIValue(n->output())->toTensorList();
+		std::vector<Value *> items;
+		torch::jit::WithInsertPoint guard(n);
+		std::string base = n->output()->hasDebugName() ?
+			n->output()->debugName() : "weights";
+		for (size_t i = 0; i < l.size(); i++) {
+			at::Tensor t = l.get(i);
+			auto seen = tensors.find(t.unsafeGetTensorImpl());
+			Value *c;
+			if (seen != tensors.end() &&
+			    seen->second->node()->isBefore(n)) {
+				c = seen->second;
+			} else {
+				auto made = torch::jit::tryInsertConstant(g, t);
+				if (!made)
+					break;
+				c = *made;
+				c->setDebugName(base + "." + std::to_string(i));
+			}
+			items.push_back(c);
+		}
+		if (items.size() != l.size())
+			continue; // left whole: reported if used
+		Node *lc = g.insertNode(g.createList(c10::TensorType::get(), items));
+		n->output()->replaceAllUsesWith(lc->output());
+		n->destroy();
+	}
+}
+
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
@@ -2208,7 +2304,10 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	// untaken one may cast None to a tuple (nn.LSTM's hx when not given:
 	// prim::unchecked_cast), which LowerAllTuples cannot lower and,
 	// throwing half-way, leaves the graph broken for the fallback. Only
-	// immutable values (numbers, None, tuples of them) are folded here.
+	// immutable values (numbers, None, tuples of them) are folded here,
+	// after the None tests that types decide (`hx is None` of a tuple
+	// given, and its cast) are settled.
+	settle_none_tests(*g, g->block());
 	torch::jit::ConstantPropagationImmutableTypes(g);
 	try {
 		torch::jit::LowerAllTuples(g);
@@ -2242,6 +2341,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	functionalize_view_writes(*g, g->block());
 	torch::jit::ConstantPropagation(g);
 	fold_conv_bn(*g, users);
+	expand_tensor_lists(*g);
 	torch::jit::EliminateDeadCode(g);
 	std::string why = unfrozen(g->block());
 	if (!why.empty())
