@@ -255,6 +255,22 @@ static int state_pair(p2o_cx *cx, const pts_node *n, const p2o_arg *a,
 	return P2O_OK;
 }
 
+/* Checks the input's dtype (what: "" or "_cell" after the op's name) and
+ * reads the initial states hx: a tensor h, or an LSTM's list (h, c). */
+static int states(p2o_cx *cx, const pts_node *n, const struct rnn_form *f,
+		  const char *what, int dtype, const p2o_arg *hx, uint32_t *hc)
+{
+	if (!p2o_dtype_is_float(dtype) || dtype == P2O_BFLOAT16)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"%s%s of a %s input (ONNX's %s takes float16, "
+				"float32 and float64)", f->what, what,
+				p2o_dtype_name(dtype), f->op);
+	if (f->gates == 4)
+		return state_pair(cx, n, hx, hc);
+	hc[0] = p2o_value_tensor(cx, n->in[hx->idx]);
+	return hc[0] == P2O_NOVAL ? P2O_ERR_UNSUPPORTED : P2O_OK;
+}
+
 /* Y [seq, ndir, batch, hidden] as PyTorch's [seq, batch, ndir*hidden]. */
 static uint32_t merge_directions(p2o_cx *cx, uint32_t y, int ndir)
 {
@@ -313,17 +329,8 @@ static int rnn_seq(p2o_cx *cx, const pts_node *n, enum rnn_kind kind)
 	if (xt->rank != 3)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"%s of an input that is not 3-D", f->what);
-	if (!p2o_dtype_is_float(xt->dtype) || xt->dtype == P2O_BFLOAT16)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"%s of a %s input (ONNX's %s takes float16, "
-				"float32 and float64)", f->what,
-				p2o_dtype_name(xt->dtype), f->op);
 	uint32_t hc[2] = { P2O_NOVAL, P2O_NOVAL };
-	if (lstm)
-		rc = state_pair(cx, n, &v[1], hc);
-	else if ((hc[0] = p2o_value_tensor(cx, n->in[v[1].idx])) == P2O_NOVAL)
-		rc = P2O_ERR_UNSUPPORTED;
-	if (rc)
+	if ((rc = states(cx, n, f, "", xt->dtype, &v[1], hc)))
 		return rc;
 	int64_t hidden;
 	if ((rc = hidden_size(cx, f, pl->items[1], &hidden)))
@@ -385,17 +392,8 @@ static int rnn_cell(p2o_cx *cx, const pts_node *n, enum rnn_kind kind)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"%s_cell of an input that is not 1-D or 2-D",
 				f->what);
-	if (!p2o_dtype_is_float(xt->dtype) || xt->dtype == P2O_BFLOAT16)
-		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
-				"%s_cell of a %s input (ONNX's %s takes float16, "
-				"float32 and float64)", f->what,
-				p2o_dtype_name(xt->dtype), f->op);
 	uint32_t hc[2] = { P2O_NOVAL, P2O_NOVAL };
-	if (lstm)
-		rc = state_pair(cx, n, &v[1], hc);
-	else if ((hc[0] = p2o_value_tensor(cx, n->in[v[1].idx])) == P2O_NOVAL)
-		rc = P2O_ERR_UNSUPPORTED;
-	if (rc)
+	if ((rc = states(cx, n, f, "_cell", xt->dtype, &v[1], hc)))
 		return rc;
 	uint32_t w[4] = { n->in[v[2].idx], n->in[v[3].idx],
 			  v[4].none ? P2O_NOVAL : n->in[v[4].idx],
