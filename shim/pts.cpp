@@ -1744,6 +1744,8 @@ public:
 private:
 	const Value *const wildcard_ = nullptr;
 	std::unordered_map<const Value *, const Value *> base_;
+	// A part of a split tensor: the whole's base (see splits()).
+	std::unordered_map<const Value *, const Value *> part_of_;
 	std::unordered_map<const Node *, size_t> order_;
 	std::vector<std::pair<Node *, const Value *>> writes_;
 	// Every read, in execution order: (position, user, value).
@@ -1780,6 +1782,18 @@ private:
 			} else if (!n->blocks().empty()) {
 				for (const Value *o : n->outputs())
 					base_[o] = wildcard_;
+			} else if (n->kind() == c10::prim::ListUnpack &&
+				   splits(n->input(0)->node()) &&
+				   n->input(0)->uses().size() == 1) {
+				// Disjoint parts of one tensor (a trace of
+				// nn.LSTMCell writes each gate's chunk in
+				// place): each part its own memory, within
+				// the whole; a write to one part conflicts
+				// with reads of the whole, not of the others.
+				const Value *whole =
+					base(n->input(0)->node()->input(0));
+				for (const Value *o : n->outputs())
+					part_of_[o] = whole;
 			} else if (n->kind() == c10::prim::ListUnpack ||
 				   n->kind() == c10::prim::TupleUnpack ||
 				   n->kind() == c10::prim::unchecked_cast) {
@@ -1793,6 +1807,24 @@ private:
 		// The block's results are read when it ends.
 		reads(b->return_node());
 		order_[b->return_node()] = pos_++;
+	}
+
+	// Ops whose list result holds disjoint parts of their first input.
+	static bool splits(const Node *n)
+	{
+		auto k = n->kind();
+		return k == c10::aten::chunk || k == c10::aten::split ||
+		       k == c10::aten::split_with_sizes ||
+		       k == c10::aten::unsafe_chunk ||
+		       k == c10::aten::unsafe_split ||
+		       k == c10::aten::unsafe_split_with_sizes ||
+		       k == c10::aten::unbind;
+	}
+
+	const Value *part_of(const Value *v)
+	{
+		auto it = part_of_.find(v);
+		return it == part_of_.end() ? nullptr : it->second;
 	}
 
 	void annotate(Node *n, const c10::FunctionSchema &s)
@@ -1840,7 +1872,10 @@ private:
 			if (def != order_.end() && def->second >= at)
 				continue;
 			const Value *bu = base(u);
-			if (bu == bv || bu == wildcard_ || bv == wildcard_) {
+			const Value *pu = part_of(bu), *pv = part_of(bv);
+			if (bu == bv || bu == wildcard_ || bv == wildcard_ ||
+			    (pv && (pv == bu || pv == wildcard_)) ||
+			    (pu && (pu == bv || pu == wildcard_))) {
 				bad[w] = u->debugName();
 				return;
 			}
