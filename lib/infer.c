@@ -1373,6 +1373,32 @@ static int attention(ictx *c)
 	return P2O_OK;
 }
 
+/* ---- rules of the rnn family ---- */
+
+/* RNN, GRU, LSTM (layout 0, as emitted): X [seq, batch, input] gives
+ * Y [seq, num_directions, batch, hidden] and the last states Y_h (Y_c)
+ * [num_directions, batch, hidden]. */
+static int recurrent(ictx *c)
+{
+	const p2o_type *x = in_t(c, 0);
+	const p2o_attr *dir = p2o_attr_get(c->nd, "direction");
+	p2o_dim nd = { dir && strcmp(dir->s, "bidirectional") == 0 ? 2 : 1, NULL };
+	p2o_dim h = { attr_i(c->nd, "hidden_size", -1), NULL };
+	p2o_dim seq = unknown, batch = unknown;
+	if (x && x->rank == 3) {
+		seq = x->dims[0];
+		batch = x->dims[1];
+	}
+	int dt = x ? x->dtype : 0;
+	p2o_dim y[4] = { seq, nd, batch, h };
+	if (c->nd->n_out > 0 && c->nd->out[0] != P2O_NOVAL)
+		set_out(c, 0, dt, 4, y);
+	for (uint32_t k = 1; k < c->nd->n_out; k++)
+		if (c->nd->out[k] != P2O_NOVAL)
+			set_out(c, k, dt, 3, y + 1);
+	return P2O_OK;
+}
+
 /* ---- rules of the create family ---- */
 
 /* ConstantOfShape(shape): the dims the shape input holds (numbers or

@@ -87,11 +87,12 @@ typedef struct p2o_attr {
 	size_t n;                 /* count of INTS / FLOATS */
 	const int64_t *ints;      /* INTS */
 	const float *floats;      /* FLOATS */
+	const char *const *strs;  /* STRINGS (n of them) */
 	const p2o_tensor *t;      /* TENSOR */
 } p2o_attr;
 
 enum { P2O_AT_FLOAT = 1, P2O_AT_INT = 2, P2O_AT_STRING = 3, P2O_AT_TENSOR = 4,
-       P2O_AT_FLOATS = 6, P2O_AT_INTS = 7 };
+       P2O_AT_FLOATS = 6, P2O_AT_INTS = 7, P2O_AT_STRINGS = 8 };
 
 typedef struct p2o_node {
 	const char *op;           /* ONNX op_type, default domain */
@@ -308,6 +309,8 @@ void p2o_attr_floats(p2o_cx *cx, uint32_t node, const char *name,
 		     const float *v, size_t n);
 void p2o_attr_tensor(p2o_cx *cx, uint32_t node, const char *name,
 		     const p2o_tensor *t);
+void p2o_attr_strs(p2o_cx *cx, uint32_t node, const char *name,
+		   const char *const *v, size_t n);
 const p2o_attr *p2o_attr_get(const p2o_node *n, const char *name);
 uint32_t p2o_node_done(p2o_cx *cx, uint32_t node);
 

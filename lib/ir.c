@@ -241,6 +241,17 @@ void p2o_attr_tensor(p2o_cx *cx, uint32_t node, const char *name,
 	attr_add(cx, node, name, P2O_AT_TENSOR)->t = t;
 }
 
+void p2o_attr_strs(p2o_cx *cx, uint32_t node, const char *name,
+		   const char *const *v, size_t n)
+{
+	p2o_attr *a = attr_add(cx, node, name, P2O_AT_STRINGS);
+	const char **s = p2o_alloc(cx, sizeof *s * (n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		s[i] = p2o_strdup(cx, v[i]);
+	a->n = n;
+	a->strs = s;
+}
+
 const p2o_attr *p2o_attr_get(const p2o_node *n, const char *name)
 {
 	for (uint32_t i = 0; i < n->n_attr; i++)

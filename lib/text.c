@@ -76,6 +76,12 @@ static void put_attr(sbuf *b, const p2o_attr *a)
 			put(b, "%s%g", i ? "," : "", (double)a->floats[i]);
 		put(b, "]");
 		break;
+	case P2O_AT_STRINGS:
+		put(b, "[");
+		for (size_t i = 0; i < a->n; i++)
+			put(b, "%s'%s'", i ? "," : "", a->strs[i]);
+		put(b, "]");
+		break;
 	default: put(b, "<tensor>"); break;
 	}
 }

@@ -68,6 +68,14 @@ static Onnx__AttributeProto *attr_proto(p2o_cx *cx, const p2o_attr *a)
 	case P2O_AT_TENSOR:
 		ap->t = tensor_proto(cx, a->t, NULL);
 		break;
+	case P2O_AT_STRINGS:
+		ap->n_strings = a->n;
+		ap->strings = ALLOCN(cx, ProtobufCBinaryData, a->n);
+		for (size_t i = 0; i < a->n; i++) {
+			ap->strings[i].len = strlen(a->strs[i]);
+			ap->strings[i].data = (uint8_t *)a->strs[i];
+		}
+		break;
 	default:
 		assert(!"attribute type the writer does not know");
 	}

@@ -1501,6 +1501,27 @@ void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod,
 	// One constant per tensor (a shared weight is one initializer), made
 	// at the top of the graph so that it dominates every use.
 	std::unordered_map<const c10::TensorImpl *, Value *> tensors;
+	// The constant of tensor t (named path when new), or nullptr.
+	auto tensor_const = [&](const at::Tensor &v,
+				const std::string &path) -> Value * {
+		const c10::TensorImpl *ti = v.unsafeGetTensorImpl();
+		auto seen = tensors.find(ti);
+		if (seen != tensors.end())
+			return seen->second;
+		at::Tensor t = v.detach();
+		// At the top of the graph, looked up now: the loop destroys
+		// only the node it is at, and only after this insertion.
+		torch::jit::WithInsertPoint guard(g.block()->nodes().front());
+		auto made = torch::jit::tryInsertConstant(g, t);
+		if (!made)
+			return nullptr;
+		Value *c = *made;
+		c->setDebugName(path);
+		tensors.emplace(ti, c);
+		if (t.has_storage())
+			users[t.storage().unsafeGetStorageImpl()]++;
+		return c;
+	};
 	std::vector<Block *> todo{ g.block() };
 	while (!todo.empty()) {
 		Block *b = todo.back();
@@ -1527,27 +1548,30 @@ void freeze_attributes(torch::jit::Graph &g, const torch::jit::Module &mod,
 			}
 			Value *c = nullptr;
 			if (v.isTensor()) {
-				const c10::TensorImpl *ti =
-					v.toTensor().unsafeGetTensorImpl();
-				auto seen = tensors.find(ti);
-				if (seen != tensors.end()) {
-					c = seen->second;
-				} else {
-					at::Tensor t = v.toTensor().detach();
-					// At the top of the graph, looked up now:
-					// the loop destroys only the node it is
-					// at, and only after this insertion.
-					torch::jit::WithInsertPoint guard(
-						g.block()->nodes().front());
-					auto made = torch::jit::tryInsertConstant(g, t);
-					if (!made)
-						continue;
-					c = *made;
-					c->setDebugName(path);
-					tensors.emplace(ti, c);
-					if (t.has_storage())
-						users[t.storage().unsafeGetStorageImpl()]++;
+				c = tensor_const(v.toTensor(), path);
+				if (!c)
+					continue;
+			} else if (v.isTensorList()) {
+				// An RNN's _flat_weights: a list of its own
+				// weights. As one Tensor[] constant the
+				// converter could not see the tensors (nor
+				// share them with their own attributes), so
+				// it becomes a list of one constant each.
+				std::vector<Value *> items;
+				auto l = v.toTensorList();
+				for (size_t i = 0; i < l.size(); i++) {
+					Value *t = tensor_const(
+						l.get(i), path + "." + std::to_string(i));
+					if (!t)
+						break;
+					items.push_back(t);
 				}
+				if (items.size() != l.size())
+					continue;
+				torch::jit::WithInsertPoint guard(n);
+				Node *lc = g.insertNode(g.createList(
+					c10::TensorType::get(), items));
+				c = lc->output();
 			} else {
 				torch::jit::WithInsertPoint guard(n);
 				auto made = torch::jit::tryInsertConstant(g, v);
@@ -1722,6 +1746,8 @@ public:
 private:
 	const Value *const wildcard_ = nullptr;
 	std::unordered_map<const Value *, const Value *> base_;
+	// A part of a split tensor: the whole's base (see splits()).
+	std::unordered_map<const Value *, const Value *> part_of_;
 	std::unordered_map<const Node *, size_t> order_;
 	std::vector<std::pair<Node *, const Value *>> writes_;
 	// Every read, in execution order: (position, user, value).
@@ -1758,6 +1784,18 @@ private:
 			} else if (!n->blocks().empty()) {
 				for (const Value *o : n->outputs())
 					base_[o] = wildcard_;
+			} else if (n->kind() == c10::prim::ListUnpack &&
+				   splits(n->input(0)->node()) &&
+				   n->input(0)->uses().size() == 1) {
+				// Disjoint parts of one tensor (a trace of
+				// nn.LSTMCell writes each gate's chunk in
+				// place): each part its own memory, within
+				// the whole; a write to one part conflicts
+				// with reads of the whole, not of the others.
+				const Value *whole =
+					base(n->input(0)->node()->input(0));
+				for (const Value *o : n->outputs())
+					part_of_[o] = whole;
 			} else if (n->kind() == c10::prim::ListUnpack ||
 				   n->kind() == c10::prim::TupleUnpack ||
 				   n->kind() == c10::prim::unchecked_cast) {
@@ -1771,6 +1809,24 @@ private:
 		// The block's results are read when it ends.
 		reads(b->return_node());
 		order_[b->return_node()] = pos_++;
+	}
+
+	// Ops whose list result holds disjoint parts of their first input.
+	static bool splits(const Node *n)
+	{
+		auto k = n->kind();
+		return k == c10::aten::chunk || k == c10::aten::split ||
+		       k == c10::aten::split_with_sizes ||
+		       k == c10::aten::unsafe_chunk ||
+		       k == c10::aten::unsafe_split ||
+		       k == c10::aten::unsafe_split_with_sizes ||
+		       k == c10::aten::unbind;
+	}
+
+	const Value *part_of(const Value *v)
+	{
+		auto it = part_of_.find(v);
+		return it == part_of_.end() ? nullptr : it->second;
 	}
 
 	void annotate(Node *n, const c10::FunctionSchema &s)
@@ -1818,7 +1874,10 @@ private:
 			if (def != order_.end() && def->second >= at)
 				continue;
 			const Value *bu = base(u);
-			if (bu == bv || bu == wildcard_ || bv == wildcard_) {
+			const Value *pu = part_of(bu), *pv = part_of(bv);
+			if (bu == bv || bu == wildcard_ || bv == wildcard_ ||
+			    (pv && (pv == bu || pv == wildcard_)) ||
+			    (pu && (pu == bv || pu == wildcard_))) {
 				bad[w] = u->debugName();
 				return;
 			}
@@ -2172,6 +2231,102 @@ void fold_newer_args(torch::jit::Block *b)
 	}
 }
 
+// `x is None` / `x is not None` where x's type cannot be None (an
+// Optional argument given a value, once inlined: nn.LSTM's hx) become
+// constants, and casts of x to a type it already has go, as libtorch's
+// non-tensor peephole does (which Debian's libtorch does not export).
+void settle_none_tests(torch::jit::Graph &g, Block *b)
+{
+	for (auto it = b->nodes().begin(); it != b->nodes().end();) {
+		Node *n = *it++;
+		for (Block *sub : n->blocks())
+			settle_none_tests(g, sub);
+		if (n->kind() == c10::prim::unchecked_cast &&
+		    n->input()->type()->isSubtypeOf(*n->output()->type())) {
+			n->output()->replaceAllUsesWith(n->input());
+			n->destroy();
+			continue;
+		}
+		if ((n->kind() != c10::aten::__is__ &&
+		     n->kind() != c10::aten::__isnot__) || n->inputs().size() != 2)
+			continue;
+		auto can_be_none = [](const Value *v) {
+			auto k = v->type()->kind();
+			return k == c10::TypeKind::OptionalType ||
+			       k == c10::TypeKind::NoneType ||
+			       k == c10::TypeKind::AnyType ||
+			       k == c10::TypeKind::UnionType;
+		};
+		const Value *a = n->input(0), *c = n->input(1);
+		bool a_none = a->type()->kind() == c10::TypeKind::NoneType;
+		bool c_none = c->type()->kind() == c10::TypeKind::NoneType;
+		if (!(a_none && !can_be_none(c)) && !(c_none && !can_be_none(a)))
+			continue;
+		torch::jit::WithInsertPoint guard(n);
+		Value *k = g.insertConstant(n->kind() == c10::aten::__isnot__);
+		n->output()->replaceAllUsesWith(k);
+		n->destroy();
+	}
+}
+
+// Constant propagation folds a list of constant tensors (the weights an
+// aten::lstm takes as Tensor[]) into one Tensor[] constant, which the C
+// side cannot see into. Each becomes a list of one constant per tensor,
+// the same constant as the tensor's own where one exists (one initializer
+// per weight).
+void expand_tensor_lists(torch::jit::Graph &g)
+{
+	std::unordered_map<const c10::TensorImpl *, Value *> tensors;
+	std::vector<Node *> lists;
+	std::vector<Block *> todo{ g.block() };
+	while (!todo.empty()) {
+		Block *b = todo.back();
+		todo.pop_back();
+		for (Node *n : b->nodes()) {
+			for (Block *sub : n->blocks())
+				todo.push_back(sub);
+			if (n->kind() != c10::prim::Constant)
+				continue;
+			auto iv = torch::jit::toIValue(n->output());
+			if (!iv)
+				continue;
+			if (iv->isTensor() && n->owningBlock() == g.block())
+				tensors.emplace(iv->toTensor().unsafeGetTensorImpl(),
+						n->output());
+			else if (iv->isTensorList())
+				lists.push_back(n);
+		}
+	}
+	for (Node *n : lists) {
+		auto l = torch::jit::toIValue(n->output())->toTensorList();
+		std::vector<Value *> items;
+		torch::jit::WithInsertPoint guard(n);
+		std::string base = n->output()->hasDebugName() ?
+			n->output()->debugName() : "weights";
+		for (size_t i = 0; i < l.size(); i++) {
+			at::Tensor t = l.get(i);
+			auto seen = tensors.find(t.unsafeGetTensorImpl());
+			Value *c;
+			if (seen != tensors.end() &&
+			    seen->second->node()->isBefore(n)) {
+				c = seen->second;
+			} else {
+				auto made = torch::jit::tryInsertConstant(g, t);
+				if (!made)
+					break;
+				c = *made;
+				c->setDebugName(base + "." + std::to_string(i));
+			}
+			items.push_back(c);
+		}
+		if (items.size() != l.size())
+			continue; // left whole: reported if used
+		Node *lc = g.insertNode(g.createList(c10::TensorType::get(), items));
+		n->output()->replaceAllUsesWith(lc->output());
+		n->destroy();
+	}
+}
+
 // Runs the canonicalization passes. Order matters: inlining first so that
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
@@ -2182,6 +2337,15 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	fold_newer_args(g->block());
 	storage_users users;
 	freeze_attributes(*g, mod, users);
+	// Branches that freezing settled go before tuples are lowered: an
+	// untaken one may cast None to a tuple (nn.LSTM's hx when not given:
+	// prim::unchecked_cast), which LowerAllTuples cannot lower and,
+	// throwing half-way, leaves the graph broken for the fallback. Only
+	// immutable values (numbers, None, tuples of them) are folded here,
+	// after the None tests that types decide (`hx is None` of a tuple
+	// given, and its cast) are settled.
+	settle_none_tests(*g, g->block());
+	torch::jit::ConstantPropagationImmutableTypes(g);
 	try {
 		torch::jit::LowerAllTuples(g);
 	} catch (const std::exception &) {
@@ -2214,6 +2378,7 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	functionalize_view_writes(*g, g->block());
 	torch::jit::ConstantPropagation(g);
 	fold_conv_bn(*g, users);
+	expand_tensor_lists(*g);
 	torch::jit::EliminateDeadCode(g);
 	std::string why = unfrozen(g->block());
 	if (!why.empty())

@@ -305,6 +305,57 @@ P2O_HANDLER(relu6)
 	return rc ? rc : clamp(cx, n, v.tensor, 0, 6);
 }
 
+/* The entries of a 1-D int64 value known now (an initializer's numbers,
+ * or a shape's known dims), their count in *n; NULL when not known. */
+static const p2o_dim *list_entries(p2o_cx *cx, uint32_t id, int32_t *n)
+{
+	const p2o_val *v = p2o_v(cx, id);
+	if (v->n_known >= 0) {
+		*n = v->n_known;
+		return v->known;
+	}
+	if (!v->init || v->init->dtype != P2O_INT64 || v->init->rank != 1)
+		return NULL;
+	*n = (int32_t)(v->init->nbytes / 8);
+	p2o_dim *d = p2o_alloc(cx, sizeof *d * (size_t)(*n + 1));
+	const int64_t *x = v->init->data;
+	for (int32_t i = 0; i < *n; i++)
+		d[i].v = x[i];
+	return d;
+}
+
+/* eq/ne of two int lists (a shape checked against the sizes expected, as
+ * nn.LSTM checks its hx): decided at conversion time when every entry is
+ * known, symbolic dims included (the same symbol is the same size), or
+ * when the lengths or two numbers differ; else a diagnostic. */
+static int compare_int_lists(p2o_cx *cx, const pts_node *n, uint32_t ia,
+			     uint32_t ib, bool eq)
+{
+	uint32_t a = p2o_arg_shape(cx, n, ia), b = p2o_arg_shape(cx, n, ib);
+	if (a == P2O_NOVAL || b == P2O_NOVAL)
+		return P2O_ERR_UNSUPPORTED;
+	int32_t na, nb;
+	const p2o_dim *da = list_entries(cx, a, &na), *db = list_entries(cx, b, &nb);
+	if (!da || !db)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"comparing int lists known only at run time");
+	bool same = na == nb, decided = true;
+	for (int32_t i = 0; same && i < na; i++) {
+		p2o_dim x = da[i], y = db[i];
+		if (p2o_dim_eq(x, y))
+			continue;
+		if (x.v >= 0 && y.v >= 0)
+			same = false;
+		else
+			decided = false;
+	}
+	if (same && !decided)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"comparing int lists whose sizes are known only "
+				"at run time");
+	return p2o_set_bool(cx, n, 0, same == eq);
+}
+
 /* Comparisons: constant numbers (and strings, for eq/ne) fold; tensors
  * become Greater/Less/Equal after promotion to one dtype. */
 static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
@@ -330,6 +381,10 @@ static int compare(p2o_cx *cx, const pts_node *n, const char *rel)
 			 strcmp(rel, "eq") == 0 ? x == y : x != y;
 		return p2o_set_bool(cx, n, 0, r);
 	}
+	if ((rel[0] == 'e' || rel[0] == 'n') &&
+	    p2o_pv(cx, n, ia)->kind == PTS_V_LIST &&
+	    p2o_pv(cx, n, ib)->kind == PTS_V_LIST)
+		return compare_int_lists(cx, n, ia, ib, rel[0] == 'e');
 	int dt = result_dtype(cx, n, ia, ib);
 	if (!dt)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "operand types are unknown");

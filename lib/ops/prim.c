@@ -76,6 +76,18 @@ P2O_HANDLER(list_unpack)
 	return P2O_OK;
 }
 
+/* prim::TupleIndex(tuple, index): what lowering tuples leaves of an
+ * index into a tuple a prim::If returns (nn.LSTM's (h, c) when the
+ * batched test is decided only at conversion). */
+P2O_HANDLER(tuple_index)
+{
+	const pts_const *k = p2o_konst(cx, n, 1);
+	if (!k || k->kind != PTS_C_INT)
+		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				"a tuple index known only at run time");
+	return take_item(cx, n, 0, k->i, 0);
+}
+
 /* aten::__getitem__.t(list, idx) */
 P2O_HANDLER(getitem)
 {
