@@ -28,6 +28,7 @@ void p2o_free(p2o_ctx *cx)
 	free(cx->names);
 	free(cx->diags);
 	free(cx->onnx_text);
+	free(cx->trials); /* ---- aten ---- */
 	p2o_arena_free(&cx->arena);
 	free(cx);
 }
@@ -306,6 +307,45 @@ static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
 	return fn;
 }
 
+/* ---- aten ---- */
+/* After a handler ran in trial mode (diagnostics held in cx->trials from
+ * index from on): when it failed only for being unsupported and the node
+ * can be exported unconverted, it is (its partial output is dead code)
+ * and true is returned; otherwise what it held is recorded now, and the
+ * walk goes on as usual. */
+static bool settle_trial(p2o_cx *cx, const pts_node *n, uint32_t from, int rc)
+{
+	if (cx->n_trials == from)
+		return false;
+	bool unsupported = true;
+	for (uint32_t i = from; i < cx->n_trials; i++)
+		unsupported = unsupported &&
+			      cx->trials[i].code == P2O_ERR_UNSUPPORTED;
+	(void)rc;
+	if (unsupported) {
+		uint32_t to = cx->n_trials;
+		const char *why = cx->trials[from].msg;
+		for (uint32_t k = 0; k < n->n_out; k++)
+			P2O_TV(cx, n->out[k]).kind = P2O_TV_UNSET;
+		cx->n_trials = from;
+		cx->n_reports -= to - from;
+		if (p2o_fallback(cx, n, n->kind, why))
+			return true;
+		cx->n_trials = to;
+		cx->n_reports += to - from;
+	}
+	if (cx->trial)
+		return false; /* the enclosing node's trial settles them */
+	uint32_t to = cx->n_trials;
+	cx->n_trials = from;
+	for (uint32_t i = from; i < to; i++) {
+		const struct p2o_trial *t = &cx->trials[i];
+		cx->n_reports--; /* counted once already, when held */
+		p2o_diag_add(cx, t->code, t->op, t->source, t->msg);
+	}
+	return false;
+}
+
 void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 {
 	const pts_node *outer = cx->cur;
@@ -319,6 +359,9 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		const char *table_kind;
 		p2o_handler fn = find_handler(cx, n->kind, &inplace, &table_kind);
 		if (!fn) {
+			if (!has_poison(cx, n) &&
+			    p2o_fallback(cx, n, n->kind, "no converter"))
+				continue; /* ---- aten ---- */
 			p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s",
 				 p2o_where(cx, table_kind));
 			poison_outputs(cx, n);
@@ -342,13 +385,38 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 			poison_outputs(cx, n);
 			continue;
 		}
+		/* ---- aten ---- */
+		uint32_t which;
+		if (p2o_reads_opaque(cx, n, &which)) {
+			/* No handler may guess the dtype or rank it reads. */
+			if (p2o_fallback(cx, n, n->kind,
+					 "reads the output of an op exported "
+					 "unconverted, of unknown type"))
+				continue;
+			p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				 "reads '%s', made by an op exported unconverted "
+				 "whose dtype and rank libtorch's shape analysis "
+				 "cannot tell, so no converter can take it",
+				 cx->g->values[n->in[which]].name);
+			poison_outputs(cx, n);
+			continue;
+		}
+		/* ---- end aten ---- */
 		/* The contract: a handler succeeds (returns P2O_OK and records
 		 * nothing) or fails having recorded why. What it recorded
 		 * decides, whatever it returned: its outputs must not reach
 		 * the model. A failure with nothing recorded is a bug. */
 		uint64_t before = cx->n_reports;
+		/* ---- aten ---- */
+		bool was_trial = cx->trial;
+		uint32_t trials0 = cx->n_trials;
+		cx->trial = cx->export_type != P2O_EXPORT_ONNX;
 		int rc = fn(cx, n);
 		cx->cur = n;
+		cx->trial = was_trial;
+		if (settle_trial(cx, n, trials0, rc))
+			continue;
+		/* ---- end aten ---- */
 		bool recorded = cx->n_reports != before;
 		if (rc != P2O_OK || recorded) {
 			if (!recorded)
@@ -477,12 +545,43 @@ static int worst_code(p2o_cx *cx)
 	int code = P2O_OK;
 	for (size_t i = 0; i < cx->n_diags; i++) {
 		int c = cx->diags[i].code;
+		if (cx->diags[i].warning)
+			continue; /* ---- aten ---- */
 		if (c == P2O_ERR_INTERNAL || c == P2O_ERR_NOMEM)
 			return c;
 		if (code == P2O_OK || c == P2O_ERR_UNSUPPORTED)
 			code = c;
 	}
 	return code;
+}
+
+/* ---- aten ---- */
+/* An op exported unconverted gets its outputs' dtypes and ranks from
+ * libtorch's shape analysis run from the bound inputs (a saved archive
+ * records no types): best effort, untyped outputs stay unknown. */
+static void propagate_types(p2o_cx *cx)
+{
+	const pts_block *top = &cx->g->top;
+	int *dt = p2o_alloc(cx, sizeof *dt * (top->n_in + 1));
+	int *rk = p2o_alloc(cx, sizeof *rk * (top->n_in + 1));
+	const int64_t **dims = p2o_alloc(cx, sizeof *dims * (top->n_in + 1));
+	for (uint32_t i = 0; i < top->n_in; i++) {
+		const p2o_tv *tv = &P2O_TV(cx, top->in[i]);
+		rk[i] = -1;
+		if (tv->kind != P2O_TV_TENSOR)
+			continue;
+		const p2o_type *t = p2o_t(cx, tv->onnx);
+		dt[i] = t->dtype;
+		rk[i] = t->rank;
+		/* Symbolic sizes are not made up: rank only then. */
+		if (t->rank >= 0 && p2o_dims_known(t)) {
+			int64_t *d = p2o_alloc(cx, sizeof *d * ((size_t)t->rank + 1));
+			for (int k = 0; k < t->rank; k++)
+				d[k] = t->dims[k].v;
+			dims[i] = d;
+		}
+	}
+	pts_propagate_types(cx->model, dt, rk, dims);
 }
 
 int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
@@ -502,6 +601,17 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	}
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
+	/* ---- aten ---- */
+	cx->export_type = opt->operator_export_type;
+	if (opt->n_function_types && cx->opset < 15) {
+		rc = p2o_fail_graph(cx, P2O_ERR_UNSUPPORTED,
+				    "--export-modules-as-functions needs opset 15 "
+				    "or later (target is %d): ONNX local functions "
+				    "need IR version 8",
+				    cx->opset);
+		cx->oom = NULL;
+		return rc;
+	}
 	for (uint32_t i = 0; i < cx->g->n_values; i++)
 		p2o_tv_new(cx);
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
@@ -518,17 +628,32 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 		rc = reserve_output_names(cx, opt);
 	if (rc == P2O_OK)
 		rc = bind_inputs(cx, opt);
+	/* ---- aten ---- */
+	if (rc == P2O_OK && cx->export_type != P2O_EXPORT_ONNX)
+		propagate_types(cx);
 	if (rc == P2O_OK) {
 		p2o_walk_block(cx, &cx->g->top);
 		rc = worst_code(cx);
 	}
 	if (rc == P2O_OK)
 		rc = bind_outputs(cx, opt);
+	/* ---- aten ---- */
+	for (uint32_t i = 0; rc == P2O_OK && i < cx->n_outputs; i++)
+		if (p2o_v(cx, cx->outputs[i])->opaque)
+			p2o_fail_graph(cx, P2O_ERR_UNSUPPORTED,
+				       "output '%s' is made by an op exported "
+				       "unconverted whose dtype and rank libtorch's "
+				       "shape analysis cannot tell, and an ONNX "
+				       "graph output needs them",
+				       p2o_v(cx, cx->outputs[i])->name);
+	/* ---- end aten ---- */
 	if (rc == P2O_OK)
 		rc = worst_code(cx);
 	if (rc == P2O_OK) {
 		p2o_finalize(cx);
-		cx->converted = true;
+		if (opt->n_function_types) /* ---- aten ---- */
+			rc = p2o_functions(cx, opt);
+		cx->converted = rc == P2O_OK;
 	}
 	cx->oom = NULL;
 	return rc;

@@ -20,6 +20,7 @@ const char *p2o_strerror(int code)
 	case P2O_ERR_CONVERT: return "conversion failed";
 	case P2O_ERR_OUTPUT: return "cannot write the output";
 	case P2O_ERR_RUNTIME: return "cannot load libtorch";
+	case P2O_WARN_FALLBACK: return "op exported unconverted"; /* ---- aten ---- */
 	default: return "unknown error";
 	}
 }
@@ -33,6 +34,18 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 		 const char *msg)
 {
 	cx->n_reports++;
+	/* ---- aten ---- */
+	if (cx->trial) {
+		/* Held until the walk knows whether the op falls back. */
+		p2o_grow(cx, (void **)&cx->trials, &cx->cap_trials,
+			 cx->n_trials + 1, sizeof *cx->trials);
+		cx->trials[cx->n_trials++] = (struct p2o_trial){
+			code, op ? p2o_strdup(cx, op) : NULL,
+			source ? p2o_strdup(cx, source) : NULL,
+			p2o_strdup(cx, msg)
+		};
+		return code;
+	}
 	/* Merge repeats so that an op used 50 times is one line with a count.
 	 * Distinct problems are capped (the last entry counts the rest), so
 	 * this scan stays bounded however large the graph. */
@@ -56,6 +69,7 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 	p2o_diag *d = &cx->diags[cx->n_diags++];
 	d->code = code;
 	d->count = 1;
+	d->warning = code == P2O_WARN_FALLBACK; /* ---- aten ---- */
 	if (cx->n_diags == P2O_MAX_DIAGS) {
 		d->op = NULL;
 		d->source = NULL;

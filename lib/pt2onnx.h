@@ -36,6 +36,11 @@ typedef enum p2o_err {
 	P2O_ERR_CONVERT = 8,     /* the graph is inconsistent with the shapes */
 	P2O_ERR_OUTPUT = 9,      /* the output cannot be written */
 	P2O_ERR_RUNTIME = 10,    /* libtorch (the shim .so) cannot be loaded */
+	/* ---- aten ---- */
+	P2O_WARN_FALLBACK = 11,  /* a warning, not a failure: an op with no
+	                            converter was exported unconverted (as an
+	                            ATen node, or left in its own domain) by
+	                            --operator-export-type */
 } p2o_err;
 
 /* A short description of a status code; static storage. */
@@ -81,7 +86,27 @@ typedef struct p2o_options {
 	size_t n_output_names;
 	p2o_progress_fn progress;         /* NULL for none */
 	void *progress_user;              /* passed back to progress */
+	/* ---- aten ---- */
+	int operator_export_type;         /* enum p2o_export_type */
+	/* Module types whose instances become ONNX local functions
+	 * (--export-modules-as-functions): n_function_types names, each a
+	 * TorchScript class name ("torch.nn.modules.linear.Linear") or its
+	 * last component ("Linear"); function_types NULL with
+	 * n_function_types 1 means every module type. Needs opset 15. */
+	const char *const *function_types;
+	size_t n_function_types;
 } p2o_options;
+
+/* ---- aten ---- */
+/* What to do with an op that has no converter (torch.onnx's
+ * operator_export_type). */
+enum p2o_export_type {
+	P2O_EXPORT_ONNX = 0,      /* fail: exit 4 naming the op (default) */
+	P2O_EXPORT_ATEN_FALLBACK, /* an aten:: op becomes an ATen node in
+	                             domain org.pytorch.aten */
+	P2O_EXPORT_FALLTHROUGH,   /* any op is left as it is, in a domain
+	                             named after its namespace */
+};
 
 /* A diagnostic recorded during a conversion. */
 typedef struct p2o_diag {
@@ -90,6 +115,9 @@ typedef struct p2o_diag {
 	const char *source;  /* "file.py:LINE:COL" of the first occurrence */
 	const char *message; /* one line, no trailing newline */
 	unsigned count;      /* how many nodes this diagnostic stands for */
+	/* ---- aten ---- */
+	int warning;         /* 1: a warning (the conversion went on), 0: an
+	                        error */
 } p2o_diag;
 
 typedef struct p2o_ctx p2o_ctx;

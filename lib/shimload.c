@@ -32,6 +32,9 @@ static struct {
 	const char *(*graph_text)(pts_model *);
 	void (*free)(pts_model *);
 	const char *(*torch_version)(void);
+	/* ---- aten ---- */
+	int (*propagate_types)(pts_model *, const int *, const int *,
+			       const int64_t *const *);
 } shim;
 
 /* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
@@ -106,7 +109,10 @@ int p2o_load_torch(char *err, size_t errlen)
 		    !resolve((void **)&shim.free, "pts_free", cand[i], err,
 			     errlen) ||
 		    !resolve((void **)&shim.torch_version, "pts_torch_version",
-			     cand[i], err, errlen)) {
+			     cand[i], err, errlen) ||
+		    /* ---- aten ---- */
+		    !resolve((void **)&shim.propagate_types,
+			     "pts_propagate_types", cand[i], err, errlen)) {
 			memset(&shim, 0, sizeof shim); /* handle leaks: harmless */
 			return P2O_ERR_RUNTIME;
 		}
@@ -164,4 +170,12 @@ const char *pts_torch_version(void)
 {
 	assert(shim.torch_version);
 	return shim.torch_version();
+}
+
+/* ---- aten ---- */
+int pts_propagate_types(pts_model *m, const int *dtypes, const int *ranks,
+			const int64_t *const *dims)
+{
+	assert(shim.propagate_types);
+	return shim.propagate_types(m, dtypes, ranks, dims);
 }

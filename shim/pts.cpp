@@ -18,6 +18,7 @@
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/passes/shape_analysis.h>
 #include <torch/csrc/jit/runtime/operator.h>
 
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <new>
 #include <tuple>
@@ -69,6 +71,14 @@ struct pts_model {
 	// In-place writes C must not convert by rebinding (see alias_writes),
 	// with a value read later that shares the written memory.
 	std::unordered_map<const Node *, std::string> aliased;
+	// ---- aten ----
+	// Module calls nodes were inlined from (see scope_of), interned by
+	// the enclosing call, the instance and the call site.
+	std::deque<pts_scope> scopes;
+	std::map<std::tuple<const pts_scope *, std::string, std::string,
+			    const void *, size_t>,
+		 const pts_scope *>
+		scope_index;
 };
 
 // ---- archive validation ---------------------------------------------------
@@ -1159,6 +1169,46 @@ const char *source_of(pts_model *m, const Node *n)
 	return first.empty() ? nullptr : keep_str(m, first);
 }
 
+// ---- aten ----
+// The innermost module call a node was inlined from. Each frame of the
+// node's InlinedCallStack (outermost first) that called a method of a
+// module instance is one level; a frame calling another method of the
+// same instance (libtorch names that instance "SELF") and frames calling
+// plain functions are not module calls and add no level.
+const pts_scope *scope_of(pts_model *m, const Node *n)
+{
+	auto cs = n->callstack();
+	if (!cs)
+		return nullptr;
+	const pts_scope *scope = nullptr;
+	for (const auto &frame : (*cs)->vec()) {
+		const auto &info = std::get<2>(frame);
+		if (!info || !info->class_type() || info->instance_name() == "SELF")
+			continue;
+		const auto &site = std::get<1>(frame);
+		std::string type = info->class_type()->name() ?
+					   info->class_type()->name()->qualifiedName() :
+					   std::string("?");
+		auto key = std::make_tuple(scope, info->instance_name(), type,
+					   (const void *)site.source().get(),
+					   site.start());
+		auto it = m->scope_index.find(key);
+		if (it != m->scope_index.end()) {
+			scope = it->second;
+			continue;
+		}
+		pts_scope ps{};
+		ps.type = keep_str(m, type);
+		ps.name = keep_str(m, info->instance_name());
+		ps.parent = scope;
+		ps.id = (uint32_t)m->scopes.size();
+		m->scopes.push_back(ps);
+		scope = &m->scopes.back();
+		m->scope_index.emplace(key, scope);
+	}
+	return scope;
+}
+
 // The argument type C reads, from the declared type; real_type() keeps
 // ScalarType/Layout/MemoryFormat apart where type() says int.
 int atype_of(const c10::TypePtr &t, const c10::TypePtr &real)
@@ -1269,6 +1319,7 @@ void fill_node(pts_model *m, const Node *n, pts_node *pn)
 	if (al != m->aliased.end())
 		pn->aliased_read = keep_str(m, al->second);
 	pn->schema = schema_of(m, n);
+	pn->scope = scope_of(m, n); /* ---- aten ---- */
 	if (!n->blocks().empty()) {
 		std::vector<pts_block> bs(n->blocks().size());
 		for (size_t i = 0; i < bs.size(); i++)
@@ -2299,6 +2350,7 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 				m->values[m->view.top.in[i]].deflt =
 					const_of(m, defaults[i]);
 		m->view.n_values = (uint32_t)m->values.size();
+		m->view.n_scopes = (uint32_t)m->scopes.size(); /* ---- aten ---- */
 		m->view.values = m->values.data();
 		*out = m;
 		return PTS_OK;
@@ -2339,6 +2391,69 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		set_err(err, errlen, "unknown error from libtorch");
 		delete m;
 		return stage;
+	}
+}
+
+// ---- aten ----
+extern "C" int pts_propagate_types(pts_model *m, const int *dtypes,
+				   const int *ranks, const int64_t *const *dims)
+{
+	try {
+		// On a copy: the analysis rewrites value types, and the
+		// graph the view describes stays as it was.
+		auto g = m->graph->copy();
+		std::unordered_map<const Value *, const Value *> to_orig;
+		std::vector<const Value *> orig_vals, copy_vals;
+		auto pair_up = [&](const Block *a, const Block *b, auto &self) -> void {
+			for (size_t i = 0; i < a->inputs().size(); i++)
+				to_orig[b->inputs()[i]] = a->inputs()[i];
+			auto ia = a->nodes().begin();
+			auto ib = b->nodes().begin();
+			for (; ia != a->nodes().end(); ++ia, ++ib) {
+				for (size_t i = 0; i < ia->outputs().size(); i++)
+					to_orig[ib->outputs()[i]] = ia->outputs()[i];
+				for (size_t k = 0; k < ia->blocks().size(); k++)
+					self(ia->blocks()[k], ib->blocks()[k], self);
+			}
+		};
+		pair_up(m->graph->block(), g->block(), pair_up);
+		const auto &ins = g->inputs();
+		for (size_t i = 0; i < ins.size() && i < m->view.top.n_in; i++) {
+			if (!dtypes[i] || ranks[i] < 0)
+				continue;
+			c10::optional<at::ScalarType> st;
+			for (int t = 0; t < (int)c10::ScalarType::NumOptions; t++)
+				if (dtype_of((c10::ScalarType)t) == dtypes[i]) {
+					st = (c10::ScalarType)t;
+					break;
+				}
+			if (!st)
+				continue;
+			if (dims[i])
+				ins[i]->setType(c10::TensorType::createContiguous(
+					*st, at::kCPU,
+					at::IntArrayRef(dims[i], (size_t)ranks[i])));
+			else
+				ins[i]->setType(c10::TensorType::create(
+					st, at::kCPU, (size_t)ranks[i], false));
+		}
+		torch::jit::PropagateInputShapes(g);
+		for (const auto &kv : to_orig) {
+			auto it = m->index.find(kv.second);
+			if (it == m->index.end())
+				continue;
+			pts_value &pv = m->values[it->second];
+			auto tt = kv.first->type()->cast<c10::TensorType>();
+			if (pv.kind != PTS_V_TENSOR || !tt)
+				continue;
+			if (auto st = tt->scalarType())
+				pv.dtype = dtype_of(*st);
+			if (auto d = tt->dim())
+				pv.rank = (int)*d;
+		}
+		return PTS_OK;
+	} catch (...) {
+		return PTS_E_MODEL;
 	}
 }
 
