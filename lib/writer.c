@@ -117,6 +117,15 @@ static Onnx__ValueInfoProto *value_info(p2o_cx *cx, const p2o_val *v)
 	return vi;
 }
 
+/* The names of n values ("" for P2O_NOVAL, an omitted optional input). */
+static char **value_names(p2o_cx *cx, const uint32_t *ids, uint32_t n)
+{
+	char **v = ALLOCN(cx, char *, n);
+	for (uint32_t j = 0; j < n; j++)
+		v[j] = ids[j] == P2O_NOVAL ? "" : (char *)p2o_v(cx, ids[j])->name;
+	return v;
+}
+
 static Onnx__NodeProto *node_proto(p2o_cx *cx, const p2o_node *nd)
 {
 	Onnx__NodeProto *np = ALLOC(cx, Onnx__NodeProto);
@@ -124,16 +133,9 @@ static Onnx__NodeProto *node_proto(p2o_cx *cx, const p2o_node *nd)
 	np->name = (char *)nd->name;
 	np->op_type = (char *)nd->op;
 	np->n_input = nd->n_in;
-	np->input = ALLOCN(cx, char *, nd->n_in);
-	for (uint32_t j = 0; j < nd->n_in; j++)
-		/* "" marks an omitted optional input. */
-		np->input[j] = nd->in[j] == P2O_NOVAL ?
-				       "" :
-				       (char *)p2o_v(cx, nd->in[j])->name;
+	np->input = value_names(cx, nd->in, nd->n_in);
 	np->n_output = nd->n_out;
-	np->output = ALLOCN(cx, char *, nd->n_out);
-	for (uint32_t k = 0; k < nd->n_out; k++)
-		np->output[k] = (char *)p2o_v(cx, nd->out[k])->name;
+	np->output = value_names(cx, nd->out, nd->n_out);
 	np->n_attribute = nd->n_attr;
 	np->attribute = ALLOCN(cx, Onnx__AttributeProto *, nd->n_attr);
 	for (uint32_t a = 0; a < nd->n_attr; a++)
@@ -188,13 +190,9 @@ static Onnx__FunctionProto *function_proto(p2o_cx *cx, const p2o_function *f)
 	fp->name = (char *)f->name;
 	fp->domain = (char *)f->domain;
 	fp->n_input = f->n_in;
-	fp->input = ALLOCN(cx, char *, f->n_in);
-	for (uint32_t i = 0; i < f->n_in; i++)
-		fp->input[i] = (char *)p2o_v(cx, f->in[i])->name;
+	fp->input = value_names(cx, f->in, f->n_in);
 	fp->n_output = f->n_out;
-	fp->output = ALLOCN(cx, char *, f->n_out);
-	for (uint32_t i = 0; i < f->n_out; i++)
-		fp->output[i] = (char *)p2o_v(cx, f->out[i])->name;
+	fp->output = value_names(cx, f->out, f->n_out);
 	fp->n_node = f->n_nodes;
 	fp->node = ALLOCN(cx, Onnx__NodeProto *, f->n_nodes);
 	domain_set ds = { 0 };
