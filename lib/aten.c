@@ -8,7 +8,9 @@
  *   `overload_name`, or (fallthrough) the node itself in a domain named
  *   after its namespace. Arguments stay inputs, as in torch.onnx: constant
  *   ints, floats, bools and their lists become 0-D/1-D int64, double and
- *   bool tensors, None an omitted input ("").
+ *   bool tensors, None an omitted input (""). Output dtypes and ranks are
+ *   libtorch's shape analysis's for the node alone with the input types
+ *   converted so far; what it cannot type is opaque (p2o_val.opaque).
  * - p2o_functions: module instances of chosen types as ONNX local
  *   functions, one FunctionProto per type and distinct converted body.
  */
@@ -91,25 +93,50 @@ static bool arg_input(p2o_cx *cx, const pts_node *n, uint32_t i, uint32_t *out)
 	}
 }
 
-/* The ONNX type of a TorchScript output: a tensor's dtype and rank where
- * TorchScript's type says them (dims unknown: they are not invented), a
- * number as a 0-D tensor. False for outputs with no tensor form. */
-static bool out_type(const pts_value *pv, int *dtype, int *rank, bool *scalar)
+/* The ONNX types of n's outputs: a tensor's dtype and rank as libtorch's
+ * shape analysis finds them for the types its inputs have here (their
+ * dims are left unknown: never invented), a number as a 0-D tensor.
+ * False for outputs with no tensor form. */
+static bool out_types(p2o_cx *cx, const pts_node *n, int *dt, int *rank,
+		      bool *scalar)
 {
-	*scalar = true;
-	*rank = 0;
-	*dtype = 0;
-	switch (pv->kind) {
-	case PTS_V_TENSOR:
-		*scalar = false;
-		*dtype = pv->dtype;
-		*rank = pv->rank;
-		return true;
-	case PTS_V_INT: *dtype = P2O_INT64; return true;
-	case PTS_V_FLOAT: *dtype = P2O_DOUBLE; return true;
-	case PTS_V_BOOL: *dtype = P2O_BOOL; return true;
-	default: return false;
+	uint32_t ni = n->n_in ? n->n_in : 1;
+	int *idt = p2o_alloc(cx, sizeof *idt * ni);
+	int *irk = p2o_alloc(cx, sizeof *irk * ni);
+	const int64_t **idims = p2o_alloc(cx, sizeof *idims * ni);
+	for (uint32_t i = 0; i < n->n_in; i++) {
+		const p2o_tv *tv = p2o_tvin(cx, n, i);
+		irk[i] = -1;
+		if (tv->kind != P2O_TV_TENSOR || p2o_v(cx, tv->onnx)->opaque)
+			continue;
+		const p2o_type *t = p2o_t(cx, tv->onnx);
+		idt[i] = t->dtype;
+		irk[i] = t->rank;
+		/* Symbolic sizes are not made up: rank only then. */
+		if (t->rank >= 0 && p2o_dims_known(t)) {
+			int64_t *d = p2o_alloc(cx, sizeof *d * ((size_t)t->rank + 1));
+			for (int k = 0; k < t->rank; k++)
+				d[k] = t->dims[k].v;
+			idims[i] = d;
+		}
 	}
+	if (pts_node_types(cx->model, n, idt, irk, idims, dt, rank) != PTS_OK)
+		for (uint32_t k = 0; k < n->n_out; k++) {
+			dt[k] = 0;
+			rank[k] = -1;
+		}
+	for (uint32_t k = 0; k < n->n_out; k++) {
+		const pts_value *pv = &cx->g->values[n->out[k]];
+		scalar[k] = pv->kind != PTS_V_TENSOR;
+		switch (pv->kind) {
+		case PTS_V_TENSOR: break;
+		case PTS_V_INT: dt[k] = P2O_INT64; rank[k] = 0; break;
+		case PTS_V_FLOAT: dt[k] = P2O_DOUBLE; rank[k] = 0; break;
+		case PTS_V_BOOL: dt[k] = P2O_BOOL; rank[k] = 0; break;
+		default: return false;
+		}
+	}
+	return true;
 }
 
 bool p2o_fallback(p2o_cx *cx, const pts_node *n, const char *kind,
@@ -129,9 +156,9 @@ bool p2o_fallback(p2o_cx *cx, const pts_node *n, const char *kind,
 	if (kind[len - 1] == '_' && kind[len - 2] != '_')
 		return false;
 	for (uint32_t k = 0; k < n->n_out; k++) {
-		int dt, rank;
-		bool scalar;
-		if (!out_type(&cx->g->values[n->out[k]], &dt, &rank, &scalar))
+		int vk = cx->g->values[n->out[k]].kind;
+		if (vk != PTS_V_TENSOR && vk != PTS_V_INT && vk != PTS_V_FLOAT &&
+		    vk != PTS_V_BOOL)
 			return false;
 	}
 	uint32_t *in = p2o_alloc(cx, sizeof *in * (n->n_in ? n->n_in : 1));
@@ -142,20 +169,12 @@ bool p2o_fallback(p2o_cx *cx, const pts_node *n, const char *kind,
 	uint32_t n_in = n->n_in;
 	while (n_in && in[n_in - 1] == P2O_NOVAL)
 		n_in--;
-	/* The outputs' types come from TorchScript's (a traced graph has
-	 * them) only when its types of the tensor inputs are the ones this
-	 * conversion gives them: a model traced in float32 and converted for
-	 * float16 inputs would otherwise be told a wrong dtype. */
-	bool typed = true;
-	for (uint32_t i = 0; i < n->n_in && typed; i++) {
-		const p2o_tv *tv = p2o_tvin(cx, n, i);
-		const pts_value *pv = &cx->g->values[n->in[i]];
-		if (tv->kind != P2O_TV_TENSOR || tv->scalar || pv->kind != PTS_V_TENSOR)
-			continue;
-		const p2o_type *t = p2o_t(cx, tv->onnx);
-		typed = !p2o_v(cx, tv->onnx)->opaque && pv->dtype &&
-			pv->dtype == t->dtype && pv->rank >= 0 && pv->rank == t->rank;
-	}
+	uint32_t no = n->n_out ? n->n_out : 1;
+	int *dts = p2o_alloc(cx, sizeof *dts * no);
+	int *ranks = p2o_alloc(cx, sizeof *ranks * no);
+	bool *scalars = p2o_alloc(cx, sizeof *scalars * no);
+	if (!out_types(cx, n, dts, ranks, scalars))
+		return false;
 	const char *name = p2o_strdup(cx, sep + 2);
 	char *ns = p2o_strdup(cx, kind);
 	ns[sep - kind] = '\0';
@@ -172,20 +191,17 @@ bool p2o_fallback(p2o_cx *cx, const pts_node *n, const char *kind,
 			     n->schema ? n->schema->overload : "");
 	}
 	for (uint32_t k = 0; k < n->n_out; k++) {
-		int dt, rank;
-		bool scalar;
-		out_type(&cx->g->values[n->out[k]], &dt, &rank, &scalar);
 		uint32_t v = node->out[k];
-		if (!scalar && (!typed || !dt || rank < 0)) {
-			dt = 0;
-			rank = -1;
+		if (!dts[k] || ranks[k] < 0) {
+			dts[k] = 0;
+			ranks[k] = -1;
 			p2o_v(cx, v)->opaque = true;
 		}
-		p2o_set_type(cx, v, dt, rank, NULL);
+		p2o_set_type(cx, v, dts[k], ranks[k], NULL);
 		p2o_tv *tv = &P2O_TV(cx, n->out[k]);
 		tv->kind = P2O_TV_TENSOR;
 		tv->onnx = v;
-		tv->scalar = scalar;
+		tv->scalar = scalars[k];
 	}
 	if (as_aten)
 		p2o_fail(cx, P2O_WARN_FALLBACK,
@@ -355,11 +371,37 @@ typedef struct made_fn {
 	uint32_t index;          /* into cx->functions */
 } made_fn;
 
+/* Whether every attribute of the graph is of a type the signature reads
+ * and none holds a subgraph, whose implicit reads of outer values the
+ * boundary computation could not see. */
+static bool plain_attrs(p2o_cx *cx)
+{
+	for (uint32_t i = 0; i < cx->n_nodes; i++) {
+		const p2o_node *nd = p2o_n(cx, i);
+		for (uint32_t a = 0; nd->live && a < nd->n_attr; a++)
+			switch (nd->attrs[a].type) {
+			case P2O_AT_FLOAT: case P2O_AT_INT: case P2O_AT_STRING:
+			case P2O_AT_TENSOR: case P2O_AT_FLOATS: case P2O_AT_INTS:
+				break;
+			default:
+				return false;
+			}
+	}
+	return true;
+}
+
 int p2o_functions(p2o_cx *cx, const p2o_options *opt)
 {
 	uint32_t n_sc = cx->g->n_scopes;
 	if (!n_sc)
 		return P2O_OK;
+	if (!plain_attrs(cx)) {
+		p2o_diag_add(cx, P2O_WARN_INLINED, NULL, NULL,
+			     "modules left inlined, not made local functions: the "
+			     "graph has subgraph attributes, which functions do "
+			     "not support yet");
+		return P2O_OK;
+	}
 	/* The instance each scope belongs to: its outermost enclosing scope
 	 * of a wanted type (nested modules are part of its body), or none.
 	 * Memoized per scope, so each scope is resolved once. */
@@ -549,7 +591,7 @@ int p2o_functions(p2o_cx *cx, const p2o_options *opt)
 	if (n_broken) {
 		/* Not expected (an instance's nodes are made together); the
 		 * model stays right, inlined, and the user is told. */
-		p2o_diag_add(cx, P2O_WARN_FALLBACK, NULL, NULL,
+		p2o_diag_add(cx, P2O_WARN_INLINED, NULL, NULL,
 			     p2o_fmt(cx, "%u instance%s of %s%s left inlined, "
 					 "not made a local function: "
 					 "its nodes are interleaved with others",

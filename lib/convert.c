@@ -555,35 +555,6 @@ static int worst_code(p2o_cx *cx)
 	return code;
 }
 
-/* ---- aten ---- */
-/* An op exported unconverted gets its outputs' dtypes and ranks from
- * libtorch's shape analysis run from the bound inputs (a saved archive
- * records no types): best effort, untyped outputs stay unknown. */
-static void propagate_types(p2o_cx *cx)
-{
-	const pts_block *top = &cx->g->top;
-	int *dt = p2o_alloc(cx, sizeof *dt * (top->n_in + 1));
-	int *rk = p2o_alloc(cx, sizeof *rk * (top->n_in + 1));
-	const int64_t **dims = p2o_alloc(cx, sizeof *dims * (top->n_in + 1));
-	for (uint32_t i = 0; i < top->n_in; i++) {
-		const p2o_tv *tv = &P2O_TV(cx, top->in[i]);
-		rk[i] = -1;
-		if (tv->kind != P2O_TV_TENSOR)
-			continue;
-		const p2o_type *t = p2o_t(cx, tv->onnx);
-		dt[i] = t->dtype;
-		rk[i] = t->rank;
-		/* Symbolic sizes are not made up: rank only then. */
-		if (t->rank >= 0 && p2o_dims_known(t)) {
-			int64_t *d = p2o_alloc(cx, sizeof *d * ((size_t)t->rank + 1));
-			for (int k = 0; k < t->rank; k++)
-				d[k] = t->dims[k].v;
-			dims[i] = d;
-		}
-	}
-	pts_propagate_types(cx->model, dt, rk, dims);
-}
-
 int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 {
 	jmp_buf oom;
@@ -628,9 +599,6 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 		rc = reserve_output_names(cx, opt);
 	if (rc == P2O_OK)
 		rc = bind_inputs(cx, opt);
-	/* ---- aten ---- */
-	if (rc == P2O_OK && cx->export_type != P2O_EXPORT_ONNX)
-		propagate_types(cx);
 	if (rc == P2O_OK) {
 		p2o_walk_block(cx, &cx->g->top);
 		rc = worst_code(cx);

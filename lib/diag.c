@@ -20,7 +20,9 @@ const char *p2o_strerror(int code)
 	case P2O_ERR_CONVERT: return "conversion failed";
 	case P2O_ERR_OUTPUT: return "cannot write the output";
 	case P2O_ERR_RUNTIME: return "cannot load libtorch";
-	case P2O_WARN_FALLBACK: return "op exported unconverted"; /* ---- aten ---- */
+	/* ---- aten ---- */
+	case P2O_WARN_FALLBACK: return "op exported unconverted";
+	case P2O_WARN_INLINED: return "modules left inlined";
 	default: return "unknown error";
 	}
 }
@@ -69,7 +71,8 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 	p2o_diag *d = &cx->diags[cx->n_diags++];
 	d->code = code;
 	d->count = 1;
-	d->warning = code == P2O_WARN_FALLBACK; /* ---- aten ---- */
+	/* ---- aten ---- */
+	d->warning = code == P2O_WARN_FALLBACK || code == P2O_WARN_INLINED;
 	if (cx->n_diags == P2O_MAX_DIAGS) {
 		d->op = NULL;
 		d->source = NULL;

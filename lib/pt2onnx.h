@@ -41,6 +41,9 @@ typedef enum p2o_err {
 	                            converter was exported unconverted (as an
 	                            ATen node, or left in its own domain) by
 	                            --operator-export-type */
+	P2O_WARN_INLINED = 12,   /* a warning: module instances left inlined,
+	                            not made local functions
+	                            (--export-modules-as-functions) */
 } p2o_err;
 
 /* A short description of a status code; static storage. */

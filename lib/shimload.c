@@ -33,8 +33,8 @@ static struct {
 	void (*free)(pts_model *);
 	const char *(*torch_version)(void);
 	/* ---- aten ---- */
-	int (*propagate_types)(pts_model *, const int *, const int *,
-			       const int64_t *const *);
+	int (*node_types)(pts_model *, const pts_node *, const int *,
+			  const int *, const int64_t *const *, int *, int *);
 } shim;
 
 /* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
@@ -111,8 +111,8 @@ int p2o_load_torch(char *err, size_t errlen)
 		    !resolve((void **)&shim.torch_version, "pts_torch_version",
 			     cand[i], err, errlen) ||
 		    /* ---- aten ---- */
-		    !resolve((void **)&shim.propagate_types,
-			     "pts_propagate_types", cand[i], err, errlen)) {
+		    !resolve((void **)&shim.node_types, "pts_node_types",
+			     cand[i], err, errlen)) {
 			memset(&shim, 0, sizeof shim); /* handle leaks: harmless */
 			return P2O_ERR_RUNTIME;
 		}
@@ -173,9 +173,10 @@ const char *pts_torch_version(void)
 }
 
 /* ---- aten ---- */
-int pts_propagate_types(pts_model *m, const int *dtypes, const int *ranks,
-			const int64_t *const *dims)
+int pts_node_types(pts_model *m, const pts_node *n, const int *dtypes,
+		   const int *ranks, const int64_t *const *dims,
+		   int *out_dtypes, int *out_ranks)
 {
-	assert(shim.propagate_types);
-	return shim.propagate_types(m, dtypes, ranks, dims);
+	assert(shim.node_types);
+	return shim.node_types(m, n, dtypes, ranks, dims, out_dtypes, out_ranks);
 }

@@ -79,6 +79,8 @@ struct pts_model {
 			    const void *, size_t>,
 		 const pts_scope *>
 		scope_index;
+	// The libtorch node each pts_node describes (pts_node_types).
+	std::unordered_map<const pts_node *, const Node *> torch_node;
 };
 
 // ---- archive validation ---------------------------------------------------
@@ -1336,6 +1338,7 @@ void fill_block(pts_model *m, const Block *b, pts_block *pb)
 	pb->n_in = (uint32_t)in.size();
 	pb->in = keep_idx(m, std::move(in));
 	std::vector<pts_node> ns;
+	std::vector<const Node *> tn; // ---- aten ----
 	for (const Node *n : b->nodes()) {
 		if (n->kind() == c10::prim::Constant) {
 			add_value(m, n->output());
@@ -1344,10 +1347,13 @@ void fill_block(pts_model *m, const Block *b, pts_block *pb)
 		pts_node pn{};
 		fill_node(m, n, &pn);
 		ns.push_back(pn);
+		tn.push_back(n);
 	}
 	pb->n_nodes = (uint32_t)ns.size();
 	m->nodes.push_back(std::move(ns));
 	pb->nodes = m->nodes.back().data();
+	for (size_t k = 0; k < tn.size(); k++) // ---- aten ----
+		m->torch_node.emplace(&m->nodes.back()[k], tn[k]);
 	auto out = value_ids(m, b->outputs());
 	pb->n_out = (uint32_t)out.size();
 	pb->out = keep_idx(m, std::move(out));
@@ -2395,61 +2401,70 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 }
 
 // ---- aten ----
-extern "C" int pts_propagate_types(pts_model *m, const int *dtypes,
-				   const int *ranks, const int64_t *const *dims)
+extern "C" int pts_node_types(pts_model *m, const pts_node *pn,
+			      const int *dtypes, const int *ranks,
+			      const int64_t *const *dims, int *out_dtypes,
+			      int *out_ranks)
 {
+	auto it = m->torch_node.find(pn);
+	if (it == m->torch_node.end())
+		return PTS_E_MODEL;
+	const Node *n = it->second;
 	try {
-		// On a copy: the analysis rewrites value types, and the
-		// graph the view describes stays as it was.
-		auto g = m->graph->copy();
-		std::unordered_map<const Value *, const Value *> to_orig;
-		std::vector<const Value *> orig_vals, copy_vals;
-		auto pair_up = [&](const Block *a, const Block *b, auto &self) -> void {
-			for (size_t i = 0; i < a->inputs().size(); i++)
-				to_orig[b->inputs()[i]] = a->inputs()[i];
-			auto ia = a->nodes().begin();
-			auto ib = b->nodes().begin();
-			for (; ia != a->nodes().end(); ++ia, ++ib) {
-				for (size_t i = 0; i < ia->outputs().size(); i++)
-					to_orig[ib->outputs()[i]] = ia->outputs()[i];
-				for (size_t k = 0; k < ia->blocks().size(); k++)
-					self(ia->blocks()[k], ib->blocks()[k], self);
-			}
-		};
-		pair_up(m->graph->block(), g->block(), pair_up);
-		const auto &ins = g->inputs();
-		for (size_t i = 0; i < ins.size() && i < m->view.top.n_in; i++) {
-			if (!dtypes[i] || ranks[i] < 0)
+		// A graph of this one node: constants stay constants (the
+		// analysis reads dims, dtypes... from them), tensors become
+		// inputs of the given types, anything else an input of its
+		// own type.
+		auto g = std::make_shared<torch::jit::Graph>();
+		std::unordered_map<const Value *, Value *> vmap;
+		for (size_t i = 0; i < n->inputs().size(); i++) {
+			const Value *v = n->inputs()[i];
+			if (vmap.count(v))
 				continue;
+			if (v->node()->kind() == c10::prim::Constant) {
+				Node *c = g->createClone(const_cast<Node *>(v->node()),
+							 [](Value *) -> Value * {
+								 return nullptr;
+							 });
+				g->insertNode(c);
+				vmap[v] = c->output();
+				continue;
+			}
+			Value *in = g->addInput();
 			c10::optional<at::ScalarType> st;
-			for (int t = 0; t < (int)c10::ScalarType::NumOptions; t++)
+			for (int t = 0; dtypes[i] && t < (int)c10::ScalarType::NumOptions; t++)
 				if (dtype_of((c10::ScalarType)t) == dtypes[i]) {
 					st = (c10::ScalarType)t;
 					break;
 				}
-			if (!st)
-				continue;
-			if (dims[i])
-				ins[i]->setType(c10::TensorType::createContiguous(
-					*st, at::kCPU,
-					at::IntArrayRef(dims[i], (size_t)ranks[i])));
+			if (v->type()->cast<c10::TensorType>() && st && ranks[i] >= 0)
+				in->setType(dims[i] ?
+					c10::TensorType::createContiguous(
+						*st, at::kCPU,
+						at::IntArrayRef(dims[i], (size_t)ranks[i])) :
+					c10::TensorType::create(st, at::kCPU,
+								(size_t)ranks[i], false));
 			else
-				ins[i]->setType(c10::TensorType::create(
-					st, at::kCPU, (size_t)ranks[i], false));
+				in->setType(v->type());
+			vmap[v] = in;
 		}
+		Node *c = g->createClone(const_cast<Node *>(n), [&](Value *v) {
+			return vmap.at(v);
+		});
+		g->insertNode(c);
+		for (Value *o : c->outputs())
+			g->registerOutput(o);
 		torch::jit::PropagateInputShapes(g);
-		for (const auto &kv : to_orig) {
-			auto it = m->index.find(kv.second);
-			if (it == m->index.end())
-				continue;
-			pts_value &pv = m->values[it->second];
-			auto tt = kv.first->type()->cast<c10::TensorType>();
-			if (pv.kind != PTS_V_TENSOR || !tt)
+		for (size_t k = 0; k < c->outputs().size(); k++) {
+			out_dtypes[k] = 0;
+			out_ranks[k] = -1;
+			auto tt = c->outputs()[k]->type()->cast<c10::TensorType>();
+			if (!tt)
 				continue;
 			if (auto st = tt->scalarType())
-				pv.dtype = dtype_of(*st);
+				out_dtypes[k] = dtype_of(*st);
 			if (auto d = tt->dim())
-				pv.rank = (int)*d;
+				out_ranks[k] = (int)*d;
 		}
 		return PTS_OK;
 	} catch (...) {

@@ -242,17 +242,16 @@ const char *pts_graph_text(pts_model *m);
 void pts_free(pts_model *m);
 
 /* ---- aten ---- */
-/* Types the graph's values from forward()'s inputs with libtorch's shape
- * analysis (PropagateInputShapes, as torch.onnx does for scripted
- * models): dtypes[i], ranks[i] and dims[i] for top.in[i] (dtype 0 for an
- * input that is not a tensor or has no shape; dims[i] its sizes when all
- * are known, which lets libtorch type ops it has no rule for by running
- * them on such tensors, else NULL). Values it types get their
- * pts_value.dtype and .rank set; the others keep what they had. Best
- * effort: returns PTS_OK, or PTS_E_MODEL when the analysis failed (with
- * nothing changed). */
-int pts_propagate_types(pts_model *m, const int *dtypes, const int *ranks,
-			const int64_t *const *dims);
+/* The dtypes and ranks of node n's outputs as libtorch's shape analysis
+ * (PropagateInputShapes, which torch.onnx runs on scripted models) finds
+ * them for inputs of the given types: for input i, dtypes[i] and ranks[i]
+ * when it is a tensor (dtype 0 or rank -1: unknown), dims[i] its sizes
+ * when all are known (else NULL); constant inputs are read as they are.
+ * out_dtypes and out_ranks (n->n_out entries) get 0 and -1 where the
+ * analysis cannot tell. Returns PTS_OK, or PTS_E_MODEL when it failed. */
+int pts_node_types(pts_model *m, const pts_node *n, const int *dtypes,
+		   const int *ranks, const int64_t *const *dims,
+		   int *out_dtypes, int *out_ranks);
 
 /* libtorch's version string, e.g. "1.13.1". Static storage. */
 const char *pts_torch_version(void);
