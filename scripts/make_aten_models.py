@@ -12,6 +12,8 @@
 - functions.pt: two instances of one module type (Linear + ReLU) and one
   of another, for --export-modules-as-functions; functions.json is its
   fixture (scripts/fixture_from_pt.py) for ONNX Runtime.
+- fnaten.pt: two instances of a module whose body holds an op exported
+  unconverted (aten::erfinv), for both flags at once.
 - variants.pt: two instances of one module type whose converted bodies
   differ (an attribute picks ReLU or Tanh), which make two functions.
 """
@@ -76,6 +78,25 @@ class Variants(torch.nn.Module):
         return self.c(self.b(self.a(x) - 0.5))
 
 
+class ErfBlock(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.erfinv(torch.tanh(self.fc(x)) * 0.5)
+
+
+class FnAten(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = ErfBlock()
+        self.b = ErfBlock()
+
+    def forward(self, x):
+        return self.b(self.a(x)) + 1
+
+
 class Functions(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -96,6 +117,7 @@ def main():
     torch.jit.save(torch.jit.script(Untyped()), os.path.join(out, "untyped.pt"))
     fn = os.path.join(out, "functions.pt")
     torch.jit.save(torch.jit.script(Functions().eval()), fn)
+    torch.jit.save(torch.jit.script(FnAten().eval()), os.path.join(out, "fnaten.pt"))
     vn = os.path.join(out, "variants.pt")
     torch.jit.save(torch.jit.script(Variants().eval()), vn)
     subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "fixture_from_pt.py"),

@@ -187,6 +187,25 @@ EOF
     node "$ORTCHECK" m.onnx "$ATEN/variants.json"
 }
 
+@test "functions holding ATen nodes import org.pytorch.aten, and so does the model" {
+    run -0 "$PT2ONNX" "$ATEN/fnaten.pt" -o m.onnx -s Nx4 --opset 16 \
+        --operator-export-type aten-fallback --export-modules-as-functions=ErfBlock
+    [[ $output == *"warning: aten::erfinv (x2,"* ]] || fail "$output"
+    run -0 facts m.onnx
+    local f=$output
+    grep -Eq '^func __main__ ErfBlock [^ ]+ -> [^ ]+: Gemm Tanh Mul ATen$' <<<"$f" || fail "$f"
+    [ "$(grep -c '^node __main__ ErfBlock ' <<<"$f")" -eq 2 ] || fail "$f"
+    grep -qx 'opset org.pytorch.aten 1' <<<"$f" || fail "$f"
+    grep -qx 'opset __main__ 1' <<<"$f" || fail "$f"
+    "$PYTHON" -c '
+import sys, onnx
+m = onnx.load(sys.argv[1])
+f = m.functions[0]
+assert {(o.domain, o.version) for o in f.opset_import} == {("", 16), ("org.pytorch.aten", 1)}, f.opset_import
+' m.onnx
+    grep -qx 'checker ok' <<<"$f" || fail "$f"
+}
+
 @test "functions: without the flag, nothing changes" {
     run -0 "$PT2ONNX" "$ATEN/functions.pt" -o plain.onnx -s Bx4 --opset 15
     run -0 "$PT2ONNX" "$ATEN/functions.pt" -o onnx.onnx -s Bx4 --opset 15 \
