@@ -105,6 +105,22 @@ EOF
     grep -qx 'checker ok' <<<"$f" || fail "$f"
 }
 
+@test "aten-fallback --report: each fallback op a warning of code 'fallback'" {
+    run -0 "$PT2ONNX" "$ATEN/fallback.pt" -o m.onnx -s Bx6 --opset 9 \
+        --operator-export-type aten-fallback --report r.json
+    "$PYTHON" "$ROOT/scripts/check_report.py" r.json
+    "$PYTHON" - r.json <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = {x["op"]: x for x in r["diagnostics"]}
+assert set(d) == {"aten::erfinv", "aten::slice"}, d
+for x in d.values():
+    assert x["severity"] == "warning" and x["code"] == "fallback" and x["code_number"] == 11, x
+assert d["aten::slice"]["min_opset"] == 10, d["aten::slice"]
+assert r["status"]["exit"] == 0, r["status"]
+EOF
+}
+
 @test "fallthrough: the node left as it is, in its namespace's domain" {
     run -0 "$PT2ONNX" "$ATEN/fallback.pt" -o m.onnx -s Bx6 \
         --operator-export-type fallthrough
