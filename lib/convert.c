@@ -313,7 +313,7 @@ p2o_handler p2o_find_handler(p2o_cx *cx, const char *kind, bool *inplace,
  * can be exported unconverted, it is (its partial output is dead code)
  * and true is returned; otherwise what it held is recorded now, and the
  * walk goes on as usual. */
-static bool settle_trial(p2o_cx *cx, const pts_node *n, uint32_t from, int rc)
+static bool settle_trial(p2o_cx *cx, const pts_node *n, uint32_t from)
 {
 	if (cx->n_trials == from)
 		return false;
@@ -321,7 +321,6 @@ static bool settle_trial(p2o_cx *cx, const pts_node *n, uint32_t from, int rc)
 	for (uint32_t i = from; i < cx->n_trials; i++)
 		unsupported = unsupported &&
 			      cx->trials[i].code == P2O_ERR_UNSUPPORTED;
-	(void)rc;
 	if (unsupported) {
 		uint32_t to = cx->n_trials;
 		const char *why = cx->trials[from].msg;
@@ -415,7 +414,7 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		int rc = fn(cx, n);
 		cx->cur = n;
 		cx->trial = was_trial;
-		if (settle_trial(cx, n, trials0, rc))
+		if (settle_trial(cx, n, trials0))
 			continue;
 		/* ---- end aten ---- */
 		bool recorded = cx->n_reports != before;
