@@ -1,5 +1,6 @@
 /* pt2onnx.c — the command: options, messages, exit codes. All conversion
  * work is lib/'s (through pt2onnx.h); this file only talks to the user. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -128,6 +129,19 @@ static void help(void)
 	       "                               default: OUT.onnx.data), as ONNX external\n"
 	       "                               data; done anyway when the model would\n"
 	       "                               pass 2 GiB. Not with -o -\n"
+	       /* ---- aten ---- */
+	       "      --operator-export-type onnx|aten-fallback|fallthrough\n"
+	       "                               an op with no converter: fail (onnx,\n"
+	       "                               default), export it as an ATen node in\n"
+	       "                               domain org.pytorch.aten (aten-fallback),\n"
+	       "                               or leave it as is in a domain named after\n"
+	       "                               its namespace (fallthrough); a warning\n"
+	       "                               per op. ONNX Runtime cannot run those\n"
+	       "      --export-modules-as-functions[=TYPE,...]\n"
+	       "                               make each instance of these module types\n"
+	       "                               (torch.nn.modules.linear.Linear, or\n"
+	       "                               Linear) an ONNX local function; no list:\n"
+	       "                               every module type. Needs opset 15\n"
 	       "\n"
 	       "Exit status: 0 success, 1 internal error, 2 usage error, 3 unreadable or\n"
 	       "invalid model, 4 unsupported ops or shapes, 5 output not writable.\n"
@@ -164,34 +178,49 @@ static int exit_status(int code)
 
 /* Prints what the library recorded. A single problem is one line; several
  * (every unsupported op of the model) are a header plus one line each. */
+/* A diagnostic's line after its op: " (x3, first at f.py:2:5): msg". */
+static void diag_tail(const p2o_diag *d)
+{
+	if (d->count > 1 || d->source) {
+		fprintf(stderr, " (");
+		if (d->count > 1)
+			fprintf(stderr, "x%u%s", d->count,
+				d->source ? ", first " : "");
+		if (d->source)
+			fprintf(stderr, "at %s", d->source);
+		fprintf(stderr, ")");
+	}
+	fprintf(stderr, ": %s\n", d->message);
+}
+
 static int report(p2o_ctx *cx, int code, const char *model, int opset)
 {
-	size_t n = p2o_diag_count(cx);
+	/* Warnings were printed apart (print_warnings): errors only here. */
+	size_t n = 0, only = 0;
+	for (size_t i = 0; i < p2o_diag_count(cx); i++)
+		if (!p2o_diag_at(cx, i)->warning) {
+			n++;
+			only = i;
+		}
 	if (n == 0)
 		return error(exit_status(code), "%s", p2o_strerror(code));
-	if (n == 1 && !p2o_diag_at(cx, 0)->op) {
-		return error(exit_status(code), "%s", p2o_diag_at(cx, 0)->message);
+	if (n == 1 && !p2o_diag_at(cx, only)->op) {
+		return error(exit_status(code), "%s", p2o_diag_at(cx, only)->message);
 	}
 	unsigned total = 0;
-	for (size_t i = 0; i < n; i++)
-		total += p2o_diag_at(cx, i)->count;
+	for (size_t i = 0; i < p2o_diag_count(cx); i++)
+		if (!p2o_diag_at(cx, i)->warning)
+			total += p2o_diag_at(cx, i)->count;
 	fprintf(stderr, "%s: error: %s: %zu problem%s (%u node%s) prevent%s "
 			"conversion at opset %d:\n",
 		prog, model, n, n == 1 ? "" : "s", total, total == 1 ? "" : "s",
 		n == 1 ? "s" : "", opset);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < p2o_diag_count(cx); i++) {
 		const p2o_diag *d = p2o_diag_at(cx, i);
+		if (d->warning)
+			continue;
 		fprintf(stderr, "  %s", d->op ? d->op : "(graph)");
-		if (d->count > 1 || d->source) {
-			fprintf(stderr, " (");
-			if (d->count > 1)
-				fprintf(stderr, "x%u%s", d->count,
-					d->source ? ", first " : "");
-			if (d->source)
-				fprintf(stderr, "at %s", d->source);
-			fprintf(stderr, ")");
-		}
-		fprintf(stderr, ": %s\n", d->message);
+		diag_tail(d);
 	}
 	return exit_status(code);
 }
@@ -601,6 +630,8 @@ enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
        OPT_REPORT,
        /* ---- extdata ---- */
        OPT_EXTERNAL_DATA,
+       /* ---- aten ---- */
+       OPT_EXPORT_TYPE, OPT_FUNCTIONS,
 };
 
 /* --list-ops: one line per TorchScript op kind and its opsets. */
@@ -640,6 +671,11 @@ struct job {
 	/* ---- extdata ---- */
 	int ext_data;           /* --external-data given */
 	const char *ext_file;   /* its =FILE, or NULL (into argv's strings) */
+	/* ---- aten ---- */
+	int export_type;        /* --operator-export-type (enum p2o_export_type) */
+	const char *fn_types;   /* --export-modules-as-functions: its TYPE list
+	                           ("" for every type), or NULL when not given;
+	                           points into argv */
 };
 
 /* What main does besides converting. */
@@ -650,6 +686,40 @@ struct batch_opts {
 	const char *file;       /* --batch FILE, or NULL */
 	long jobs;              /* -j N; 0 when not given */
 };
+
+/* ---- aten ---- */
+/* A --export-modules-as-functions list: names of [A-Za-z0-9_.], none
+ * empty. */
+static bool valid_types(const char *s)
+{
+	bool empty = true;
+	for (;; s++) {
+		if (*s == ',' || !*s) {
+			if (empty)
+				return false;
+			if (!*s)
+				return true;
+			empty = true;
+		} else if (isalnum((unsigned char)*s) || *s == '_' || *s == '.') {
+			empty = false;
+		} else {
+			return false;
+		}
+	}
+}
+
+/* Prints the warnings the library recorded (ops exported unconverted). */
+static void print_warnings(p2o_ctx *cx)
+{
+	for (size_t i = 0; i < p2o_diag_count(cx); i++) {
+		const p2o_diag *d = p2o_diag_at(cx, i);
+		if (!d->warning)
+			continue;
+		fprintf(stderr, "%s: warning: %s", prog, d->op ? d->op : "(graph)");
+		diag_tail(d);
+	}
+}
+/* ---- end aten ---- */
 
 /* Parses argv into j (on top of what j holds). Returns EXIT_OK or the exit
  * status of a usage error (told through error()). b is NULL for a batch
@@ -675,6 +745,10 @@ static int parse_args(int argc, char **argv, struct job *j,
 		{ "report", required_argument, NULL, OPT_REPORT },
 		/* ---- extdata ---- */
 		{ "external-data", optional_argument, NULL, OPT_EXTERNAL_DATA },
+		/* ---- aten ---- */
+		{ "operator-export-type", required_argument, NULL, OPT_EXPORT_TYPE },
+		{ "export-modules-as-functions", optional_argument, NULL,
+		  OPT_FUNCTIONS },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[600];
@@ -778,6 +852,31 @@ static int parse_args(int argc, char **argv, struct job *j,
 			j->ext_data = 1;
 			j->ext_file = optarg;
 			break;
+		/* ---- aten ---- */
+		case OPT_EXPORT_TYPE:
+			if (strcmp(optarg, "onnx") == 0)
+				j->export_type = P2O_EXPORT_ONNX;
+			else if (strcmp(optarg, "aten-fallback") == 0)
+				j->export_type = P2O_EXPORT_ATEN_FALLBACK;
+			else if (strcmp(optarg, "fallthrough") == 0)
+				j->export_type = P2O_EXPORT_FALLTHROUGH;
+			else
+				return error(EXIT_USAGE, "--operator-export-type "
+							 "takes onnx, aten-fallback "
+							 "or fallthrough, not '%s'",
+					     optarg);
+			break;
+		case OPT_FUNCTIONS:
+			if (optarg && !valid_types(optarg))
+				return error(EXIT_USAGE,
+					     "--export-modules-as-functions takes "
+					     "a comma list of module class names "
+					     "(Linear, torch.nn.modules.linear."
+					     "Linear), not '%s'",
+					     optarg);
+			j->fn_types = optarg ? optarg : "";
+			break;
+		/* ---- end aten ---- */
 		case ':':
 			return error(EXIT_USAGE, "option '%s' needs a value (see "
 						 "%s --help)",
@@ -976,7 +1075,22 @@ static int convert_one(const struct job *j)
 		/* ---- extdata ---- */
 		.external_data = j->ext_data,
 		.external_data_file = j->ext_file,
+		/* ---- aten ---- */
+		.operator_export_type = j->export_type,
 	};
+	/* ---- aten ---- */
+	char *fn_copy = NULL;
+	char **fn_list = NULL;
+	if (j->fn_types) {
+		opt.n_function_types = 1; /* every type, unless a list */
+		if (*j->fn_types) {
+			if (!(fn_copy = strdup(j->fn_types)) ||
+			    !(fn_list = split_names(fn_copy, &opt.n_function_types)))
+				return error(EXIT_INTERNAL, "out of memory");
+			opt.function_types = (const char *const *)fn_list;
+		}
+	}
+	/* ---- end aten ---- */
 	p2o_ctx *cx = p2o_new();
 	if (!cx)
 		return error(EXIT_INTERNAL, "out of memory");
@@ -1030,6 +1144,8 @@ static int convert_one(const struct job *j)
 	if (show_progress)
 		progress_done();
 	int rc;
+	if (!j->quiet)
+		print_warnings(cx); /* ---- aten ---- */
 	if (code != P2O_OK) {
 		rc = report(cx, code, j->model, j->opset);
 	} else {
@@ -1061,6 +1177,8 @@ static int convert_one(const struct job *j)
 			rc);
 	active = NULL;
 	p2o_free(cx);
+	free(fn_list); /* ---- aten ---- */
+	free(fn_copy);
 	/* libtorch's static destructors take ~50 ms and release nothing the
 	 * exit would not: the caller flushes what is ours and _exits. */
 	if (fflush(stdout) != 0 && rc == EXIT_OK)
@@ -1192,6 +1310,9 @@ static int job_from_line(struct job *j, const struct job *base,
 		/* ---- extdata ---- */
 		.ext_data = base->ext_data,
 		.ext_file = base->ext_file,
+		/* ---- aten ---- */
+		.export_type = base->export_type,
+		.fn_types = base->fn_types,
 	};
 	if (!(j->log = open_memstream(&j->log_text, &j->log_len)))
 		return error(EXIT_INTERNAL, "out of memory");

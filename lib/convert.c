@@ -28,6 +28,7 @@ void p2o_free(p2o_ctx *cx)
 	free(cx->names);
 	free(cx->diags);
 	free(cx->onnx_text);
+	free(cx->trials); /* ---- aten ---- */
 	p2o_arena_free(&cx->arena);
 	free(cx);
 }
@@ -306,6 +307,44 @@ p2o_handler p2o_find_handler(p2o_cx *cx, const char *kind, bool *inplace,
 	return fn;
 }
 
+/* ---- aten ---- */
+/* After a handler ran in trial mode (diagnostics held in cx->trials from
+ * index from on): when it failed only for being unsupported and the node
+ * can be exported unconverted, it is (its partial output is dead code)
+ * and true is returned; otherwise what it held is recorded now, and the
+ * walk goes on as usual. */
+static bool settle_trial(p2o_cx *cx, const pts_node *n, uint32_t from)
+{
+	if (cx->n_trials == from)
+		return false;
+	bool unsupported = true;
+	for (uint32_t i = from; i < cx->n_trials; i++)
+		unsupported = unsupported &&
+			      cx->trials[i].code == P2O_ERR_UNSUPPORTED;
+	if (unsupported) {
+		uint32_t to = cx->n_trials;
+		const char *why = cx->trials[from].msg;
+		for (uint32_t k = 0; k < n->n_out; k++)
+			P2O_TV(cx, n->out[k]).kind = P2O_TV_UNSET;
+		cx->n_trials = from;
+		cx->n_reports -= to - from;
+		if (p2o_fallback(cx, n, n->kind, why))
+			return true;
+		cx->n_trials = to;
+		cx->n_reports += to - from;
+	}
+	if (cx->trial)
+		return false; /* the enclosing node's trial settles them */
+	uint32_t to = cx->n_trials;
+	cx->n_trials = from;
+	for (uint32_t i = from; i < to; i++) {
+		const struct p2o_trial *t = &cx->trials[i];
+		cx->n_reports--; /* counted once already, when held */
+		p2o_diag_add(cx, t->code, t->op, t->source, t->msg);
+	}
+	return false;
+}
+
 void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 {
 	const pts_node *outer = cx->cur;
@@ -320,6 +359,9 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 		p2o_handler fn = p2o_find_handler(cx, n->kind, &inplace,
 						  &table_kind);
 		if (!fn) {
+			if (!has_poison(cx, n) &&
+			    p2o_fallback(cx, n, n->kind, "no converter"))
+				continue; /* ---- aten ---- */
 			p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s",
 				 p2o_where(cx, table_kind));
 			poison_outputs(cx, n);
@@ -343,13 +385,38 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 			poison_outputs(cx, n);
 			continue;
 		}
+		/* ---- aten ---- */
+		uint32_t which;
+		if (p2o_reads_opaque(cx, n, &which)) {
+			/* No handler may guess the dtype or rank it reads. */
+			if (p2o_fallback(cx, n, n->kind,
+					 "reads the output of an op exported "
+					 "unconverted, of unknown type"))
+				continue;
+			p2o_fail(cx, P2O_ERR_UNSUPPORTED,
+				 "reads '%s', made by an op exported unconverted "
+				 "whose dtype and rank libtorch's shape analysis "
+				 "cannot tell, so no converter can take it",
+				 cx->g->values[n->in[which]].name);
+			poison_outputs(cx, n);
+			continue;
+		}
+		/* ---- end aten ---- */
 		/* The contract: a handler succeeds (returns P2O_OK and records
 		 * nothing) or fails having recorded why. What it recorded
 		 * decides, whatever it returned: its outputs must not reach
 		 * the model. A failure with nothing recorded is a bug. */
 		uint64_t before = cx->n_reports;
+		/* ---- aten ---- */
+		bool was_trial = cx->trial;
+		uint32_t trials0 = cx->n_trials;
+		cx->trial = cx->export_type != P2O_EXPORT_ONNX;
 		int rc = fn(cx, n);
 		cx->cur = n;
+		cx->trial = was_trial;
+		if (settle_trial(cx, n, trials0))
+			continue;
+		/* ---- end aten ---- */
 		bool recorded = cx->n_reports != before;
 		if (rc != P2O_OK || recorded) {
 			if (!recorded)
@@ -478,6 +545,8 @@ static int worst_code(p2o_cx *cx)
 	int code = P2O_OK;
 	for (size_t i = 0; i < cx->n_diags; i++) {
 		int c = cx->diags[i].code;
+		if (cx->diags[i].warning)
+			continue; /* ---- aten ---- */
 		if (c == P2O_ERR_INTERNAL || c == P2O_ERR_NOMEM)
 			return c;
 		if (code == P2O_OK || c == P2O_ERR_UNSUPPORTED)
@@ -508,6 +577,17 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	cx->ext_file = opt->external_data_file ?
 			       p2o_strdup(cx, opt->external_data_file) :
 			       NULL;
+	/* ---- aten ---- */
+	cx->export_type = opt->operator_export_type;
+	if (opt->n_function_types && cx->opset < 15) {
+		rc = p2o_fail_graph(cx, P2O_ERR_UNSUPPORTED,
+				    "--export-modules-as-functions needs opset 15 "
+				    "or later (target is %d): ONNX local functions "
+				    "need IR version 8",
+				    cx->opset);
+		cx->oom = NULL;
+		return rc;
+	}
 	for (uint32_t i = 0; i < cx->g->n_values; i++)
 		p2o_tv_new(cx);
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
@@ -530,11 +610,23 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	}
 	if (rc == P2O_OK)
 		rc = bind_outputs(cx, opt);
+	/* ---- aten ---- */
+	for (uint32_t i = 0; rc == P2O_OK && i < cx->n_outputs; i++)
+		if (p2o_v(cx, cx->outputs[i])->opaque)
+			p2o_fail_graph(cx, P2O_ERR_UNSUPPORTED,
+				       "output '%s' is made by an op exported "
+				       "unconverted whose dtype and rank libtorch's "
+				       "shape analysis cannot tell, and an ONNX "
+				       "graph output needs them",
+				       p2o_v(cx, cx->outputs[i])->name);
+	/* ---- end aten ---- */
 	if (rc == P2O_OK)
 		rc = worst_code(cx);
 	if (rc == P2O_OK) {
 		p2o_finalize(cx);
-		cx->converted = true;
+		if (opt->n_function_types) /* ---- aten ---- */
+			rc = p2o_functions(cx, opt);
+		cx->converted = rc == P2O_OK;
 	}
 	cx->oom = NULL;
 	return rc;

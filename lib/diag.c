@@ -67,6 +67,9 @@ const char *p2o_errname(int code)
 	case P2O_ERR_CONVERT: return "convert";
 	case P2O_ERR_OUTPUT: return "output";
 	case P2O_ERR_RUNTIME: return "runtime";
+	/* ---- aten ---- */
+	case P2O_WARN_FALLBACK: return "fallback";
+	case P2O_WARN_INLINED: return "inlined";
 	default: return "unknown";
 	}
 }
@@ -85,6 +88,9 @@ const char *p2o_strerror(int code)
 	case P2O_ERR_CONVERT: return "conversion failed";
 	case P2O_ERR_OUTPUT: return "cannot write the output";
 	case P2O_ERR_RUNTIME: return "cannot load libtorch";
+	/* ---- aten ---- */
+	case P2O_WARN_FALLBACK: return "op exported unconverted";
+	case P2O_WARN_INLINED: return "modules left inlined";
 	default: return "unknown error";
 	}
 }
@@ -98,6 +104,18 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 		 const char *msg)
 {
 	cx->n_reports++;
+	/* ---- aten ---- */
+	if (cx->trial) {
+		/* Held until the walk knows whether the op falls back. */
+		p2o_grow(cx, (void **)&cx->trials, &cx->cap_trials,
+			 cx->n_trials + 1, sizeof *cx->trials);
+		cx->trials[cx->n_trials++] = (struct p2o_trial){
+			code, op ? p2o_strdup(cx, op) : NULL,
+			source ? p2o_strdup(cx, source) : NULL,
+			p2o_strdup(cx, msg)
+		};
+		return code;
+	}
 	/* Merge repeats so that an op used 50 times is one line with a count.
 	 * Distinct problems are capped (the last entry counts the rest), so
 	 * this scan stays bounded however large the graph. */
@@ -123,6 +141,8 @@ int p2o_diag_add(p2o_cx *cx, int code, const char *op, const char *source,
 	memset(d, 0, sizeof *d);
 	d->code = code;
 	d->count = 1;
+	/* ---- aten ---- */
+	d->warning = code == P2O_WARN_FALLBACK || code == P2O_WARN_INLINED;
 	if (cx->n_diags == P2O_MAX_DIAGS) {
 		d->op = NULL;
 		d->source = NULL;

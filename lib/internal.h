@@ -76,6 +76,10 @@ typedef struct p2o_val {
 	bool graph_output;        /* set by p2o_finalize */
 	bool named;               /* name came from TorchScript or the user */
 	bool live;                /* set by the dead-code pass */
+	/* ---- aten ---- */
+	bool opaque;              /* output of an op exported unconverted
+	                             whose dtype/rank are not known: only
+	                             other unconverted ops may read it */
 } p2o_val;
 
 typedef struct p2o_attr {
@@ -105,6 +109,10 @@ typedef struct p2o_node {
 	/* ---- report ---- */
 	const pts_node *from;     /* the TorchScript node whose handler made
 	                             it (cx->cur then), or NULL */
+	/* ---- aten ---- */
+	const char *domain;       /* NULL: the default domain (ai.onnx) */
+	const pts_scope *scope;   /* module call of the TorchScript node it
+	                             was made for (cx->cur->scope), or NULL */
 } p2o_node;
 
 /* ---- TorchScript values as the converter sees them ----------------------- */
@@ -201,6 +209,18 @@ struct p2o_ctx {
 	uint32_t loop_depth;
 	uint8_t *loop_vals;
 	/* ---- loop end ---- */
+	/* ---- aten ---- */
+	int export_type;          /* enum p2o_export_type */
+	/* While a handler runs under aten-fallback/fallthrough, what it
+	 * records is held here (trial) instead: an unsupported op falls back
+	 * and these are dropped, anything else is recorded after all. */
+	bool trial;
+	struct p2o_trial { int code; const char *op, *source, *msg; } *trials;
+	uint32_t n_trials, cap_trials;
+	/* The model's local functions (--export-modules-as-functions), made
+	 * by p2o_functions after p2o_finalize. */
+	struct p2o_function *functions;
+	uint32_t n_functions;
 };
 
 typedef struct p2o_ctx p2o_cx;
@@ -541,6 +561,35 @@ uint32_t p2o_random(p2o_cx *cx, bool normal, uint32_t shape, uint32_t like,
 uint32_t p2o_const_values(p2o_cx *cx, int dtype, const int64_t *dims,
 			  int rank, const double *v);
 
+
+/* ---- aten: --operator-export-type and --export-modules-as-functions ---- */
+
+/* An ONNX local function: one module type's converted body, as its
+ * first instance made it. Its nodes are graph nodes taken out of the
+ * graph (p2o_node.live false there, in_function true); value names stay
+ * those of that instance (unique in the graph, so in the body too), as
+ * torch.onnx's are. */
+typedef struct p2o_function {
+	const char *domain;       /* the module's qualified namespace */
+	const char *name;         /* the class name, made distinct per body */
+	uint32_t n_in, n_out, n_nodes;
+	const uint32_t *in, *out; /* formal inputs/outputs: value ids */
+	const p2o_node *body;     /* n_nodes copies of the body's nodes, in
+	                             order (their graph slots are reused) */
+} p2o_function;
+
+/* Exports TorchScript node n (of kind) unconverted as the export type in
+ * force says (ATen node or fallthrough), with a warning that starts with
+ * why. Returns true when it did (n's outputs set); false when the type
+ * is onnx or n cannot be exported that way, with nothing recorded. */
+bool p2o_fallback(p2o_cx *cx, const pts_node *n, const char *kind,
+		  const char *why);
+/* Whether n reads an opaque value (see p2o_val.opaque): *which gets the
+ * input's position. */
+bool p2o_reads_opaque(p2o_cx *cx, const pts_node *n, uint32_t *which);
+/* Turns module instances of the requested types into local functions:
+ * called after p2o_finalize. P2O_OK or a recorded diagnostic's code. */
+int p2o_functions(p2o_cx *cx, const p2o_options *opt);
 
 /* ---- args.c: reading TorchScript node inputs -------------------------------------- */
 

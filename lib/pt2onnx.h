@@ -36,6 +36,14 @@ typedef enum p2o_err {
 	P2O_ERR_CONVERT = 8,     /* the graph is inconsistent with the shapes */
 	P2O_ERR_OUTPUT = 9,      /* the output cannot be written */
 	P2O_ERR_RUNTIME = 10,    /* libtorch (the shim .so) cannot be loaded */
+	/* ---- aten ---- */
+	P2O_WARN_FALLBACK = 11,  /* a warning, not a failure: an op with no
+	                            converter was exported unconverted (as an
+	                            ATen node, or left in its own domain) by
+	                            --operator-export-type */
+	P2O_WARN_INLINED = 12,   /* a warning: module instances left inlined,
+	                            not made local functions
+	                            (--export-modules-as-functions) */
 } p2o_err;
 
 /* A short description of a status code; static storage. */
@@ -90,6 +98,15 @@ typedef struct p2o_options {
 					     model's folder (see
 					     p2o_check_data_name); NULL for
 					     "<model file name>.data" */
+	/* ---- aten ---- */
+	int operator_export_type;         /* enum p2o_export_type */
+	/* Module types whose instances become ONNX local functions
+	 * (--export-modules-as-functions): n_function_types names, each a
+	 * TorchScript class name ("torch.nn.modules.linear.Linear") or its
+	 * last component ("Linear"); function_types NULL with
+	 * n_function_types 1 means every module type. Needs opset 15. */
+	const char *const *function_types;
+	size_t n_function_types;
 } p2o_options;
 
 /* ---- extdata ---- */
@@ -98,6 +115,17 @@ typedef struct p2o_options {
  * pt2onnx writes it there. P2O_OK, or P2O_ERR_USAGE with the reason in
  * err (one line). */
 int p2o_check_data_name(const char *name, char *err, size_t errlen);
+
+/* ---- aten ---- */
+/* What to do with an op that has no converter (torch.onnx's
+ * operator_export_type). */
+enum p2o_export_type {
+	P2O_EXPORT_ONNX = 0,      /* fail: exit 4 naming the op (default) */
+	P2O_EXPORT_ATEN_FALLBACK, /* an aten:: op becomes an ATen node in
+	                             domain org.pytorch.aten */
+	P2O_EXPORT_FALLTHROUGH,   /* any op is left as it is, in a domain
+	                             named after its namespace */
+};
 
 /* A diagnostic recorded during a conversion. */
 typedef struct p2o_diag {
@@ -108,7 +136,7 @@ typedef struct p2o_diag {
 	unsigned count;      /* how many nodes this diagnostic stands for */
 	/* ---- report ---- */
 	int warning;         /* 1: a warning (the conversion went on); 0: an
-				error. The library records errors only today */
+				error. Warnings have the P2O_WARN_* codes */
 	const char *arg;     /* the schema argument at fault, or NULL */
 	int min_opset;       /* the lowest opset that converts it, or 0 when
 				no opset would (or it is not known) */

@@ -34,6 +34,9 @@ static struct {
 	const char *(*torch_version)(void);
 	double (*freeze_seconds)(const pts_model *); /* ---- report ----
 							optional: NULL */
+	/* ---- aten ---- */
+	int (*node_types)(pts_model *, const pts_node *, const int *,
+			  const int *, const int64_t *const *, int *, int *);
 } shim;
 
 /* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
@@ -108,6 +111,9 @@ int p2o_load_torch(char *err, size_t errlen)
 		    !resolve((void **)&shim.free, "pts_free", cand[i], err,
 			     errlen) ||
 		    !resolve((void **)&shim.torch_version, "pts_torch_version",
+			     cand[i], err, errlen) ||
+		    /* ---- aten ---- */
+		    !resolve((void **)&shim.node_types, "pts_node_types",
 			     cand[i], err, errlen)) {
 			memset(&shim, 0, sizeof shim); /* handle leaks: harmless */
 			return P2O_ERR_RUNTIME;
@@ -175,4 +181,13 @@ const char *pts_torch_version(void)
 double pts_freeze_seconds(const pts_model *m)
 {
 	return shim.freeze_seconds && m ? shim.freeze_seconds(m) : -1;
+}
+
+/* ---- aten ---- */
+int pts_node_types(pts_model *m, const pts_node *n, const int *dtypes,
+		   const int *ranks, const int64_t *const *dims,
+		   int *out_dtypes, int *out_ranks)
+{
+	assert(shim.node_types);
+	return shim.node_types(m, n, dtypes, ranks, dims, out_dtypes, out_ranks);
 }

@@ -125,6 +125,15 @@ static Onnx__ValueInfoProto *value_info(p2o_cx *cx, const p2o_val *v)
 	return vi;
 }
 
+/* The names of n values ("" for P2O_NOVAL, an omitted optional input). */
+static char **value_names(p2o_cx *cx, const uint32_t *ids, uint32_t n)
+{
+	char **v = ALLOCN(cx, char *, n);
+	for (uint32_t j = 0; j < n; j++)
+		v[j] = ids[j] == P2O_NOVAL ? "" : (char *)p2o_v(cx, ids[j])->name;
+	return v;
+}
+
 static Onnx__NodeProto *node_proto(p2o_cx *cx, const p2o_node *nd)
 {
 	Onnx__NodeProto *np = ALLOC(cx, Onnx__NodeProto);
@@ -132,21 +141,76 @@ static Onnx__NodeProto *node_proto(p2o_cx *cx, const p2o_node *nd)
 	np->name = (char *)nd->name;
 	np->op_type = (char *)nd->op;
 	np->n_input = nd->n_in;
-	np->input = ALLOCN(cx, char *, nd->n_in);
-	for (uint32_t j = 0; j < nd->n_in; j++)
-		/* "" marks an omitted optional input. */
-		np->input[j] = nd->in[j] == P2O_NOVAL ?
-				       "" :
-				       (char *)p2o_v(cx, nd->in[j])->name;
+	np->input = value_names(cx, nd->in, nd->n_in);
 	np->n_output = nd->n_out;
-	np->output = ALLOCN(cx, char *, nd->n_out);
-	for (uint32_t k = 0; k < nd->n_out; k++)
-		np->output[k] = (char *)p2o_v(cx, nd->out[k])->name;
+	np->output = value_names(cx, nd->out, nd->n_out);
 	np->n_attribute = nd->n_attr;
 	np->attribute = ALLOCN(cx, Onnx__AttributeProto *, nd->n_attr);
 	for (uint32_t a = 0; a < nd->n_attr; a++)
 		np->attribute[a] = attr_proto(cx, &nd->attrs[a]);
+	np->domain = (char *)nd->domain; /* ---- aten ---- */
 	return np;
+}
+
+/* ---- aten ---- */
+/* The domains other than ai.onnx that nodes use, each imported once at
+ * version 1 (as torch.onnx imports org.pytorch.aten and a function's
+ * domain). A short list: few distinct domains, so a linear search. */
+typedef struct domain_set {
+	const char **v;
+	uint32_t n, cap;
+} domain_set;
+
+static void domain_add(p2o_cx *cx, domain_set *ds, const char *d)
+{
+	if (!d || !*d)
+		return;
+	for (uint32_t i = 0; i < ds->n; i++)
+		if (strcmp(ds->v[i], d) == 0)
+			return;
+	p2o_grow(cx, (void **)&ds->v, &ds->cap, ds->n + 1, sizeof *ds->v);
+	ds->v[ds->n++] = d;
+}
+
+/* opset_import: the default domain at the target opset, then ds. */
+static Onnx__OperatorSetIdProto **opset_imports(p2o_cx *cx,
+						const domain_set *ds,
+						size_t *n)
+{
+	Onnx__OperatorSetIdProto **v =
+		ALLOCN(cx, Onnx__OperatorSetIdProto *, ds->n + 1);
+	for (uint32_t i = 0; i <= ds->n; i++) {
+		Onnx__OperatorSetIdProto *os = ALLOC(cx, Onnx__OperatorSetIdProto);
+		onnx__operator_set_id_proto__init(os);
+		os->domain = i ? (char *)ds->v[i - 1] : "";
+		os->has_version = 1;
+		os->version = i ? 1 : cx->opset;
+		v[i] = os;
+	}
+	*n = ds->n + 1;
+	return v;
+}
+
+static Onnx__FunctionProto *function_proto(p2o_cx *cx, const p2o_function *f)
+{
+	Onnx__FunctionProto *fp = ALLOC(cx, Onnx__FunctionProto);
+	onnx__function_proto__init(fp);
+	fp->name = (char *)f->name;
+	fp->domain = (char *)f->domain;
+	fp->n_input = f->n_in;
+	fp->input = value_names(cx, f->in, f->n_in);
+	fp->n_output = f->n_out;
+	fp->output = value_names(cx, f->out, f->n_out);
+	fp->n_node = f->n_nodes;
+	fp->node = ALLOCN(cx, Onnx__NodeProto *, f->n_nodes);
+	domain_set ds = { 0 };
+	for (uint32_t i = 0; i < f->n_nodes; i++) {
+		fp->node[i] = node_proto(cx, &f->body[i]);
+		domain_add(cx, &ds, f->body[i].domain);
+	}
+	fp->opset_import = opset_imports(cx, &ds, &fp->n_opset_import);
+	free(ds.v);
+	return fp;
 }
 
 static Onnx__ModelProto *model_proto(p2o_cx *cx)
@@ -198,21 +262,27 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	for (uint32_t i = 0; i < cx->n_outputs; i++)
 		g->output[i] = value_info(cx, p2o_v(cx, cx->outputs[i]));
 
-	Onnx__OperatorSetIdProto *os = ALLOC(cx, Onnx__OperatorSetIdProto);
-	onnx__operator_set_id_proto__init(os);
-	os->domain = "";
-	os->has_version = 1;
-	os->version = cx->opset;
-
 	Onnx__ModelProto *m = ALLOC(cx, Onnx__ModelProto);
 	onnx__model_proto__init(m);
 	m->has_ir_version = 1;
 	m->ir_version = p2o_ir_version(cx->opset);
 	m->producer_name = "pt2onnx";
 	m->producer_version = PT2ONNX_VERSION;
-	m->n_opset_import = 1;
-	m->opset_import = ALLOCN(cx, Onnx__OperatorSetIdProto *, 1);
-	m->opset_import[0] = os;
+	/* ---- aten ---- */
+	domain_set ds = { 0 };
+	for (size_t i = 0; i < g->n_node; i++)
+		domain_add(cx, &ds, g->node[i]->domain);
+	m->n_functions = cx->n_functions;
+	m->functions = ALLOCN(cx, Onnx__FunctionProto *, cx->n_functions);
+	for (uint32_t i = 0; i < cx->n_functions; i++) {
+		const p2o_function *f = &cx->functions[i];
+		m->functions[i] = function_proto(cx, f);
+		for (uint32_t j = 0; j < f->n_nodes; j++)
+			domain_add(cx, &ds, f->body[j].domain);
+	}
+	m->opset_import = opset_imports(cx, &ds, &m->n_opset_import);
+	free(ds.v);
+	/* ---- end aten ---- */
 	m->graph = g;
 
 	cx->stats.nodes = g->n_node;

@@ -18,6 +18,7 @@
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/lower_tuples.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/passes/shape_analysis.h>
 #include <torch/csrc/jit/runtime/operator.h>
 
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <new>
 #include <tuple>
@@ -71,6 +73,16 @@ struct pts_model {
 	// In-place writes C must not convert by rebinding (see alias_writes),
 	// with a value read later that shares the written memory.
 	std::unordered_map<const Node *, std::string> aliased;
+	// ---- aten ----
+	// Module calls nodes were inlined from (see scope_of), interned by
+	// the enclosing call, the instance and the call site.
+	std::deque<pts_scope> scopes;
+	std::map<std::tuple<const pts_scope *, std::string, std::string,
+			    const void *, size_t>,
+		 const pts_scope *>
+		scope_index;
+	// The libtorch node each pts_node describes (pts_node_types).
+	std::unordered_map<const pts_node *, const Node *> torch_node;
 };
 
 // ---- archive validation ---------------------------------------------------
@@ -1161,6 +1173,46 @@ const char *source_of(pts_model *m, const Node *n)
 	return first.empty() ? nullptr : keep_str(m, first);
 }
 
+// ---- aten ----
+// The innermost module call a node was inlined from. Each frame of the
+// node's InlinedCallStack (outermost first) that called a method of a
+// module instance is one level; a frame calling another method of the
+// same instance (libtorch names that instance "SELF") and frames calling
+// plain functions are not module calls and add no level.
+const pts_scope *scope_of(pts_model *m, const Node *n)
+{
+	auto cs = n->callstack();
+	if (!cs)
+		return nullptr;
+	const pts_scope *scope = nullptr;
+	for (const auto &frame : (*cs)->vec()) {
+		const auto &info = std::get<2>(frame);
+		if (!info || !info->class_type() || info->instance_name() == "SELF")
+			continue;
+		const auto &site = std::get<1>(frame);
+		std::string type = info->class_type()->name() ?
+					   info->class_type()->name()->qualifiedName() :
+					   std::string("?");
+		auto key = std::make_tuple(scope, info->instance_name(), type,
+					   (const void *)site.source().get(),
+					   site.start());
+		auto it = m->scope_index.find(key);
+		if (it != m->scope_index.end()) {
+			scope = it->second;
+			continue;
+		}
+		pts_scope ps{};
+		ps.type = keep_str(m, type);
+		ps.name = keep_str(m, info->instance_name());
+		ps.parent = scope;
+		ps.id = (uint32_t)m->scopes.size();
+		m->scopes.push_back(ps);
+		scope = &m->scopes.back();
+		m->scope_index.emplace(key, scope);
+	}
+	return scope;
+}
+
 // The argument type C reads, from the declared type; real_type() keeps
 // ScalarType/Layout/MemoryFormat apart where type() says int.
 int atype_of(const c10::TypePtr &t, const c10::TypePtr &real)
@@ -1271,6 +1323,7 @@ void fill_node(pts_model *m, const Node *n, pts_node *pn)
 	if (al != m->aliased.end())
 		pn->aliased_read = keep_str(m, al->second);
 	pn->schema = schema_of(m, n);
+	pn->scope = scope_of(m, n); /* ---- aten ---- */
 	if (!n->blocks().empty()) {
 		std::vector<pts_block> bs(n->blocks().size());
 		for (size_t i = 0; i < bs.size(); i++)
@@ -1287,6 +1340,7 @@ void fill_block(pts_model *m, const Block *b, pts_block *pb)
 	pb->n_in = (uint32_t)in.size();
 	pb->in = keep_idx(m, std::move(in));
 	std::vector<pts_node> ns;
+	std::vector<const Node *> tn; // ---- aten ----
 	for (const Node *n : b->nodes()) {
 		if (n->kind() == c10::prim::Constant) {
 			add_value(m, n->output());
@@ -1295,10 +1349,13 @@ void fill_block(pts_model *m, const Block *b, pts_block *pb)
 		pts_node pn{};
 		fill_node(m, n, &pn);
 		ns.push_back(pn);
+		tn.push_back(n);
 	}
 	pb->n_nodes = (uint32_t)ns.size();
 	m->nodes.push_back(std::move(ns));
 	pb->nodes = m->nodes.back().data();
+	for (size_t k = 0; k < tn.size(); k++) // ---- aten ----
+		m->torch_node.emplace(&m->nodes.back()[k], tn[k]);
 	auto out = value_ids(m, b->outputs());
 	pb->n_out = (uint32_t)out.size();
 	pb->out = keep_idx(m, std::move(out));
@@ -2467,6 +2524,7 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 				m->values[m->view.top.in[i]].deflt =
 					const_of(m, defaults[i]);
 		m->view.n_values = (uint32_t)m->values.size();
+		m->view.n_scopes = (uint32_t)m->scopes.size(); /* ---- aten ---- */
 		m->view.values = m->values.data();
 		m->freeze_seconds = std::chrono::duration<double>(
 			std::chrono::steady_clock::now() - freeze_start).count();
@@ -2509,6 +2567,78 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 		set_err(err, errlen, "unknown error from libtorch");
 		delete m;
 		return stage;
+	}
+}
+
+// ---- aten ----
+extern "C" int pts_node_types(pts_model *m, const pts_node *pn,
+			      const int *dtypes, const int *ranks,
+			      const int64_t *const *dims, int *out_dtypes,
+			      int *out_ranks)
+{
+	auto it = m->torch_node.find(pn);
+	if (it == m->torch_node.end())
+		return PTS_E_MODEL;
+	const Node *n = it->second;
+	try {
+		// A graph of this one node: constants stay constants (the
+		// analysis reads dims, dtypes... from them), tensors become
+		// inputs of the given types, anything else an input of its
+		// own type.
+		auto g = std::make_shared<torch::jit::Graph>();
+		std::unordered_map<const Value *, Value *> vmap;
+		for (size_t i = 0; i < n->inputs().size(); i++) {
+			const Value *v = n->inputs()[i];
+			if (vmap.count(v))
+				continue;
+			if (v->node()->kind() == c10::prim::Constant) {
+				Node *c = g->createClone(const_cast<Node *>(v->node()),
+							 [](Value *) -> Value * {
+								 return nullptr;
+							 });
+				g->insertNode(c);
+				vmap[v] = c->output();
+				continue;
+			}
+			Value *in = g->addInput();
+			c10::optional<at::ScalarType> st;
+			for (int t = 0; dtypes[i] && t < (int)c10::ScalarType::NumOptions; t++)
+				if (dtype_of((c10::ScalarType)t) == dtypes[i]) {
+					st = (c10::ScalarType)t;
+					break;
+				}
+			if (v->type()->cast<c10::TensorType>() && st && ranks[i] >= 0)
+				in->setType(dims[i] ?
+					c10::TensorType::createContiguous(
+						*st, at::kCPU,
+						at::IntArrayRef(dims[i], (size_t)ranks[i])) :
+					c10::TensorType::create(st, at::kCPU,
+								(size_t)ranks[i], false));
+			else
+				in->setType(v->type());
+			vmap[v] = in;
+		}
+		Node *c = g->createClone(const_cast<Node *>(n), [&](Value *v) {
+			return vmap.at(v);
+		});
+		g->insertNode(c);
+		for (Value *o : c->outputs())
+			g->registerOutput(o);
+		torch::jit::PropagateInputShapes(g);
+		for (size_t k = 0; k < c->outputs().size(); k++) {
+			out_dtypes[k] = 0;
+			out_ranks[k] = -1;
+			auto tt = c->outputs()[k]->type()->cast<c10::TensorType>();
+			if (!tt)
+				continue;
+			if (auto st = tt->scalarType())
+				out_dtypes[k] = dtype_of(*st);
+			if (auto d = tt->dim())
+				out_ranks[k] = (int)*d;
+		}
+		return PTS_OK;
+	} catch (...) {
+		return PTS_E_MODEL;
 	}
 }
 

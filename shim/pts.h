@@ -166,6 +166,23 @@ typedef struct pts_schema {
 
 struct pts_block;
 
+/* ---- aten ---- */
+/* A module instance a node was inlined from: TorchScript keeps, per node,
+ * the call stack of the methods inlined into forward() (InlinedCallStack),
+ * with the module instance (class type and attribute name) of each method
+ * call. Interned: every node of one call of one instance points at the
+ * same pts_scope, and a second call of the same instance (the module
+ * used twice) is a scope of its own. */
+typedef struct pts_scope {
+	const char *type;              /* the class's qualified name,
+	                                  "__torch__.torch.nn.modules.linear.Linear" */
+	const char *name;              /* the attribute it is held in ("fc",
+	                                  "0"), as libtorch records it */
+	const struct pts_scope *parent; /* the enclosing module call; NULL
+	                                  directly under forward() */
+	uint32_t id;                   /* 0, 1, ... in order of first use */
+} pts_scope;
+
 /* One node. Inputs and outputs are indices into pts_graph.values. */
 typedef struct pts_node {
 	const char *kind;              /* qualified op name, "aten::conv2d" */
@@ -183,6 +200,10 @@ typedef struct pts_node {
 	const pts_schema *schema;      /* the operator's schema; NULL for ops
 	                                  that have none (prim::If, prim::
 	                                  ListConstruct, ...) */
+	/* ---- aten ---- */
+	const pts_scope *scope;        /* the innermost module call it was
+	                                  inlined from; NULL for forward()'s
+	                                  own nodes */
 } pts_node;
 
 /* A block: a straight-line list of nodes (prim::Constant nodes are not
@@ -199,6 +220,8 @@ typedef struct pts_graph {
 	const pts_value *values; /* every value of every block */
 	pts_block top;           /* forward()'s body; top.in[0] is `self` when
 	                            the value kind is PTS_V_OBJECT */
+	/* ---- aten ---- */
+	uint32_t n_scopes;       /* module calls nodes were inlined from */
 } pts_graph;
 
 typedef struct pts_model pts_model;
@@ -217,6 +240,18 @@ const char *pts_graph_text(pts_model *m);
 
 /* Releases the model and everything reachable from it. NULL is allowed. */
 void pts_free(pts_model *m);
+
+/* ---- aten ---- */
+/* The dtypes and ranks of node n's outputs as libtorch's shape analysis
+ * (PropagateInputShapes, which torch.onnx runs on scripted models) finds
+ * them for inputs of the given types: for input i, dtypes[i] and ranks[i]
+ * when it is a tensor (dtype 0 or rank -1: unknown), dims[i] its sizes
+ * when all are known (else NULL); constant inputs are read as they are.
+ * out_dtypes and out_ranks (n->n_out entries) get 0 and -1 where the
+ * analysis cannot tell. Returns PTS_OK, or PTS_E_MODEL when it failed. */
+int pts_node_types(pts_model *m, const pts_node *n, const int *dtypes,
+		   const int *ranks, const int64_t *const *dims,
+		   int *out_dtypes, int *out_ranks);
 
 /* libtorch's version string, e.g. "1.13.1". Static storage. */
 const char *pts_torch_version(void);
