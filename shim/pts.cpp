@@ -1008,6 +1008,16 @@ const pts_const *const_of(pts_model *m, const c10::optional<c10::IValue> &iv)
 	} else if (iv->isTensor()) {
 		c->kind = PTS_C_TENSOR;
 		fill_tensor(m, iv->toTensor(), &c->t);
+	} else if (iv->isList() &&
+		   iv->type()->cast<c10::ListType>()->getElementType()->kind() ==
+			   c10::StringType::Kind) {
+		c->kind = PTS_C_STRINGS;
+		std::vector<const char *> sv;
+		for (const c10::IValue &e : iv->toListRef())
+			sv.push_back(keep_str(m, e.toStringRef()));
+		c->n = sv.size();
+		m->strv.push_back(std::move(sv));
+		c->strs = m->strv.back().data();
 	} else {
 		c->kind = PTS_C_OTHER;
 	}
