@@ -8,8 +8,10 @@ set -eu
 root=$1
 shift
 eval "out=\${$#}"
-work=$root/work/pt2onnx
-rm -rf "$work"
+# A folder of its own inside the chroot: others may share the chroot.
+mkdir -p "$root/work"
+work=$(mktemp -d "$root/work/pt2onnx.XXXXXX")
+inner=/work/${work##*/}
 mkdir -p "$work/out" "$out"
 cp -r scripts "$work/scripts"
 # torch reads /proc (CPU count, memory); mounted for the run only.
@@ -27,8 +29,8 @@ for a in "$@"; do
     [ "$i" -lt "$n" ] && set -- "$@" "$a"
 done
 shift "$n"
-chroot "$root" python3 /work/pt2onnx/scripts/make_v2_fixtures.py "$@" \
-    /work/pt2onnx/out || status=$?
+chroot "$root" python3 "$inner/scripts/make_v2_fixtures.py" "$@" \
+    "$inner/out" || status=$?
 [ -z "$mounted" ] || umount "$root/proc"
 [ "$status" -eq 0 ] && cp -r "$work/out/." "$out/"
 rm -rf "$work"
