@@ -81,10 +81,26 @@ refused() {
     done
 }
 
-@test "scaled_dot_product_attention fixtures written by PyTorch 2.6: the op suite" {
-    # testdata/v2/ops through tests/ops.bats: each case at each of its
-    # opsets (MatMul/Softmax below 23, ONNX Attention at 23), every input
-    # set of the symbolic ones, and "needs opset N" below its lowest.
-    run env OPS_FIXTURES="$ROOT/testdata/v2/ops" bats --tap "$ROOT/tests/ops.bats"
+# Small models of testdata/v2/models not converted yet, left out of the
+# test below: the LSTM needs aten::lstm (the rnn branch).
+V2_MODELS_PENDING="lstm"
+
+@test "fixtures and small models written by PyTorch 2.6: the op suite" {
+    # testdata/v2/ops (scaled_dot_product_attention: MatMul/Softmax below
+    # 23, ONNX Attention at 23) and testdata/v2/models (nn.MultiheadAttention
+    # traced and scripted, nn.TransformerEncoder traced with and without
+    # no_grad, a GPT-style decoder with F.scaled_dot_product_attention
+    # (is_causal=True), a BERT-style encoder with a padding mask, a CNN)
+    # through tests/ops.bats, in one batch: each at its lowest opset, 17
+    # and 23 against PyTorch 2.6's outputs, every input set of the symbolic
+    # ones, and "needs opset N" below its lowest.
+    local d=$BATS_TEST_TMPDIR/v2fixtures f n
+    mkdir "$d"
+    for f in "$V2"/ops/* "$V2"/models/*; do
+        n=${f##*/}
+        [[ " $V2_MODELS_PENDING " != *" ${n%.*} "* ]] || continue
+        ln -s "$f" "$d/$n"
+    done
+    run env OPS_FIXTURES="$d" bats --tap "$ROOT/tests/ops.bats"
     [ "$status" -eq 0 ] || fail "$output"
 }
