@@ -74,11 +74,26 @@ refused() {
 @test "a newer op on constants only: constant propagation keeps the node" {
     # aten::scaled_dot_product_attention(w, w, w) on a parameter: frozen,
     # all its inputs are constants; the registered op throws if run, and
-    # the node must reach the converter, which converts it.
+    # the node must reach the converter, which converts it. Folded, the
+    # model would still match (the value is the same), so the graphs are
+    # looked at too: the frozen graph keeps the call on its three
+    # constants, and the ONNX graph computes it (Softmax below 23,
+    # Attention at 23) instead of holding its result as a weight.
     local o
     for o in 7 17 23; do
         convert_and_check "$V2/newer-op-constant.json" "$o" || return
     done
+    run --separate-stderr "$PT2ONNX" "$V2/newer-op-constant.pt" -o "$OUT" \
+        -s 2x3x4 -v --opset 17
+    [ "$status" -eq 0 ] || fail "exit $status" "$stderr" || return
+    [[ $stderr == *"= aten::scaled_dot_product_attention(%self.w, %self.w, %self.w,"* ]] ||
+        fail "the frozen graph lost the call" "$stderr" || return
+    [[ $stderr == *"= Softmax["* ]] || fail "no Softmax at opset 17" "$stderr" || return
+    run --separate-stderr "$PT2ONNX" "$V2/newer-op-constant.pt" -o "$OUT" \
+        -s 2x3x4 -v --opset 23
+    [ "$status" -eq 0 ] || fail "exit $status" "$stderr" || return
+    [[ $stderr == *"= Attention("* || $stderr == *"= Attention["* ]] ||
+        fail "no Attention at opset 23" "$stderr"
 }
 
 # Small models of testdata/v2/models not converted yet, left out of the
