@@ -30,6 +30,17 @@ refused() {
     [[ $stderr == *"archive: file format version 3"*"libtorch in use: 1."* ]] || fail "$stderr"
 }
 
+@test "an op no libtorch has, in an archive PyTorch 2.6 wrote: its 2.x records named" {
+    # testdata/v2/models/cnn.pt with F.relu's call renamed.
+    run --separate-stderr "$PT2ONNX" "$V2/newer-unknown-op-26.pt" -o "$OUT" -s 2x3x16x16
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr" || return
+    [ ! -e "$OUT" ] || fail "output left behind" || return
+    [[ $stderr == *"calls aten::frobnicate_v2, an op libtorch "*" does not have"* ]] ||
+        fail "$stderr" || return
+    [[ $stderr == *"archive: file format version 3, records of PyTorch 2.x: byteorder, .data/serialization_id; libtorch in use: 1."* ]] ||
+        fail "$stderr"
+}
+
 @test "an argument no overload takes: the op, the call, its line and why" {
     refused newer-extra-arg.pt
     [[ $stderr == *"calls aten::relu with arguments no overload of it"*"'return torch.relu(x, 3)' (code/__torch__.py:"*"Expected at most 1 arguments but found 2"* ]] ||
