@@ -28,8 +28,13 @@ setup() {
 # at_opsets JSON: convert_and_check at each opset the fixture lists (14,
 # 17 and 23 for these).
 at_opsets() {
-    local o
-    for o in $(node -e 'console.log(require(process.argv[1]).opsets.join(" "))' "$1"); do
+    local o opsets
+    # read, not require(): require() takes a relative path for a module name
+    opsets=$(node -e 'const fs = require("fs");
+        console.log(JSON.parse(fs.readFileSync(process.argv[1], "utf8")).opsets.join(" "))' "$1") ||
+        fail "$1: no opsets" || return
+    [ -n "$opsets" ] || fail "$1: no opsets" || return
+    for o in $opsets; do
         convert_and_check "$1" "$o" || return
     done
 }
