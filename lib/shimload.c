@@ -32,6 +32,8 @@ static struct {
 	const char *(*graph_text)(pts_model *);
 	void (*free)(pts_model *);
 	const char *(*torch_version)(void);
+	double (*freeze_seconds)(const pts_model *); /* ---- report ----
+							optional: NULL */
 } shim;
 
 /* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
@@ -110,6 +112,9 @@ int p2o_load_torch(char *err, size_t errlen)
 			memset(&shim, 0, sizeof shim); /* handle leaks: harmless */
 			return P2O_ERR_RUNTIME;
 		}
+		/* ---- report ---- */
+		shim.freeze_seconds = (double (*)(const pts_model *))dlsym(
+			shim.handle, "pts_freeze_seconds");
 		return P2O_OK;
 	}
 	/* Name every place looked in, so that a broken install is fixable
@@ -164,4 +169,10 @@ const char *pts_torch_version(void)
 {
 	assert(shim.torch_version);
 	return shim.torch_version();
+}
+
+/* ---- report ---- */
+double pts_freeze_seconds(const pts_model *m)
+{
+	return shim.freeze_seconds && m ? shim.freeze_seconds(m) : -1;
 }
