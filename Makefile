@@ -255,7 +255,8 @@ $(V2_CHROOT)/usr/bin/python3:
 v2-models: $(V2_CHROOT)/usr/bin/python3
 	$(V2_RUN) --big $(V2_MODELS)
 
-# The PyTorch 2.6 torchvision models and small models, end to end.
+# The PyTorch 2.6 torchvision models, end to end (the small ones are in
+# tests/v2.bats).
 test-v2models: all
 	V2_MODELS=$(V2_MODELS) bats --tap tests/v2models/
 

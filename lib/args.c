@@ -402,6 +402,7 @@ static const char *const_kind(const pts_const *k)
 	case PTS_C_BOOLS: return "a bool list";
 	case PTS_C_TENSOR: return "a tensor";
 	case PTS_C_DEVICE: return "a device";
+	case PTS_C_STRINGS: return "a string list";
 	default: return "a constant of another kind";
 	}
 }

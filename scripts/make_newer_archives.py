@@ -9,6 +9,10 @@ newer than the libtorch in use: a scripted module is saved with torch, and
 its code record is edited to call
 
   newer-unknown-op.pt   aten::frobnicate_v2, an op that exists nowhere
+  newer-unknown-op-26.pt  the same call in an archive PyTorch 2.6 wrote
+                        (models/cnn.pt of the folder, from
+                        scripts/make_v2_fixtures.py): its 2.x records
+                        must be named
   newer-extra-arg.pt    aten::relu with an argument no version takes
   newer-extra-arg1.pt   aten::dropout (one overload) with one argument too
                         many
@@ -67,12 +71,19 @@ def write(path, recs, edit):
             z.writestr(info, data)
 
 
-def code_edit(new_call, old_call="torch.relu(x)"):
+def code_edit(new_call, old_call="torch.relu(x)", everywhere=True):
+    """Replaces old_call in the code records: in every one, or
+    (everywhere=False) in those that have it, at least one."""
+    found = []
+
     def edit(name, data):
         if "/code/" in name and name.endswith(".py"):
-            assert old_call.encode() in data
+            assert not everywhere or old_call.encode() in data
+            if old_call.encode() in data:
+                found.append(name)
             return data.replace(old_call.encode(), new_call.encode())
         return data
+    edit.found = found
     return edit
 
 
@@ -82,6 +93,12 @@ def main():
     recs = records()
     write(os.path.join(out, "newer-unknown-op.pt"), recs,
           code_edit("torch.frobnicate_v2(x)"))
+    with zipfile.ZipFile(os.path.join(out, "models", "cnn.pt")) as z:
+        recs26 = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    edit = code_edit("torch.frobnicate_v2(input)", "torch.relu(input)",
+                     everywhere=False)
+    write(os.path.join(out, "newer-unknown-op-26.pt"), recs26, edit)
+    assert edit.found
     write(os.path.join(out, "newer-extra-arg.pt"), recs,
           code_edit("torch.relu(x, 3)"))
     write(os.path.join(out, "newer-extra-arg1.pt"), recs,

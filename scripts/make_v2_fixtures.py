@@ -266,29 +266,32 @@ def encoder():
 
 def write_models(folder):
     os.makedirs(folder, exist_ok=True)
-    # (name, factory, mode, inputs(gen), shapes); trace_nograd: traced
-    # under torch.no_grad() (write_case traces under no_grad; "trace" here
-    # is traced with autograd on, as most users do).
+    # (name, factory, mode, inputs(gen), shapes, lowest opset: the one the
+    # converted model needs, so that tests/ops.bats checks it there and
+    # "needs opset N" below it). trace_nograd: traced under
+    # torch.no_grad() (write_case traces under no_grad; "trace" here is
+    # traced with autograd on, as most users do).
     cases = [
-        ("mha", Mha, "trace", lambda g: [rnd(g, 2, 5, 16)], ["2x5x16"]),
+        ("mha", Mha, "trace", lambda g: [rnd(g, 2, 5, 16)], ["2x5x16"], 7),
         ("mha_script", Mha, "script", lambda g: [rnd(g, 2, 5, 16)],
-         ["2x5x16"]),
+         ["2x5x16"], 7),
         ("transformer_encoder", encoder, "trace_grad",
-         lambda g: [rnd(g, 2, 6, 16)], ["2x6x16"]),
+         lambda g: [rnd(g, 2, 6, 16)], ["2x6x16"], 7),
         ("transformer_encoder_nograd", encoder, "trace_nograd",
-         lambda g: [rnd(g, 2, 6, 16)], ["2x6x16"]),
+         lambda g: [rnd(g, 2, 6, 16)], ["2x6x16"], 7),
         ("gpt", GptBlock, "script",
          lambda g: [torch.randint(0, 32, (2, 7), generator=g)],
-         ["2x7:int64"]),
+         ["2x7:int64"], 11),
         ("bert", Bert, "trace",
          lambda g: [torch.randint(0, 32, (2, 7), generator=g),
                     torch.tensor([[1] * 7, [1] * 5 + [0] * 2])],
-         ["2x7:int64", "2x7:int64"]),
-        ("lstm", Lstm, "script", lambda g: [rnd(g, 2, 5, 8)], ["2x5x8"]),
+         ["2x7:int64", "2x7:int64"], 9),
+        ("lstm", Lstm, "script", lambda g: [rnd(g, 2, 5, 8)], ["2x5x8"],
+         14),
         ("cnn", Cnn, "script", lambda g: [rnd(g, 2, 3, 16, 16)],
-         ["2x3x16x16"]),
+         ["2x3x16x16"], 7),
     ]
-    for name, factory, mode, inputs, shapes in cases:
+    for name, factory, mode, inputs, shapes, low in cases:
         gen = seeded(name)
         module = factory().eval()
         sets = [inputs(gen)]
@@ -300,8 +303,8 @@ def write_models(folder):
                 module = torch.jit.trace(module, tuple(sets[0]),
                                          check_trace=False)
             mode = "script"  # scripting a traced module keeps it
-        write_case(folder, name, module, sets, mode, shapes, 14, 1e-4, 1e-4,
-                   [14, 17, 23])
+        write_case(folder, name, module, sets, mode, shapes, low, 1e-4,
+                   1e-4, [low, 17, 23])
 
 
 def write_big(folder):

@@ -730,6 +730,10 @@ struct archive_info {
 	std::string data_version; // `.data/version`, written by newer PyTorch
 	long bytecode = -1;       // bytecode.pkl's version (lite interpreter
 	                          // archives), or -1
+	// Records PyTorch 2.x writes and 1.13 does not (`byteorder`,
+	// `.data/serialization_id`): with format version 3 either way, they
+	// are what tells a 2.x archive apart.
+	std::string newer_records;
 };
 
 std::string trimmed(std::string s)
@@ -805,6 +809,9 @@ void check_archive(const char *path, archive_info *info)
 			info->version = trimmed(member_bytes(f, e));
 		else if (rel == ".data/version")
 			info->data_version = trimmed(member_bytes(f, e));
+		else if ((rel == "byteorder" || rel == ".data/serialization_id") &&
+			 info->newer_records.find(rel) == std::string::npos)
+			info->newer_records += (info->newer_records.empty() ? "" : ", ") + rel;
 	}
 	for (const auto &e : es)
 		if (e.name.size() >= 12 &&
@@ -1022,6 +1029,16 @@ const pts_const *const_of(pts_model *m, const c10::optional<c10::IValue> &iv)
 	} else if (iv->isTensor()) {
 		c->kind = PTS_C_TENSOR;
 		fill_tensor(m, iv->toTensor(), &c->t);
+	} else if (iv->isList() &&
+		   iv->type()->cast<c10::ListType>()->getElementType()->kind() ==
+			   c10::StringType::Kind) {
+		c->kind = PTS_C_STRINGS;
+		std::vector<const char *> sv;
+		for (const c10::IValue &e : iv->toListRef())
+			sv.push_back(keep_str(m, e.toStringRef()));
+		c->n = sv.size();
+		m->strv.push_back(std::move(sv));
+		c->strs = m->strv.back().data();
 	} else {
 		c->kind = PTS_C_OTHER;
 	}
@@ -1405,6 +1422,8 @@ std::string producer_of(const archive_info &ai)
 		add(".data/version " + ai.data_version);
 	if (ai.bytecode >= 0)
 		add("bytecode version " + std::to_string(ai.bytecode));
+	if (!ai.newer_records.empty())
+		add("records of PyTorch 2.x: " + ai.newer_records);
 	if (s.empty())
 		s = "no version record";
 	return "archive: " + s + "; libtorch in use: " TORCH_VERSION ","

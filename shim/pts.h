@@ -75,6 +75,7 @@ enum pts_ckind {
 	PTS_C_NONE = 0, PTS_C_INT, PTS_C_FLOAT, PTS_C_BOOL, PTS_C_STRING,
 	PTS_C_INTS, PTS_C_FLOATS, PTS_C_BOOLS, PTS_C_TENSOR, PTS_C_DEVICE,
 	PTS_C_OTHER, /* a constant of a kind C has no use for (object, dict) */
+	PTS_C_STRINGS, /* str[] (scripted checks: `device.type in [...]`) */
 };
 
 /* The value of a prim::Constant. */
@@ -87,6 +88,7 @@ typedef struct pts_const {
 	const int64_t *ints;  /* INTS and BOOLS (0/1) */
 	const double *floats; /* FLOATS */
 	pts_tensor t;         /* TENSOR */
+	const char *const *strs; /* STRINGS: n NUL-terminated strings */
 } pts_const;
 
 /* A value of the graph: a graph or block input, or a node output. */

@@ -30,6 +30,17 @@ refused() {
     [[ $stderr == *"archive: file format version 3"*"libtorch in use: 1."* ]] || fail "$stderr"
 }
 
+@test "an op no libtorch has, in an archive PyTorch 2.6 wrote: its 2.x records named" {
+    # testdata/v2/models/cnn.pt with F.relu's call renamed.
+    run --separate-stderr "$PT2ONNX" "$V2/newer-unknown-op-26.pt" -o "$OUT" -s 2x3x16x16
+    [ "$status" -eq 4 ] || fail "exit $status, want 4" "$stderr" || return
+    [ ! -e "$OUT" ] || fail "output left behind" || return
+    [[ $stderr == *"calls aten::frobnicate_v2, an op libtorch "*" does not have"* ]] ||
+        fail "$stderr" || return
+    [[ $stderr == *"archive: file format version 3, records of PyTorch 2.x: byteorder, .data/serialization_id; libtorch in use: 1."* ]] ||
+        fail "$stderr"
+}
+
 @test "an argument no overload takes: the op, the call, its line and why" {
     refused newer-extra-arg.pt
     [[ $stderr == *"calls aten::relu with arguments no overload of it"*"'return torch.relu(x, 3)' (code/__torch__.py:"*"Expected at most 1 arguments but found 2"* ]] ||
@@ -74,17 +85,48 @@ refused() {
 @test "a newer op on constants only: constant propagation keeps the node" {
     # aten::scaled_dot_product_attention(w, w, w) on a parameter: frozen,
     # all its inputs are constants; the registered op throws if run, and
-    # the node must reach the converter, which converts it.
+    # the node must reach the converter, which converts it. Folded, the
+    # model would still match (the value is the same), so the graphs are
+    # looked at too: the frozen graph keeps the call on its three
+    # constants, and the ONNX graph computes it (Softmax below 23,
+    # Attention at 23) instead of holding its result as a weight.
     local o
     for o in 7 17 23; do
         convert_and_check "$V2/newer-op-constant.json" "$o" || return
     done
+    run --separate-stderr "$PT2ONNX" "$V2/newer-op-constant.pt" -o "$OUT" \
+        -s 2x3x4 -v --opset 17
+    [ "$status" -eq 0 ] || fail "exit $status" "$stderr" || return
+    [[ $stderr == *"= aten::scaled_dot_product_attention(%self.w, %self.w, %self.w,"* ]] ||
+        fail "the frozen graph lost the call" "$stderr" || return
+    [[ $stderr == *"= Softmax["* ]] || fail "no Softmax at opset 17" "$stderr" || return
+    run --separate-stderr "$PT2ONNX" "$V2/newer-op-constant.pt" -o "$OUT" \
+        -s 2x3x4 -v --opset 23
+    [ "$status" -eq 0 ] || fail "exit $status" "$stderr" || return
+    [[ $stderr == *"= Attention("* || $stderr == *"= Attention["* ]] ||
+        fail "no Attention at opset 23" "$stderr"
 }
 
-@test "scaled_dot_product_attention fixtures written by PyTorch 2.6: the op suite" {
-    # testdata/v2/ops through tests/ops.bats: each case at each of its
-    # opsets (MatMul/Softmax below 23, ONNX Attention at 23), every input
-    # set of the symbolic ones, and "needs opset N" below its lowest.
-    run env OPS_FIXTURES="$ROOT/testdata/v2/ops" bats --tap "$ROOT/tests/ops.bats"
+# Small models of testdata/v2/models not converted yet, left out of the
+# test below: the LSTM needs aten::lstm (the rnn branch).
+V2_MODELS_PENDING="lstm"
+
+@test "fixtures and small models written by PyTorch 2.6: the op suite" {
+    # testdata/v2/ops (scaled_dot_product_attention: MatMul/Softmax below
+    # 23, ONNX Attention at 23) and testdata/v2/models (nn.MultiheadAttention
+    # traced and scripted, nn.TransformerEncoder traced with and without
+    # no_grad, a GPT-style decoder with F.scaled_dot_product_attention
+    # (is_causal=True), a BERT-style encoder with a padding mask, a CNN)
+    # through tests/ops.bats, in one batch: each at its lowest opset, 17
+    # and 23 against PyTorch 2.6's outputs, every input set of the symbolic
+    # ones, and "needs opset N" below its lowest.
+    local d=$BATS_TEST_TMPDIR/v2fixtures f n
+    mkdir "$d"
+    for f in "$V2"/ops/* "$V2"/models/*; do
+        n=${f##*/}
+        [[ " $V2_MODELS_PENDING " != *" ${n%.*} "* ]] || continue
+        ln -s "$f" "$d/$n"
+    done
+    run env OPS_FIXTURES="$d" bats --tap "$ROOT/tests/ops.bats"
     [ "$status" -eq 0 ] || fail "$output"
 }

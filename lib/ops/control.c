@@ -165,7 +165,8 @@ P2O_HANDLER(isnot)
 }
 
 /* aten::__contains__(list, item) on constants (scripted argument checks
- * such as `input.dim() in (3, 4)`). */
+ * such as `input.dim() in (3, 4)`, and PyTorch 2.x's
+ * `x.device.type in ["cpu", "cuda", ...]`). */
 P2O_HANDLER(contains)
 {
 	p2o_arg v[2];
@@ -184,6 +185,12 @@ P2O_HANDLER(contains)
 		bool found = false;
 		for (size_t i = 0; i < l->n; i++)
 			found = found || l->floats[i] == x->f;
+		return p2o_set_bool(cx, n, 0, found);
+	}
+	if (l && x && l->kind == PTS_C_STRINGS && x->kind == PTS_C_STRING) {
+		bool found = false;
+		for (size_t i = 0; i < l->n; i++)
+			found = found || strcmp(l->strs[i], x->s) == 0;
 		return p2o_set_bool(cx, n, 0, found);
 	}
 	return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
