@@ -287,7 +287,7 @@ def write_models(folder):
                     torch.tensor([[1] * 7, [1] * 5 + [0] * 2])],
          ["2x7:int64", "2x7:int64"], 9),
         ("lstm", Lstm, "script", lambda g: [rnd(g, 2, 5, 8)], ["2x5x8"],
-         14),
+         7),
         ("cnn", Cnn, "script", lambda g: [rnd(g, 2, 3, 16, 16)],
          ["2x3x16x16"], 7),
     ]

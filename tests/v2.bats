@@ -107,16 +107,13 @@ refused() {
         fail "no Attention at opset 23" "$stderr"
 }
 
-# Small models of testdata/v2/models not converted yet, left out of the
-# test below: the LSTM needs aten::lstm (the rnn branch).
-V2_MODELS_PENDING="lstm"
-
 @test "fixtures and small models written by PyTorch 2.6: the op suite" {
     # testdata/v2/ops (scaled_dot_product_attention: MatMul/Softmax below
     # 23, ONNX Attention at 23) and testdata/v2/models (nn.MultiheadAttention
     # traced and scripted, nn.TransformerEncoder traced with and without
     # no_grad, a GPT-style decoder with F.scaled_dot_product_attention
-    # (is_causal=True), a BERT-style encoder with a padding mask, a CNN)
+    # (is_causal=True), a BERT-style encoder with a padding mask, a
+    # two-layer batch_first LSTM (scripted), a CNN)
     # through tests/ops.bats, in one batch: each at its lowest opset, 17
     # and 23 against PyTorch 2.6's outputs, every input set of the symbolic
     # ones, and "needs opset N" below its lowest.
@@ -124,7 +121,6 @@ V2_MODELS_PENDING="lstm"
     mkdir "$d"
     for f in "$V2"/ops/* "$V2"/models/*; do
         n=${f##*/}
-        [[ " $V2_MODELS_PENDING " != *" ${n%.*} "* ]] || continue
         ln -s "$f" "$d/$n"
     done
     run env OPS_FIXTURES="$d" bats --tap "$ROOT/tests/ops.bats"
