@@ -116,7 +116,12 @@ int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
 		take_progress(cx, opt);
 		p2o_progress(cx, "loading", 0, 0);
 		char err[1024];
-		int st = pts_load(path, &cx->model, err, sizeof err);
+		/* ---- knobs ---- */
+		pts_load_opts lo = {
+			.training = opt ? opt->training : 0,
+			.keep_params = opt && opt->no_export_params,
+		};
+		int st = pts_load_with(path, &lo, &cx->model, err, sizeof err);
 		if (st != PTS_OK) {
 			char msg[1200];
 			snprintf(msg, sizeof msg, "model '%s': %s", path, err);
@@ -502,6 +507,12 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	}
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
+	/* ---- knobs ---- */
+	rc = p2o_take_knobs(cx, opt);
+	if (rc != P2O_OK) {
+		cx->oom = NULL;
+		return rc;
+	}
 	for (uint32_t i = 0; i < cx->g->n_values; i++)
 		p2o_tv_new(cx);
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
@@ -526,6 +537,10 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 		rc = bind_outputs(cx, opt);
 	if (rc == P2O_OK)
 		rc = worst_code(cx);
+	/* ---- knobs ---- (before the passes: a weight that is an input is
+	 * not folded) */
+	if (rc == P2O_OK)
+		rc = p2o_params_as_inputs(cx);
 	if (rc == P2O_OK) {
 		p2o_finalize(cx);
 		cx->converted = true;

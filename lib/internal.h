@@ -101,6 +101,9 @@ typedef struct p2o_node {
 	uint32_t *out;            /* value ids */
 	p2o_attr *attrs;
 	bool live;                /* set by the dead-code pass */
+	/* ---- knobs ---- */
+	const pts_node *from;     /* the TorchScript node it was made for
+	                             (doc_string, scope name), or NULL */
 } p2o_node;
 
 /* ---- TorchScript values as the converter sees them ----------------------- */
@@ -176,6 +179,10 @@ struct p2o_ctx {
 	char *onnx_text;
 	p2o_stats stats;
 	bool converted;
+	/* ---- knobs ---- */
+	p2o_options knobs;        /* the options of p2o_convert, strings and
+	                             arrays copied into the arena */
+	bool train;               /* export dropout/batch_norm in training form */
 };
 
 typedef struct p2o_ctx p2o_cx;
@@ -676,5 +683,21 @@ int p2o_ir_version(int opset);
 
 #define P2O_HANDLER(name) int p2o_h_##name(p2o_cx *cx, const pts_node *n)
 #include "ops/ops.h"
+
+/* ---- knobs ---- */
+/* knobs.c: torch.onnx.export's parameters beyond the walk. */
+/* Keeps opt's knob fields (strings copied) in cx->knobs; validates. */
+int p2o_take_knobs(p2o_cx *cx, const p2o_options *opt);
+/* --no-export-params: the weights' initializers become graph inputs. */
+int p2o_params_as_inputs(p2o_cx *cx);
+/* Folds nodes of constant inputs into initializers (after Identity
+ * removal, before dead-code removal); a no-op with no_constant_folding. */
+void p2o_fold(p2o_cx *cx);
+/* Whether nd's outputs were all folded (the dead-code pass drops it). */
+bool p2o_folded(p2o_cx *cx, const p2o_node *nd);
+/* Merges equal live initializers (after dead-code removal). */
+void p2o_dedup(p2o_cx *cx);
+/* nd's name from its module path, for --node-names (unique). */
+const char *p2o_scoped_node_name(p2o_cx *cx, const p2o_node *nd);
 
 #endif

@@ -149,8 +149,16 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 
 	g->node = ALLOCN(cx, Onnx__NodeProto *, cx->n_nodes);
 	for (uint32_t i = 0; i < cx->n_nodes; i++)
-		if (p2o_n(cx, i)->live)
+		if (p2o_n(cx, i)->live) {
 			g->node[g->n_node++] = node_proto(cx, p2o_n(cx, i));
+			/* ---- knobs ---- */
+			const p2o_node *nd = p2o_n(cx, i);
+			Onnx__NodeProto *np = g->node[g->n_node - 1];
+			if (cx->knobs.node_names)
+				np->name = (char *)p2o_scoped_node_name(cx, nd);
+			if (cx->knobs.doc_strings && nd->from && nd->from->source)
+				np->doc_string = (char *)nd->from->source;
+		}
 
 	size_t n_init = 0, n_vi = 0;
 	uint64_t weight_bytes = 0;
@@ -164,7 +172,8 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 			n_vi++;
 	}
 	/* IR version 3 wants every initializer listed as an input too. */
-	bool init_inputs = p2o_ir_version(cx->opset) < 4;
+	bool init_inputs = p2o_ir_version(cx->opset) < 4 ||
+			   cx->knobs.keep_initializers_as_inputs; /* knobs */
 	g->initializer = ALLOCN(cx, Onnx__TensorProto *, n_init);
 	g->value_info = ALLOCN(cx, Onnx__ValueInfoProto *, n_vi);
 	g->input = ALLOCN(cx, Onnx__ValueInfoProto *,
@@ -206,6 +215,39 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	m->opset_import = ALLOCN(cx, Onnx__OperatorSetIdProto *, 1);
 	m->opset_import[0] = os;
 	m->graph = g;
+	/* ---- knobs ---- */
+	const p2o_options *k = &cx->knobs;
+	if (k->producer_name)
+		m->producer_name = (char *)k->producer_name;
+	if (k->n_custom_opsets) {
+		Onnx__OperatorSetIdProto **ops = ALLOCN(
+			cx, Onnx__OperatorSetIdProto *, 1 + k->n_custom_opsets);
+		ops[0] = os;
+		for (size_t i = 0; i < k->n_custom_opsets; i++) {
+			Onnx__OperatorSetIdProto *c =
+				ALLOC(cx, Onnx__OperatorSetIdProto);
+			onnx__operator_set_id_proto__init(c);
+			c->domain = (char *)k->custom_opsets[i].domain;
+			c->has_version = 1;
+			c->version = k->custom_opsets[i].version;
+			ops[1 + i] = c;
+		}
+		m->opset_import = ops;
+		m->n_opset_import = 1 + k->n_custom_opsets;
+	}
+	if (k->n_metadata) {
+		m->metadata_props = ALLOCN(cx, Onnx__StringStringEntryProto *,
+					   k->n_metadata);
+		for (size_t i = 0; i < k->n_metadata; i++) {
+			Onnx__StringStringEntryProto *e =
+				ALLOC(cx, Onnx__StringStringEntryProto);
+			onnx__string_string_entry_proto__init(e);
+			e->key = (char *)k->metadata[i].key;
+			e->value = (char *)k->metadata[i].value;
+			m->metadata_props[i] = e;
+		}
+		m->n_metadata_props = k->n_metadata;
+	}
 
 	cx->stats.nodes = g->n_node;
 	cx->stats.initializers = g->n_initializer;

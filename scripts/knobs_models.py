@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Models and checks for tests/knobs.bats (the export options).
+
+    /usr/bin/python3 scripts/knobs_models.py make DIR
+        writes DIR/net.pt (eval mode), DIR/net_train.pt (the same network
+        saved in training mode), DIR/bn0.pt (conv, batch norm, dropout p=0:
+        deterministic in training mode) and DIR/x.json (the input fed to
+        all three: one 2x3x8x8 float32 tensor)
+    /usr/bin/python3 scripts/knobs_models.py info MODEL.onnx
+        prints a JSON summary of MODEL: inputs, initializers, node op types
+        with counts, node names and doc strings, opset imports, producer,
+        metadata, IR version
+    /usr/bin/python3 scripts/knobs_models.py feed MODEL.onnx ARCHIVE.pt
+            OUT.json [eval|train]
+        writes a fixture for scripts/ortcheck.js: MODEL's graph inputs fed
+        in order (forward()'s input from DIR/x.json beside ARCHIVE, then
+        each weight input from ARCHIVE's state_dict by its name) and
+        PyTorch's output of ARCHIVE in the given mode (default eval)
+"""
+import base64
+import collections
+import json
+import os
+import sys
+
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+
+
+class Net(nn.Module):
+    """Conv, batch norm, dropout, an int buffer added to floats (a Cast of
+    a constant: folded), two equal buffers (deduplicated)."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1),
+                                      nn.BatchNorm2d(4), nn.ReLU())
+        self.drop = nn.Dropout(p)
+        self.fc = nn.Linear(4 * 8 * 8, 5)
+        self.register_buffer("scale", torch.full((5,), 0.25))
+        self.register_buffer("shift", torch.full((5,), 0.25))
+        self.register_buffer("steps", torch.arange(5))
+
+    def forward(self, x):
+        y = self.drop(self.features(x))
+        y = y.reshape(y.shape[0], y.shape[1] * y.shape[2] * y.shape[3])
+        # steps (int64) is cast to float for the addition: a Cast of a
+        # constant, folded; scale and shift are equal: one initializer.
+        return self.fc(y) * self.scale + self.shift + self.steps
+
+
+def encode(t):
+    t = t.detach().contiguous()
+    dt = {torch.float32: "float32", torch.int64: "int64"}[t.dtype]
+    return {"dims": list(t.shape), "dtype": dt,
+            "data": base64.b64encode(t.numpy().tobytes()).decode("ascii")}
+
+
+def decode(d):
+    assert d["dtype"] == "float32"
+    raw = base64.b64decode(d["data"])
+    return torch.frombuffer(bytearray(raw), dtype=torch.float32).reshape(d["dims"])
+
+
+def randomize_stats(net):
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+
+
+def make(d):
+    os.makedirs(d, exist_ok=True)
+    net = Net()
+    randomize_stats(net)
+    net.eval()
+    torch.jit.save(torch.jit.script(net), os.path.join(d, "net.pt"))
+    net.train()
+    torch.jit.save(torch.jit.script(net), os.path.join(d, "net_train.pt"))
+    bn0 = Net(p=0.0)
+    randomize_stats(bn0)
+    bn0.train()
+    torch.jit.save(torch.jit.script(bn0), os.path.join(d, "bn0.pt"))
+    x = torch.randn(2, 3, 8, 8)
+    with open(os.path.join(d, "x.json"), "w") as f:
+        json.dump(encode(x), f)
+
+
+def info(path):
+    import onnx
+    m = onnx.load(path)
+    g = m.graph
+    print(json.dumps({
+        "ir_version": m.ir_version,
+        "producer_name": m.producer_name,
+        "opset_import": {o.domain: o.version for o in m.opset_import},
+        "metadata": {p.key: p.value for p in m.metadata_props},
+        "inputs": [i.name for i in g.input],
+        "outputs": [o.name for o in g.output],
+        "initializers": [i.name for i in g.initializer],
+        "ops": dict(collections.Counter(n.op_type for n in g.node)),
+        "nodes": len(g.node),
+        "node_names": [n.name for n in g.node],
+        "doc_strings": [n.doc_string for n in g.node],
+        "attrs": {n.name: {a.name: onnx.helper.get_attribute_value(a)
+                           for a in n.attribute
+                           if a.type == onnx.AttributeProto.INT}
+                  for n in g.node},
+        "node_outputs": {n.name: len(n.output) for n in g.node},
+    }, indent=1, sort_keys=True))
+
+
+def feed(model, archive, out, mode="eval"):
+    import onnx
+    g = onnx.load(model).graph
+    with open(os.path.join(os.path.dirname(archive), "x.json")) as f:
+        x = decode(json.load(f))
+    mod = torch.jit.load(archive)
+    sd = mod.state_dict()
+    inputs = []
+    for i, vi in enumerate(g.input):
+        inputs.append(encode(x) if i == 0 else encode(sd[vi.name]))
+    mod.train(mode == "train")
+    with torch.no_grad():
+        y = mod(x)
+    with open(out, "w") as f:
+        json.dump({"inputs": inputs, "outputs": [encode(y)],
+                   "rtol": 1e-4, "atol": 1e-5}, f)
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "make":
+        make(argv[2])
+    elif len(argv) == 3 and argv[1] == "info":
+        info(argv[2])
+    elif len(argv) in (5, 6) and argv[1] == "feed":
+        feed(*argv[2:])
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
