@@ -29,6 +29,16 @@ from torch import nn
 torch.manual_seed(0)
 
 
+class BatchNorm(nn.BatchNorm2d):
+    """BatchNorm2d without F.batch_norm's batch-size check, whose loop over
+    the input's dims pt2onnx converts only with prim::Loop support."""
+
+    def forward(self, x):
+        return torch.batch_norm(x, self.weight, self.bias, self.running_mean,
+                                self.running_var, self.training, 0.1,
+                                self.eps, False)
+
+
 class Net(nn.Module):
     """Conv, batch norm, dropout, an int buffer added to floats (a Cast of
     a constant: folded), two equal buffers (deduplicated)."""
@@ -36,7 +46,7 @@ class Net(nn.Module):
     def __init__(self, p=0.5):
         super().__init__()
         self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1),
-                                      nn.BatchNorm2d(4), nn.ReLU())
+                                      BatchNorm(4), nn.ReLU())
         self.drop = nn.Dropout(p)
         self.fc = nn.Linear(4 * 8 * 8, 5)
         self.register_buffer("scale", torch.full((5,), 0.25))
