@@ -3,19 +3,15 @@
 
     /usr/bin/python3 scripts/knobs_models.py make DIR
         writes DIR/net.pt (eval mode), DIR/net_train.pt (the same network
-        saved in training mode), DIR/bn0.pt (conv, batch norm, dropout p=0:
-        deterministic in training mode) and DIR/x.json (the input fed to
-        all three: one 2x3x8x8 float32 tensor)
+        saved in training mode) and DIR/bn0.pt (dropout p=0: deterministic
+        in training mode), each with NAME.ref.json: the input x (one
+        2x3x8x8 float32 tensor), PyTorch's output in eval mode ("eval")
+        and, for bn0, in training mode ("train"), and the state_dict
+        ("state"), encoded as scripts/ortcheck.js's fixtures encode tensors
     /usr/bin/python3 scripts/knobs_models.py info MODEL.onnx
         prints a JSON summary of MODEL: inputs, initializers, node op types
-        with counts, node names and doc strings, opset imports, producer,
-        metadata, IR version
-    /usr/bin/python3 scripts/knobs_models.py feed MODEL.onnx ARCHIVE.pt
-            OUT.json [eval|train]
-        writes a fixture for scripts/ortcheck.js: MODEL's graph inputs fed
-        in order (forward()'s input from DIR/x.json beside ARCHIVE, then
-        each weight input from ARCHIVE's state_dict by its name) and
-        PyTorch's output of ARCHIVE in the given mode (default eval)
+        with counts, node names, doc strings and int attributes, opset
+        imports, producer, metadata, IR version
 """
 import base64
 import collections
@@ -68,12 +64,6 @@ def encode(t):
             "data": base64.b64encode(t.numpy().tobytes()).decode("ascii")}
 
 
-def decode(d):
-    assert d["dtype"] == "float32"
-    raw = base64.b64decode(d["data"])
-    return torch.frombuffer(bytearray(raw), dtype=torch.float32).reshape(d["dims"])
-
-
 def randomize_stats(net):
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -83,21 +73,37 @@ def randomize_stats(net):
             m.bias.data.uniform_(-0.5, 0.5)
 
 
+def save(d, name, net, x):
+    """ARCHIVE and its reference: x, PyTorch's outputs in eval and (when
+    deterministic) training mode, the state_dict, in DIR/NAME.ref.json."""
+    torch.jit.save(torch.jit.script(net), os.path.join(d, name + ".pt"))
+    training = net.training
+    ref = {"x": encode(x),
+           "state": {k: encode(v) for k, v in net.state_dict().items()}}
+    with torch.no_grad():
+        net.eval()
+        ref["eval"] = encode(net(x))
+        if not any(isinstance(m, nn.Dropout) and m.p > 0 for m in net.modules()):
+            net.train()
+            ref["train"] = encode(net(x))
+    net.train(training)
+    with open(os.path.join(d, name + ".ref.json"), "w") as f:
+        json.dump(ref, f)
+
+
 def make(d):
     os.makedirs(d, exist_ok=True)
+    x = torch.randn(2, 3, 8, 8)
     net = Net()
     randomize_stats(net)
     net.eval()
-    torch.jit.save(torch.jit.script(net), os.path.join(d, "net.pt"))
+    save(d, "net", net, x)
     net.train()
-    torch.jit.save(torch.jit.script(net), os.path.join(d, "net_train.pt"))
+    save(d, "net_train", net, x)
     bn0 = Net(p=0.0)
     randomize_stats(bn0)
     bn0.train()
-    torch.jit.save(torch.jit.script(bn0), os.path.join(d, "bn0.pt"))
-    x = torch.randn(2, 3, 8, 8)
-    with open(os.path.join(d, "x.json"), "w") as f:
-        json.dump(encode(x), f)
+    save(d, "bn0", bn0, x)
 
 
 def info(path):
@@ -124,31 +130,11 @@ def info(path):
     }, indent=1, sort_keys=True))
 
 
-def feed(model, archive, out, mode="eval"):
-    import onnx
-    g = onnx.load(model).graph
-    with open(os.path.join(os.path.dirname(archive), "x.json")) as f:
-        x = decode(json.load(f))
-    mod = torch.jit.load(archive)
-    sd = mod.state_dict()
-    inputs = []
-    for i, vi in enumerate(g.input):
-        inputs.append(encode(x) if i == 0 else encode(sd[vi.name]))
-    mod.train(mode == "train")
-    with torch.no_grad():
-        y = mod(x)
-    with open(out, "w") as f:
-        json.dump({"inputs": inputs, "outputs": [encode(y)],
-                   "rtol": 1e-4, "atol": 1e-5}, f)
-
-
 def main(argv):
     if len(argv) == 3 and argv[1] == "make":
         make(argv[2])
     elif len(argv) == 3 and argv[1] == "info":
         info(argv[2])
-    elif len(argv) in (5, 6) and argv[1] == "feed":
-        feed(*argv[2:])
     else:
         sys.stderr.write(__doc__)
         return 2
