@@ -210,3 +210,16 @@ ort() {
     info b.onnx
     [ "$(q 'm.node_names.includes("/fc/Gemm")')" = true ]
 }
+
+@test "--help, README and the man page document every export option" {
+    local flag
+    run -0 "$PT2ONNX" --help
+    for flag in --no-export-params --keep-initializers-as-inputs \
+        --no-constant-folding --training --custom-opset --doc-strings \
+        --node-names --producer-name --metadata; do
+        [[ $output == *"$flag"* ]] || fail "--help lacks $flag"
+        grep -q -- "\`$flag" "$ROOT/README.md" || fail "README lacks $flag"
+        grep -q -- "^\.B.* ${flag//-/\\\\-}" "$ROOT/man/pt2onnx.1" ||
+            fail "the man page lacks $flag"
+    done
+}
