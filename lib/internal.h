@@ -697,6 +697,10 @@ void p2o_fold(p2o_cx *cx);
 bool p2o_folded(p2o_cx *cx, const p2o_node *nd);
 /* Merges equal live initializers (after dead-code removal). */
 void p2o_dedup(p2o_cx *cx);
+/* emit.c: a hash of t's dtype, dims and bytes; whether a and b are equal
+ * in those (the small-constant cache and the deduplication). */
+uint64_t p2o_tensor_hash(const p2o_tensor *t);
+bool p2o_tensor_eq(const p2o_tensor *a, const p2o_tensor *b);
 /* nd's name from its module path, for --node-names (unique). */
 const char *p2o_scoped_node_name(p2o_cx *cx, const p2o_node *nd);
 

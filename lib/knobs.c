@@ -175,6 +175,20 @@ static const p2o_tensor *from_known(p2o_cx *cx, const p2o_val *o)
 	return t;
 }
 
+/* Stores v as element k of an int64 or int32 y; false when it does not
+ * fit (ONNX Runtime's wrap-around is not C's to promise). */
+static bool store_int(p2o_tensor *y, int64_t k, int64_t v)
+{
+	if (y->dtype == P2O_INT64) {
+		((int64_t *)y->data)[k] = v;
+		return true;
+	}
+	if (v < INT32_MIN || v > INT32_MAX)
+		return false;
+	((int32_t *)y->data)[k] = (int32_t)v;
+	return true;
+}
+
 /* Cast of one element; false when ONNX Runtime's result is not defined
  * by C's (NaN or out-of-range to an integer, narrowing an int64). */
 static bool cast_elem(const p2o_tensor *x, int64_t i, p2o_tensor *y, int64_t k)
@@ -200,14 +214,7 @@ static bool cast_elem(const p2o_tensor *x, int64_t i, p2o_tensor *y, int64_t k)
 		} else {
 			v = get_i(x, i);
 		}
-		if (y->dtype == P2O_INT64) {
-			((int64_t *)y->data)[k] = v;
-			return true;
-		}
-		if (v < INT32_MIN || v > INT32_MAX)
-			return false;
-		((int32_t *)y->data)[k] = (int32_t)v;
-		return true;
+		return store_int(y, k, v);
 	}
 	}
 	return false;
@@ -255,16 +262,7 @@ static bool arith(const char *op, int dt, const p2o_tensor *a, int64_t ia,
 		r = x / z; /* truncation, as ONNX Runtime's integer Div */
 		break;
 	}
-	if (ovf)
-		return false;
-	if (dt == P2O_INT64) {
-		((int64_t *)y->data)[k] = r;
-		return true;
-	}
-	if (r < INT32_MIN || r > INT32_MAX)
-		return false;
-	((int32_t *)y->data)[k] = (int32_t)r;
-	return true;
+	return !ovf && store_int(y, k, r);
 }
 
 static int norm_axis(const p2o_node *nd, int rank)
@@ -446,31 +444,6 @@ bool p2o_folded(p2o_cx *cx, const p2o_node *nd)
 
 /* ---- initializer deduplication -------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-static uint64_t tensor_hash(const p2o_tensor *t)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	h = fnv(h, &t->dtype, sizeof t->dtype);
-	h = fnv(h, &t->rank, sizeof t->rank);
-	h = fnv(h, t->dims, sizeof *t->dims * (size_t)t->rank);
-	return fnv(h, t->data, t->nbytes);
-}
-
-static bool tensor_eq(const p2o_tensor *a, const p2o_tensor *b)
-{
-	return a->dtype == b->dtype && a->rank == b->rank &&
-	       a->nbytes == b->nbytes &&
-	       memcmp(a->dims, b->dims, sizeof *a->dims * (size_t)a->rank) == 0 &&
-	       (a->data == b->data || memcmp(a->data, b->data, a->nbytes) == 0);
-}
-
 /* After dead-code removal: every live initializer equal (dtype, dims,
  * bytes) to an earlier one is replaced by it in its readers. */
 void p2o_dedup(p2o_cx *cx)
@@ -494,11 +467,11 @@ void p2o_dedup(p2o_cx *cx)
 		p2o_val *val = p2o_v(cx, v);
 		if (!val->live || !val->init || val->graph_output)
 			continue;
-		uint64_t h = tensor_hash(val->init);
+		uint64_t h = p2o_tensor_hash(val->init);
 		uint32_t s = (uint32_t)h & (cap - 1);
 		for (; tab[s].id != P2O_NOVAL; s = (s + 1) & (cap - 1))
 			if (tab[s].h == h &&
-			    tensor_eq(p2o_v(cx, tab[s].id)->init, val->init))
+			    p2o_tensor_eq(p2o_v(cx, tab[s].id)->init, val->init))
 				break;
 		if (tab[s].id == P2O_NOVAL) {
 			tab[s] = (struct slot){ h, v };
