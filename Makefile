@@ -12,6 +12,8 @@
 #   make fuzz-replay  the fuzz harnesses built with cc, for the corpus replay
 #   make v2-models  PyTorch 2.6 archives of torchvision models, made in a
 #                   Debian 13 chroot (V2_CHROOT, built by debootstrap)
+#   make v2-zoo     the same networks' skeletons in testdata/v2/zoo (their
+#                   archives without the large weights, for tests/v2zoo.bats)
 #   make LIBTORCH=DIR  the shim against another libtorch (a release tree
 #                   or the torch/ folder of a PyTorch install)
 
@@ -40,20 +42,24 @@ CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
 # that lib/shimload.c opens with dlopen when a conversion needs it, so that
 # --help and usage errors do not pay libtorch's start-up. The shim checks
 # archives with zlib.
-LIBS     = -lprotobuf-c -lm -ldl
+LIBS     = -lprotobuf-c -lm -ldl -lcjson
 TORCH_LIBS = -ltorch -ltorch_cpu -lc10 -lz
 LIBDIR   = $(PREFIX)/lib/pt2onnx
 
 LIB_SRC  = $(wildcard lib/*.c) $(wildcard lib/ops/*.c)
 LIB_OBJ  = $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
-CMD_OBJ  = $(BUILD)/cmd/pt2onnx.o
+CMD_OBJ  = $(BUILD)/cmd/pt2onnx.o $(CMD_EXTRA)
+# ---- report ----
+# The command's other files (everything but main's), linked by the fuzz
+# harness of the command line too; cJSON writes --report.
+CMD_EXTRA = $(BUILD)/cmd/report.o $(BUILD)/cmd/sha256.o
 SHIM_OBJ = $(BUILD)/shim/pts.o
 SHIM_SO  = $(BUILD)/libpt2onnx-torch.so
 PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
 .PHONY: all deps test demo bench install uninstall clean fixtures models \
-	v2-models v2-fixtures \
+	v2-models v2-fixtures v2-zoo \
 	check-asan test-v2models fuzz fuzz-replay fuzz-harnesses hostile
 
 all: $(BIN) $(SHIM_SO)
@@ -131,7 +137,7 @@ $(BUILD)/fuzz-load: $(BUILD)/tests/fuzz/load.o $(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 $(BUILD)/fuzz-cmdline: $(BUILD)/tests/fuzz/cmdline.o $(BUILD)/cmd/pt2onnx_main.o \
-		$(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_SO)
+		$(CMD_EXTRA) $(LIB_OBJ) $(PROTO_OBJ) | $(SHIM_SO)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
 fuzz:
@@ -255,6 +261,11 @@ test-v2models: all
 
 v2-fixtures: $(V2_CHROOT)/usr/bin/python3
 	$(V2_RUN) testdata/v2
+
+# The skeletons of testdata/v2/zoo (torchvision networks saved by PyTorch
+# 2.6 without their large weights; tests/v2zoo.bats fills them back in).
+v2-zoo: $(V2_CHROOT)/usr/bin/python3
+	V2_SCRIPT=make_v2_zoo.py $(V2_RUN) testdata/v2/zoo
 
 install: $(BIN) $(SHIM_SO)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pt2onnx

@@ -13,10 +13,13 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pt2onnx.h"
+#include "report.h"
 
 /* Exit statuses (documented in man/pt2onnx.1; never renumbered). */
 enum {
@@ -33,6 +36,12 @@ static FILE *errout;            /* where error() writes: stderr, or the log
 				   of the batch job being parsed or judged */
 static p2o_ctx *volatile active; /* for the signal handler */
 static bool show_progress;      /* stderr is a terminal and not -q */
+static char last_error[16384];   /* error()'s last message, for --report */
+/* The latest progress line, shown once the conversion has taken long
+ * enough (progress_due, on SIGALRM). */
+static char progress_line[512];
+static volatile size_t progress_len;
+static volatile sig_atomic_t progress_live;
 
 /* The conversion runs in a forked worker, so that a crash inside libtorch
  * (whose unpickler can corrupt its heap on a damaged archive) becomes an
@@ -41,7 +50,9 @@ static bool show_progress;      /* stderr is a terminal and not -q */
 enum { PHASE_START, PHASE_LOADING, PHASE_CONVERTING, PHASE_WRITING };
 struct shared_state {
 	volatile sig_atomic_t phase;
-	char tmp[4096]; /* the worker's temporary output file, if any */
+	/* the worker's temporary output files, if any: the model's, its
+	 * external data file's (p2o_pending_path_at) */
+	char tmp[P2O_PENDING_MAX][4096];
 };
 static struct shared_state *shared; /* the worker's own page, or NULL */
 
@@ -56,9 +67,11 @@ static volatile sig_atomic_t stop_sig; /* a signal asked the batch to stop */
 static void on_signal(int sig)
 {
 	p2o_ctx *cx = active;
-	const char *tmp = cx ? p2o_pending_path(cx) : NULL;
-	if (tmp)
-		unlink(tmp);
+	for (int i = 0; cx && i < P2O_PENDING_MAX; i++) {
+		const char *tmp = p2o_pending_path_at(cx, i);
+		if (tmp)
+			unlink(tmp);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -100,6 +113,21 @@ static void help(void)
 	       "                               with their opsets\n"
 	       "      --version                print versions and the opset range\n"
 	       "  -h, --help                   print this help\n"
+	       /* ---- report ---- */
+	       "      --report FILE            write a JSON report of the conversion\n"
+	       "                               to FILE ('-' for stdout when the model\n"
+	       "                               goes to a file), on success and failure:\n"
+	       "                               files with sha256, options, op counts,\n"
+	       "                               every problem with its source lines and\n"
+	       "                               what would fix it, timings (see man\n"
+	       "                               pt2onnx, REPORT); in a batch, only per\n"
+	       "                               line\n"
+	       /* ---- extdata ---- */
+	       "      --external-data[=FILE]   write weights of 1 KiB or more to FILE\n"
+	       "                               beside the model (a file name, no folder;\n"
+	       "                               default: OUT.onnx.data), as ONNX external\n"
+	       "                               data; done anyway when the model would\n"
+	       "                               pass 2 GiB. Not with -o -\n"
 	       /* ---- knobs ---- */
 	       "\nExport options (torch.onnx.export's parameters):\n"
 	       "      --no-export-params       weights become graph inputs named after\n"
@@ -137,11 +165,10 @@ static int error(int status, const char *fmt, ...)
 static int error(int status, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(errout, "%s: error: ", prog);
 	va_start(ap, fmt);
-	vfprintf(errout, fmt, ap);
+	vsnprintf(last_error, sizeof last_error, fmt, ap);
 	va_end(ap);
-	fputc('\n', errout);
+	fprintf(errout, "%s: error: %s\n", prog, last_error);
 	return status;
 }
 
@@ -245,6 +272,32 @@ static int check_output(const char *path, const char *model)
 	return code == P2O_OK ? EXIT_OK : error(exit_status(code), "%s", err);
 }
 
+/* ---- report ---- */
+static char *output_key(const char *path);
+
+/* Fails fast when --report's file cannot be written, or is the model or
+ * the output (the one would overwrite the other). No report is written
+ * then: there is nowhere to write it. */
+static int check_report(const char *report, const char *output,
+			const char *model)
+{
+	if (!report || strcmp(report, "-") == 0)
+		return EXIT_OK;
+	char err[4200];
+	int code = p2o_check_output(report, model, err, sizeof err);
+	if (code != P2O_OK)
+		return error(exit_status(code), "--report: %s", err);
+	char *a = output_key(report), *b = output_key(output);
+	bool same = a && b && strcmp(a, "c") != 0 && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	if (same)
+		return error(EXIT_USAGE, "--report '%s' is the output too: give "
+					 "the report its own file",
+			     report);
+	return EXIT_OK;
+}
+
 /* "812 B", "3.4 KiB", "97.4 MiB", "1.2 GiB". */
 static const char *human_size(uint64_t n, char *buf, size_t len)
 {
@@ -259,27 +312,87 @@ static const char *human_size(uint64_t n, char *buf, size_t len)
 	return buf;
 }
 
+static void write_all(int fd, const char *p, size_t n);
+
 static void progress(void *user, const char *stage, uint64_t done,
 		     uint64_t total)
 {
 	(void)user;
-	if (shared && active && done == 0) {
-		const char *tmp = p2o_pending_path(active);
+	for (int i = 0; shared && active && done == 0 && i < P2O_PENDING_MAX;
+	     i++) {
+		const char *tmp = p2o_pending_path_at(active, i);
 		if (tmp)
-			snprintf(shared->tmp, sizeof shared->tmp, "%s", tmp);
+			snprintf(shared->tmp[i], sizeof shared->tmp[i], "%s",
+				 tmp);
 	}
 	if (!show_progress)
 		return;
+	/* "writing MiB" 3/97 is "writing 3/97 MiB"; a count without a unit
+	 * ("converting") counts nodes. */
+	char line[sizeof progress_line];
+	const char *sp = strrchr(stage, ' ');
+	int verb = sp ? (int)(sp - stage) : (int)strlen(stage);
 	if (total)
-		fprintf(stderr, "\r%s: %s %llu/%llu\033[K", prog, stage,
-			(unsigned long long)done, (unsigned long long)total);
+		snprintf(line, sizeof line, "\r%s: %.*s %llu/%llu %s\033[K", prog,
+			 verb, stage, (unsigned long long)done,
+			 (unsigned long long)total, sp ? sp + 1 : "nodes");
 	else
-		fprintf(stderr, "\r%s: %s...\033[K", prog, stage);
+		snprintf(line, sizeof line, "\r%s: %.*s...\033[K", prog, verb,
+			 stage);
+	/* The line is handed to the timer's handler with SIGALRM blocked,
+	 * so that it never writes half of an update. */
+	sigset_t alrm, old;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, &old);
+	memcpy(progress_line, line, sizeof line);
+	progress_len = strlen(line);
+	if (progress_live)
+		write_all(STDERR_FILENO, progress_line, progress_len);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* The conversion has run long enough to show its progress: the current
+ * stage now, and every update from here on. */
+static void progress_due(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	progress_live = 1;
+	if (progress_len)
+		write_all(STDERR_FILENO, progress_line, progress_len);
+	errno = saved;
+}
+
+/* Starts the clock: progress shows only for a conversion that takes over
+ * a second (PT2ONNX_PROGRESS_DELAY_MS, for tests only, sets another
+ * delay), so that a quick one leaves the terminal as it was. */
+static void progress_start(void)
+{
+	if (!show_progress)
+		return;
+	long ms = 1000;
+	const char *env = getenv("PT2ONNX_PROGRESS_DELAY_MS");
+	if (env && *env)
+		ms = strtol(env, NULL, 10);
+	struct sigaction sa = { .sa_handler = progress_due,
+				.sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { .it_value = { ms / 1000, (ms % 1000) * 1000 } };
+	if (ms <= 0)
+		it.it_value.tv_usec = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Stops the clock, and clears the progress line if one was shown. */
 static void progress_done(void)
 {
-	fprintf(stderr, "\r\033[K");
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (progress_live)
+		fprintf(stderr, "\r\033[K");
+	progress_live = 0;
 }
 
 static void set_phase(int phase)
@@ -308,7 +421,8 @@ static void forward_signals(void)
 static pid_t spawn_worker(struct shared_state *st)
 {
 	st->phase = PHASE_START;
-	st->tmp[0] = '\0';
+	for (int i = 0; i < P2O_PENDING_MAX; i++)
+		st->tmp[i][0] = '\0';
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
@@ -341,8 +455,9 @@ static int worker_verdict(int status, const struct shared_state *st,
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	int sig = WTERMSIG(status);
-	if (st->tmp[0])
-		unlink(st->tmp);
+	for (int i = 0; i < P2O_PENDING_MAX; i++)
+		if (st->tmp[i][0])
+			unlink(st->tmp[i]);
 	if (stop_signal(sig)) {
 		if (restop) {
 			*restop = sig;
@@ -417,7 +532,10 @@ static void hold(struct held *h, const char *p, size_t n)
 /* Forks the worker. Returns -1 in the worker (go on converting), or the
  * exit status for the supervisor. Without fork or shared memory the
  * conversion runs unsupervised, in this process. */
-static int supervise(const char *model)
+struct job; /* ---- report ---- */
+static int job_failed(const struct job *j, const char *stage, int rc);
+
+static int supervise(const char *model, const struct job *j)
 {
 	static volatile pid_t one;
 	const char *env = getenv("PT2ONNX_SUPERVISE");
@@ -476,10 +594,21 @@ static int supervise(const char *model)
 	if (WIFEXITED(status))
 		write_all(STDERR_FILENO, h.buf, h.len);
 	else if (show_progress)
-		progress_done(); /* a dead worker's last words: replaced by ours */
+		/* A dead worker's last words: replaced by ours. */
+		write_all(STDERR_FILENO, "\r\033[K", 4);
 	free(h.buf);
 	int sig = 0;
 	int rc = worker_verdict(status, st, model, &sig);
+	/* ---- report ---- */
+	if (!WIFEXITED(status)) {
+		/* The worker died before writing its report: ours, from the
+		 * verdict. */
+		if (sig)
+			snprintf(last_error, sizeof last_error, "the worker "
+				 "converting '%s' was stopped (%s)", model,
+				 strsignal(sig));
+		rc = job_failed(j, "worker", rc);
+	}
 	if (sig) {
 		/* Stopped from outside: stop the same way. */
 		signal(sig, SIG_DFL);
@@ -489,7 +618,12 @@ static int supervise(const char *model)
 }
 
 enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
-       OPT_LIST_OPS, OPT_BATCH };
+       OPT_LIST_OPS, OPT_BATCH,
+       /* ---- report ---- */
+       OPT_REPORT,
+       /* ---- extdata ---- */
+       OPT_EXTERNAL_DATA,
+};
 /* ---- knobs ---- */
 enum { OPT_NO_EXPORT_PARAMS = 0x4b00, OPT_KEEP_INITS, OPT_NO_FOLDING,
        OPT_TRAINING, OPT_CUSTOM_OPSET, OPT_DOC_STRINGS, OPT_NODE_NAMES,
@@ -537,6 +671,11 @@ struct job {
 	size_t log_len;
 	int cap_fd;             /* the running worker's stderr file, or -1 */
 	int slot;               /* its workers[]/states[] slot while running */
+	/* ---- report ---- */
+	const char *report;     /* --report FILE ("-": stdout), or NULL */
+	/* ---- extdata ---- */
+	int ext_data;           /* --external-data given */
+	const char *ext_file;   /* its =FILE, or NULL (into argv's strings) */
 	/* ---- knobs ---- */
 	struct knobs kn;        /* --no-export-params ... --metadata */
 };
@@ -658,6 +797,10 @@ static int parse_args(int argc, char **argv, struct job *j,
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "list-ops", no_argument, NULL, OPT_LIST_OPS },
 		{ "help", no_argument, NULL, 'h' },
+		/* ---- report ---- */
+		{ "report", required_argument, NULL, OPT_REPORT },
+		/* ---- extdata ---- */
+		{ "external-data", optional_argument, NULL, OPT_EXTERNAL_DATA },
 		/* ---- knobs ---- */
 		{ "no-export-params", no_argument, NULL, OPT_NO_EXPORT_PARAMS },
 		{ "keep-initializers-as-inputs", no_argument, NULL, OPT_KEEP_INITS },
@@ -756,6 +899,21 @@ static int parse_args(int argc, char **argv, struct job *j,
 		case 'h':
 			*act = ACT_HELP;
 			return EXIT_OK;
+		/* ---- report ---- */
+		case OPT_REPORT:
+			if (!*optarg)
+				return error(EXIT_USAGE, "--report needs a file "
+							 "name ('-' for stdout)");
+			j->report = optarg;
+			break;
+		/* ---- extdata ---- */
+		case OPT_EXTERNAL_DATA:
+			if (optarg &&
+			    p2o_check_data_name(optarg, err, sizeof err) != P2O_OK)
+				return error(EXIT_USAGE, "--external-data: %s", err);
+			j->ext_data = 1;
+			j->ext_file = optarg;
+			break;
 		/* ---- knobs ---- */
 		case OPT_NO_EXPORT_PARAMS: case OPT_KEEP_INITS:
 		case OPT_NO_FOLDING: case OPT_TRAINING: case OPT_CUSTOM_OPSET:
@@ -780,6 +938,14 @@ static int parse_args(int argc, char **argv, struct job *j,
 				     argv[optind - 1], prog);
 		}
 	}
+	/* ---- report ---- */
+	if (b && b->file && j->report)
+		return error(EXIT_USAGE, "--report cannot apply to a whole "
+					 "batch: give each batch line its own "
+					 "--report FILE");
+	if (!b && j->report && strcmp(j->report, "-") == 0)
+		return error(EXIT_USAGE, "--report - cannot be used in a batch: "
+					 "standard output carries the results");
 	if (b && b->file) {
 		if (optind < argc)
 			return error(EXIT_USAGE, "--batch takes the models from "
@@ -807,7 +973,137 @@ static int parse_args(int argc, char **argv, struct job *j,
 			return error(EXIT_INTERNAL, "out of memory");
 		j->output = j->def_out;
 	}
+	/* ---- report ---- */
+	if (j->report && strcmp(j->report, "-") == 0 &&
+	    strcmp(j->output, "-") == 0)
+		return error(EXIT_USAGE, "--report - and -o - both want standard "
+					 "output: write the model or the report "
+					 "to a file");
+	/* ---- extdata ---- */
+	if (j->ext_data && strcmp(j->output, "-") == 0)
+		return error(EXIT_USAGE, "-o - cannot be used with "
+					 "--external-data: the data file must "
+					 "lie beside a model file; give -o FILE");
 	return EXIT_OK;
+}
+
+/* ---- report ---- */
+
+/* A -s value as text again ("batchx3x8:float32"). */
+static cJSON *spec_json(const p2o_input_spec *sp)
+{
+	char buf[P2O_MAX_RANK * 34 + 32];
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int d = 0; d < sp->rank; d++) {
+		if (d)
+			o += (size_t)snprintf(buf + o, sizeof buf - o, "x");
+		if (sp->dims[d] >= 0)
+			o += (size_t)snprintf(buf + o, sizeof buf - o, "%lld",
+					      (long long)sp->dims[d]);
+		else
+			o += (size_t)snprintf(buf + o, sizeof buf - o, "%s",
+					      sp->symbols[d]);
+	}
+	const char *dt = p2o_dtype_name(sp->dtype);
+	snprintf(buf + o, sizeof buf - o, ":%s", dt ? dt : "?");
+	return cJSON_CreateString(buf);
+}
+
+static cJSON *names_json(char **names, size_t n)
+{
+	if (!names)
+		return cJSON_CreateNull();
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(names[i]));
+	return a;
+}
+
+/* The report's "options": a job's settings, one line each (a new option
+ * adds its line at the end of its branch's block). */
+static cJSON *job_options(const struct job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "output", cJSON_CreateString(j->output));
+	cJSON_AddNumberToObject(o, "opset", j->opset);
+	cJSON *sh = cJSON_CreateArray();
+	for (size_t i = 0; i < j->n_specs; i++)
+		cJSON_AddItemToArray(sh, spec_json(&j->specs[i]));
+	cJSON_AddItemToObject(o, "input_shapes", sh);
+	cJSON_AddItemToObject(o, "input_names", names_json(j->in_names,
+							   j->n_in_names));
+	cJSON_AddItemToObject(o, "output_names", names_json(j->out_names,
+							    j->n_out_names));
+	cJSON_AddBoolToObject(o, "quiet", j->quiet);
+	cJSON_AddBoolToObject(o, "verbose", j->verbose);
+	cJSON_AddItemToObject(o, "batch_line", j->line ? cJSON_CreateNumber(j->line)
+						       : cJSON_CreateNull());
+	cJSON_AddStringToObject(o, "report", j->report);
+	/* ---- extdata ---- */
+	cJSON_AddItemToObject(o, "external_data",
+			      !j->ext_data ? cJSON_CreateFalse() :
+			      j->ext_file ? cJSON_CreateString(j->ext_file) :
+					    cJSON_CreateTrue());
+	return o;
+}
+
+/* The p2o_err a failure outside the library's work stands for, from its
+ * exit status. */
+static int status_code(int status)
+{
+	switch (status) {
+	case EXIT_OK: return P2O_OK;
+	case EXIT_USAGE: return P2O_ERR_USAGE;
+	case EXIT_MODEL: return P2O_ERR_MODEL;
+	case EXIT_UNSUPPORTED: return P2O_ERR_UNSUPPORTED;
+	case EXIT_OUTPUT: return P2O_ERR_OUTPUT;
+	default: return P2O_ERR_INTERNAL;
+	}
+}
+
+/* Writes j's report, if it asked for one, and returns the exit status:
+ * rc, or EXIT_OUTPUT when the conversion succeeded but its report could
+ * not be written. cx NULL: no conversion ran in this process (a failure
+ * found before it, or a worker that died), told by message. */
+static int job_report(const struct job *j, p2o_ctx *cx, const char *stage,
+		      int code, const char *message, const double *secs, int rc)
+{
+	if (!j->report)
+		return rc;
+	report_in r = {
+		.path = j->report,
+		.model = j->model,
+		.output = j->output,
+		.options = job_options(j),
+		.cx = cx,
+		.stage = stage,
+		.code = code ? code : status_code(rc),
+		.message = message,
+		.exit_status = rc,
+	};
+	for (int i = 0; i < N_STAGES; i++)
+		r.secs[i] = secs ? secs[i] : -1;
+	char err[600];
+	if (report_write(&r, err, sizeof err) != 0) {
+		int st = error(EXIT_OUTPUT, "%s", err);
+		return rc == EXIT_OK ? st : rc;
+	}
+	return rc;
+}
+
+/* A failure of j found outside a conversion (its output checked before, a
+ * worker's crash): the report from error()'s message. */
+static int job_failed(const struct job *j, const char *stage, int rc)
+{
+	return job_report(j, NULL, stage, status_code(rc), last_error, NULL, rc);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Converts j in this process (the worker): load, convert, write, and the
@@ -823,6 +1119,9 @@ static int convert_one(const struct job *j)
 		.output_names = (const char *const *)j->out_names,
 		.n_output_names = j->n_out_names,
 		.progress = progress,
+		/* ---- extdata ---- */
+		.external_data = j->ext_data,
+		.external_data_file = j->ext_file,
 		/* ---- knobs ---- */
 		.no_export_params = j->kn.o.no_export_params,
 		.keep_initializers_as_inputs = j->kn.o.keep_initializers_as_inputs,
@@ -843,21 +1142,49 @@ static int convert_one(const struct job *j)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	progress_start();
 	set_phase(PHASE_LOADING);
+	double secs[N_STAGES] = { -1, -1, -1, -1, -1 }, t0 = now();
+	const char *stage = "load";
+	/* For the report, starting libtorch (once a process; done already
+	 * in a batch's workers) is timed apart from reading the model.
+	 * Without one, a model that is not there fails before libtorch
+	 * starts. A failure is p2o_load's to record. */
+	if (j->report) {
+		char lt_err[64];
+		p2o_load_torch(lt_err, sizeof lt_err);
+		secs[STAGE_LIBTORCH] = now() - t0;
+		t0 = now();
+	}
 	int code = p2o_load(cx, j->model, &opt);
+	secs[STAGE_LOAD] = now() - t0;
+	/* p2o_load reads and freezes; the shim times the freezing. */
+	secs[STAGE_FREEZE] = p2o_freeze_seconds(cx);
+	if (secs[STAGE_FREEZE] >= 0 && secs[STAGE_FREEZE] <= secs[STAGE_LOAD])
+		secs[STAGE_LOAD] -= secs[STAGE_FREEZE];
+	else
+		secs[STAGE_FREEZE] = -1;
 	if (code == P2O_OK && j->verbose)
 		fprintf(stderr, "TorchScript graph (frozen, canonicalized):\n%s\n",
 			p2o_torch_text(cx));
 	set_phase(PHASE_CONVERTING);
-	if (code == P2O_OK)
+	if (code == P2O_OK) {
+		stage = "convert";
+		t0 = now();
 		code = p2o_convert(cx, &opt);
+		secs[STAGE_CONVERT] = now() - t0;
+	}
 	if (code == P2O_OK && j->verbose)
 		fprintf(stderr, "%s\n", p2o_onnx_text(cx));
 	set_phase(PHASE_WRITING);
-	if (code == P2O_OK)
+	if (code == P2O_OK) {
+		stage = "write";
+		t0 = now();
 		code = p2o_write(cx, j->output);
-	if (shared)
-		shared->tmp[0] = '\0'; /* renamed or removed by now */
+		secs[STAGE_WRITE] = now() - t0;
+	}
+	for (int i = 0; shared && i < P2O_PENDING_MAX; i++)
+		shared->tmp[i][0] = '\0'; /* renamed or removed by now */
 	if (show_progress)
 		progress_done();
 	int rc;
@@ -879,8 +1206,17 @@ static int convert_one(const struct job *j)
 				st.inputs, st.inputs == 1 ? "" : "s", st.outputs,
 				st.outputs == 1 ? "" : "s",
 				human_size(st.file_bytes, fsz, sizeof fsz));
+			/* ---- extdata ---- */
+			if (st.data_path)
+				fprintf(stderr, "%s: weights in external data "
+						"file %s (%s)\n",
+					prog, st.data_path,
+					human_size(st.data_bytes, wsz,
+						   sizeof wsz));
 		}
 	}
+	rc = job_report(j, cx, code == P2O_OK ? NULL : stage, code, NULL, secs,
+			rc);
 	active = NULL;
 	p2o_free(cx);
 	/* libtorch's static destructors take ~50 ms and release nothing the
@@ -1011,6 +1347,9 @@ static int job_from_line(struct job *j, const struct job *base,
 		.n_out_names = base->n_out_names,
 		.status = -1,
 		.cap_fd = -1,
+		/* ---- extdata ---- */
+		.ext_data = base->ext_data,
+		.ext_file = base->ext_file,
 		/* ---- knobs ---- */
 		.kn = base->kn,
 	};
@@ -1071,11 +1410,34 @@ static char *output_key(const char *path)
 	return key;
 }
 
+/* ---- extdata ---- */
+/* The external data file job j writes with --external-data (as the
+ * library names it: beside the output path as given); malloc'ed. */
+static char *data_path(const struct job *j)
+{
+	const char *slash = strrchr(j->output, '/');
+	const char *base = slash ? slash + 1 : j->output;
+	int dlen = slash ? (int)(slash - j->output) + 1 : 0;
+	const char *name = j->ext_file ? j->ext_file : base;
+	const char *ext = j->ext_file ? "" : ".data";
+	size_t len = (size_t)dlen + strlen(name) + strlen(ext) + 1;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%.*s%s%s", dlen, j->output, name, ext);
+	return p;
+}
+
 /* An output key and the job it belongs to, for sorting. */
 struct out_key {
 	char *key;  /* output_key() */
 	size_t job; /* index into the batch's jobs */
+	int what;   /* KEY_OUTPUT, KEY_REPORT or KEY_DATA */
+	char *data; /* the external data file's path for KEY_DATA (owned) */
 };
+
+/* The files a job writes: its model, its --report file (---- report ----)
+ * and its external data file (---- extdata ----). */
+enum { KEY_OUTPUT, KEY_REPORT, KEY_DATA, KEYS_PER_JOB };
 
 static int cmp_out_key(const void *a, const void *b)
 {
@@ -1084,24 +1446,53 @@ static int cmp_out_key(const void *a, const void *b)
 	return c ? c : (x->job > y->job) - (x->job < y->job);
 }
 
+/* What a key is, for messages. */
+static const char *key_what(int what)
+{
+	return what == KEY_DATA ? "external data file" :
+	       what == KEY_REPORT ? "--report file" : "output";
+}
+
+/* The path of key k, for messages. */
+static const char *out_key_path(const struct job *j, const struct out_key *k)
+{
+	return k->what == KEY_DATA ? k->data :
+	       k->what == KEY_REPORT ? j->report : j->output;
+}
+
 /* Two jobs writing one file would race (and one result would be lost):
  * refuse the batch before any job runs. Sorting keeps this n log n. */
 static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 {
-	struct out_key *k = malloc((n ? n : 1) * sizeof *k);
+	struct out_key *k = calloc(KEYS_PER_JOB * n + 1, sizeof *k);
 	if (!k)
 		return error(EXIT_INTERNAL, "out of memory");
 	size_t m = 0;
 	int rc = EXIT_OK;
-	for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
-		if (jobs[i]->status >= 0)
+	for (size_t i = 0; i < KEYS_PER_JOB * n && rc == EXIT_OK; i++) {
+		struct job *j = jobs[i / KEYS_PER_JOB];
+		int what = (int)(i % KEYS_PER_JOB);
+		if (j->status >= 0)
 			continue; /* its line is wrong already */
-		if (!(k[m].key = output_key(jobs[i]->output)))
+		if (what == KEY_REPORT && !j->report)
+			continue;
+		if (what == KEY_DATA &&
+		    (!j->ext_data || strcmp(j->output, "-") == 0))
+			continue;
+		k[m].what = what;
+		if (what == KEY_DATA && !(k[m].data = data_path(j))) {
 			rc = error(EXIT_INTERNAL, "out of memory");
-		else if (strcmp(k[m].key, "c") == 0)
+			break;
+		}
+		if (!(k[m].key = output_key(out_key_path(j, &k[m])))) {
+			free(k[m].data);
+			rc = error(EXIT_INTERNAL, "out of memory");
+		} else if (strcmp(k[m].key, "c") == 0) {
 			free(k[m].key);
-		else
-			k[m++].job = i;
+			free(k[m].data);
+		} else {
+			k[m++].job = i / KEYS_PER_JOB;
+		}
 	}
 	if (rc == EXIT_OK)
 		qsort(k, m, sizeof *k, cmp_out_key);
@@ -1109,13 +1500,23 @@ static int check_distinct_outputs(struct job **jobs, size_t n, const char *name)
 		if (strcmp(k[i].key, k[i - 1].key) != 0)
 			continue;
 		struct job *j = jobs[k[i].job];
-		fprintf(stderr, "%s:%d: %s: error: output '%s' is the output of "
-				"line %d too\n",
-			name, j->line, prog, j->output, jobs[k[i - 1].job]->line);
+		if (k[i].what == KEY_OUTPUT && k[i - 1].what == KEY_OUTPUT)
+			fprintf(stderr, "%s:%d: %s: error: output '%s' is the "
+					"output of line %d too\n",
+				name, j->line, prog, j->output,
+				jobs[k[i - 1].job]->line);
+		else
+			fprintf(stderr, "%s:%d: %s: error: '%s' (its %s) is "
+					"line %d's %s too\n",
+				name, j->line, prog, out_key_path(j, &k[i]),
+				key_what(k[i].what), jobs[k[i - 1].job]->line,
+				key_what(k[i - 1].what));
 		rc = EXIT_USAGE;
 	}
-	for (size_t i = 0; i < m; i++)
+	for (size_t i = 0; i < m; i++) {
 		free(k[i].key);
+		free(k[i].data);
+	}
 	free(k);
 	return rc;
 }
@@ -1137,7 +1538,11 @@ static void start_job(struct batch_run *r, struct job **jobs, size_t i)
 	while (r->pids[s])
 		s++;
 	errout = j->log;
-	int rc = check_output(j->output, j->model);
+	int rc = check_report(j->report, j->output, j->model);
+	bool reportable = rc == EXIT_OK; /* ---- report ---- */
+	if (rc == EXIT_OK)
+		rc = check_output(j->output, j->model);
+	const char *fail_stage = rc != EXIT_OK ? "output" : "worker";
 	/* The worker's stderr goes to a file that is read back when it
 	 * exits, so that jobs running at once are not interleaved. */
 	FILE *cap = NULL;
@@ -1163,6 +1568,8 @@ static void start_job(struct batch_run *r, struct job **jobs, size_t i)
 	if (pid < 0)
 		rc = error(EXIT_INTERNAL, "cannot start a worker: %s",
 			   strerror(errno));
+	if (rc != EXIT_OK && reportable)
+		rc = job_failed(j, fail_stage, rc);
 	errout = stderr;
 	if (rc != EXIT_OK) {
 		j->status = rc;
@@ -1191,6 +1598,8 @@ static void finish_job(struct batch_run *r, struct job **jobs, int s,
 	j->cap_fd = -1;
 	errout = j->log;
 	j->status = worker_verdict(status, &r->states[s], j->model, NULL);
+	if (!WIFEXITED(status)) /* ---- report ---- */
+		j->status = job_failed(j, "worker", j->status);
 	errout = stderr;
 }
 
@@ -1373,9 +1782,13 @@ int main(int argc, char **argv)
 	}
 	if (b.file)
 		rc = run_batch(&b, &j);
-	else if ((rc = check_output(j.output, j.model)) == EXIT_OK) {
+	else if ((rc = check_report(j.report, j.output, j.model)) != EXIT_OK)
+		; /* nowhere to report it */
+	else if ((rc = check_output(j.output, j.model)) != EXIT_OK)
+		rc = job_failed(&j, "output", rc);
+	else {
 		show_progress = !j.quiet && isatty(STDERR_FILENO);
-		rc = supervise(j.model);
+		rc = supervise(j.model, &j);
 		if (rc < 0)
 			rc = convert_one(&j);
 	}

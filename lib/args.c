@@ -79,7 +79,7 @@ static uint32_t weight(p2o_cx *cx, uint32_t tvid)
 		p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			 "constant '%s' has an element type ONNX export does "
 			 "not support (complex, quantized or sparse)",
-			 cx->g->values[tvid].name);
+			 p2o_tv_name(cx, tvid));
 		return P2O_NOVAL;
 	}
 	p2o_tensor *t = p2o_alloc(cx, sizeof *t);
@@ -88,7 +88,9 @@ static uint32_t weight(p2o_cx *cx, uint32_t tvid)
 	t->dims = pt->dims;
 	t->data = pt->data;
 	t->nbytes = pt->nbytes;
-	tv->onnx = p2o_initializer(cx, t, cx->g->values[tvid].name);
+	tv->onnx = p2o_initializer(cx, t, tvid < cx->g->n_values ?
+						  cx->g->values[tvid].name :
+						  NULL);
 	return tv->onnx;
 }
 
@@ -109,7 +111,7 @@ static uint32_t const_tensor(p2o_cx *cx, uint32_t tvid)
 	default:
 		p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 			 "'%s' is a constant that cannot be a tensor here",
-			 cx->g->values[tvid].name);
+			 p2o_tv_name(cx, tvid));
 		return P2O_NOVAL;
 	}
 }
@@ -132,7 +134,7 @@ uint32_t p2o_value_tensor(p2o_cx *cx, uint32_t id)
 		return const_tensor(cx, id);
 	default:
 		p2o_fail(cx, P2O_ERR_INTERNAL, "input '%s' has no value",
-			 cx->g->values[id].name);
+			 p2o_tv_name(cx, id));
 		return P2O_NOVAL;
 	}
 }

@@ -282,8 +282,8 @@ static void poison_outputs(p2o_cx *cx, const pts_node *n)
  * *inplace says so. *table_kind is the
  * kind whose table rows decided (the pure form's when it was used), for the
  * diagnostic when there is no handler. */
-static p2o_handler find_handler(p2o_cx *cx, const char *kind, bool *inplace,
-				const char **table_kind)
+p2o_handler p2o_find_handler(p2o_cx *cx, const char *kind, bool *inplace,
+			     const char **table_kind)
 {
 	bool known;
 	*inplace = false;
@@ -322,7 +322,8 @@ void p2o_walk_block(p2o_cx *cx, const pts_block *b)
 			p2o_progress(cx, "converting", i, b->n_nodes);
 		bool inplace;
 		const char *table_kind;
-		p2o_handler fn = find_handler(cx, n->kind, &inplace, &table_kind);
+		p2o_handler fn = p2o_find_handler(cx, n->kind, &inplace,
+						  &table_kind);
 		if (!fn) {
 			p2o_fail(cx, P2O_ERR_UNSUPPORTED, "%s",
 				 p2o_where(cx, table_kind));
@@ -507,6 +508,11 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	}
 	cx->opset = opt->opset;
 	take_progress(cx, opt);
+	/* ---- extdata ---- */
+	cx->ext_data = opt->external_data != 0;
+	cx->ext_file = opt->external_data_file ?
+			       p2o_strdup(cx, opt->external_data_file) :
+			       NULL;
 	/* ---- knobs ---- */
 	rc = p2o_take_knobs(cx, opt);
 	if (rc != P2O_OK) {

@@ -101,9 +101,9 @@ typedef struct p2o_node {
 	uint32_t *out;            /* value ids */
 	p2o_attr *attrs;
 	bool live;                /* set by the dead-code pass */
-	/* ---- knobs ---- */
-	const pts_node *from;     /* the TorchScript node it was made for
-	                             (doc_string, scope name), or NULL */
+	/* ---- report ---- */
+	const pts_node *from;     /* the TorchScript node whose handler made
+	                             it (cx->cur then), or NULL */
 } p2o_node;
 
 /* ---- TorchScript values as the converter sees them ----------------------- */
@@ -124,6 +124,13 @@ typedef struct p2o_tv {
 	const pts_const *k;       /* CONST */
 	uint32_t n;               /* LIST: item count */
 	const uint32_t *items;    /* LIST: TorchScript value ids */
+	/* ---- loop ---- */
+	uint32_t *room;           /* LIST made by append: {used, capacity}
+	                             of the block items sits in (room + 2),
+	                             shared by the copies of this p2o_tv;
+	                             NULL otherwise. Appending where n ==
+	                             used writes in place, so a loop of
+	                             appends stays linear. */
 } p2o_tv;
 
 /* ---- the conversion context ------------------------------------------------ */
@@ -175,10 +182,24 @@ struct p2o_ctx {
 	uint64_t n_reports;       /* diagnostics recorded, merged ones too */
 
 	const pts_node *cur;      /* the TorchScript node being converted */
-	const char *volatile pending; /* temp file being written, or NULL */
+	/* Temporary files being written, or NULL: [0] the model's, [1] its
+	 * external data file's (see p2o_out.slot). */
+	const char *volatile pending[P2O_PENDING_MAX];
 	char *onnx_text;
 	p2o_stats stats;
+	/* ---- extdata ---- */
+	bool ext_data;            /* --external-data: whatever the size */
+	const char *ext_file;     /* its file name, or NULL for the default */
 	bool converted;
+	/* ---- report ---- */
+	const p2o_summary *summary; /* made by p2o_get_summary, arena-owned */
+	/* ---- loop ---- */
+	/* prim::Loop bodies being unrolled (lib/ops/loop.c): how deep, and
+	 * per TorchScript value whether one of those bodies defines it
+	 * (arena-owned, n_values entries, made on the first loop). */
+	uint32_t loop_depth;
+	uint8_t *loop_vals;
+	/* ---- loop end ---- */
 	/* ---- knobs ---- */
 	p2o_options knobs;        /* the options of p2o_convert, strings and
 	                             arrays copied into the arena */
@@ -478,6 +499,18 @@ uint32_t p2o_resize(p2o_cx *cx, uint32_t x, const p2o_resize_how *how);
 uint32_t p2o_grid_sample(p2o_cx *cx, uint32_t x, uint32_t grid,
 			 int interp, int padding, bool align_corners);
 
+/* ---- emit helpers of the loop family ---- */
+
+/* TorchScript value id to keep in a list as item: id itself, or, when a
+ * loop body being unrolled defines it (its p2o_tv is rebound on the next
+ * iteration), a new p2o_tv holding its current binding. List builders
+ * (prim::ListConstruct, append, insert, __setitem__) store items through
+ * it, so a list built across iterations keeps each iteration's value. */
+uint32_t p2o_tv_pin(p2o_cx *cx, uint32_t id);
+/* The TorchScript name of p2o_tv id, for diagnostics and initializer
+ * names: a pinned or handler-made item has none of its own. */
+const char *p2o_tv_name(p2o_cx *cx, uint32_t id);
+
 /* ---- emit helpers of the v2 family ---- */
 
 /* Multi-head attention as PyTorch's fused ops compute it (lib/ops/mha.c):
@@ -636,6 +669,7 @@ typedef struct p2o_reg {
 	const char *kind;     /* TorchScript op kind */
 	int since;            /* first opset this entry applies to */
 	p2o_handler fn;       /* NULL: blocked from `since` on */
+	const char *name;     /* the handler's name in ops.def, or NULL */
 } p2o_reg;
 
 /* The handler for kind at opset, or NULL. *known tells whether the kind
@@ -644,6 +678,12 @@ p2o_handler p2o_lookup(const char *kind, int opset, bool *known);
 /* Why kind does not convert at cx->opset: "needs opset 9 or later (target
  * is 7)" below its first row, else the opsets where it converts. */
 const char *p2o_where(p2o_cx *cx, const char *kind);
+/* The ops.def name of handler fn ("conv"), or NULL. */
+const char *p2o_handler_name(p2o_handler fn);
+/* The handler a node of kind converts with at cx->opset (an in-place
+ * kind's pure form's when it has none of its own), or NULL (convert.c). */
+p2o_handler p2o_find_handler(p2o_cx *cx, const char *kind, bool *inplace,
+			     const char **table_kind);
 /* Checks the op table's order (kind, then since; no duplicate rows), which
  * lookups rely on; records an internal diagnostic when it is broken. */
 int p2o_registry_check(p2o_cx *cx);
@@ -662,17 +702,28 @@ typedef struct p2o_out {
 	int fd;             /* -1 when closed */
 	FILE *f;            /* stream over fd (stdout for "-") */
 	bool in_place;      /* stdout, a device or a FIFO: never renamed */
+	int slot;           /* which cx->pending[] announces tmp: 0 (the
+			       model, the default), 1 (its data file) */
 } p2o_out;
 
 /* Opens path for writing by the rules of outfile.c; a diagnostic and its
  * code on failure (nothing is left open then). */
 int p2o_out_open(p2o_cx *cx, p2o_out *o, const char *path);
+/* The same for the pending slot `slot` (p2o_out_open is slot 0). */
+int p2o_out_open_slot(p2o_cx *cx, p2o_out *o, const char *path, int slot);
 /* Finishes: flush, fsync, close, rename into place. werr is an errno the
  * caller met while writing (0 if none): then, or on any failure here, the
  * temporary file is removed and the old file stays as it was. */
 int p2o_out_commit(p2o_cx *cx, p2o_out *o, int werr);
 /* Gives up: closes and removes the temporary file. */
 void p2o_out_abort(p2o_cx *cx, p2o_out *o);
+/* Finishes a model (m) and its external data file (d) as one: both are
+ * flushed and made durable, then renamed into place with signals held
+ * off, data first; when the model's rename fails, the data file's is
+ * undone (the old data file comes back). werr_m/werr_d as for
+ * p2o_out_commit. Either both files are replaced or neither. */
+int p2o_out_commit_pair(p2o_cx *cx, p2o_out *m, int werr_m, p2o_out *d,
+			int werr_d);
 
 /* ---- passes.c / writer.c ------------------------------------------------------------------- */
 

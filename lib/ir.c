@@ -170,8 +170,8 @@ uint32_t p2o_node_new(p2o_cx *cx, const char *op, uint32_t n_in,
 	uint32_t idx = cx->n_nodes++;
 	memset(nd, 0, sizeof *nd);
 	nd->op = op;
+	nd->from = cx->cur; /* ---- report ---- */
 	nd->name = p2o_fmt(cx, "%s_%u", op, idx);
-	nd->from = cx->cur; /* ---- knobs ---- */
 	nd->n_in = n_in;
 	nd->in = p2o_memdup(cx, in, sizeof *in * n_in);
 	nd->n_out = n_out;

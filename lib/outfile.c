@@ -201,7 +201,7 @@ static int create_temp(p2o_cx *cx, p2o_out *o, const struct stat *old)
 	int fd = mkstemp(tmp);
 	int err = errno;
 	if (fd >= 0) {
-		cx->pending = tmp;
+		cx->pending[o->slot] = tmp;
 		p2o_progress(cx, "writing MiB", 0, 0);
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -226,7 +226,14 @@ static int create_temp(p2o_cx *cx, p2o_out *o, const struct stat *old)
 
 int p2o_out_open(p2o_cx *cx, p2o_out *o, const char *path)
 {
+	return p2o_out_open_slot(cx, o, path, 0);
+}
+
+int p2o_out_open_slot(p2o_cx *cx, p2o_out *o, const char *path, int slot)
+{
+	assert(slot >= 0 && slot < P2O_PENDING_MAX);
 	memset(o, 0, sizeof *o);
+	o->slot = slot;
 	o->path = path;
 	o->fd = -1;
 	char err[PATH_MAX + 256];
@@ -283,18 +290,16 @@ void p2o_out_abort(p2o_cx *cx, p2o_out *o)
 	o->f = NULL;
 	o->fd = -1;
 	o->tmp = NULL;
-	cx->pending = NULL;
+	cx->pending[o->slot] = NULL;
 }
 
-int p2o_out_commit(p2o_cx *cx, p2o_out *o, int werr)
+/* Flush, fsync (a file to be renamed) and close o; the first errno met,
+ * werr when it is set. o->tmp is left for the caller. */
+static int finish(p2o_out *o, int werr)
 {
 	int err = werr;
 	if (!err && fflush(o->f) != 0)
 		err = errno ? errno : EIO;
-	if (o->f == stdout) {
-		o->f = NULL;
-		return err ? out_fail(cx, "-", "write failed", err) : P2O_OK;
-	}
 	/* Durable before it replaces the old file; a device or pipe has no
 	 * such thing (fsync says EINVAL there). */
 	if (!err && !o->in_place && fsync(o->fd) != 0)
@@ -303,16 +308,96 @@ int p2o_out_commit(p2o_cx *cx, p2o_out *o, int werr)
 		err = errno ? errno : EIO;
 	o->f = NULL;
 	o->fd = -1;
+	return err;
+}
+
+int p2o_out_commit(p2o_cx *cx, p2o_out *o, int werr)
+{
+	int err = werr;
+	if (o->f == stdout) {
+		if (!err && fflush(o->f) != 0)
+			err = errno ? errno : EIO;
+		o->f = NULL;
+		return err ? out_fail(cx, "-", "write failed", err) : P2O_OK;
+	}
+	err = finish(o, err);
 	if (!err && o->tmp && rename(o->tmp, o->target) != 0)
 		err = errno;
 	if (err) {
 		if (o->tmp)
 			unlink(o->tmp);
 		o->tmp = NULL;
-		cx->pending = NULL;
+		cx->pending[o->slot] = NULL;
 		return out_fail(cx, o->path, "write failed", err);
 	}
 	o->tmp = NULL;
-	cx->pending = NULL;
+	cx->pending[o->slot] = NULL;
 	return P2O_OK;
+}
+
+/* A hard link to the file at target under a fresh name beside it (to put
+ * it back if what replaces it must be undone); NULL when target is no
+ * regular file or the folder takes no hard links. */
+static char *keep_old(p2o_cx *cx, const char *target)
+{
+	struct stat st;
+	if (lstat(target, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	char *dir = folder_of(target);
+	if (!dir)
+		p2o_oom(cx);
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	char *keep = p2o_fmt(cx, "%s/.%.100s.old.XXXXXX", dir, base);
+	free(dir);
+	/* mkstemp picks a free name; link() wants it free again. */
+	int fd = mkstemp(keep);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	unlink(keep);
+	return link(target, keep) == 0 ? keep : NULL;
+}
+
+int p2o_out_commit_pair(p2o_cx *cx, p2o_out *m, int werr_m, p2o_out *d,
+			int werr_d)
+{
+	assert(m->tmp && d->tmp); /* the caller refuses in-place outputs */
+	int err_d = finish(d, werr_d);
+	int err_m = finish(m, werr_m);
+	const char *failed = err_d ? d->path : m->path;
+	int err = err_d ? err_d : err_m;
+	/* From the first rename to the last the pair is inconsistent: no
+	 * signal handler may run (and find no temporary file to remove)
+	 * until both are in place or both are undone. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &saved);
+	char *keep = NULL;
+	if (!err) {
+		keep = keep_old(cx, d->target);
+		if (rename(d->tmp, d->target) != 0) {
+			err = errno;
+			failed = d->path;
+		} else if (rename(m->tmp, m->target) != 0) {
+			err = errno;
+			failed = m->path;
+			/* Undo the data file: the old one back, or none. */
+			if (!keep || rename(keep, d->target) != 0)
+				unlink(d->target);
+			else
+				keep = NULL; /* renamed back */
+		}
+	}
+	if (keep)
+		unlink(keep);
+	if (err) {
+		unlink(d->tmp);
+		unlink(m->tmp);
+	}
+	d->tmp = m->tmp = NULL;
+	cx->pending[d->slot] = NULL;
+	cx->pending[m->slot] = NULL;
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	return err ? out_fail(cx, failed, "write failed", err) : P2O_OK;
 }

@@ -100,6 +100,15 @@ typedef struct p2o_options {
 	size_t n_output_names;
 	p2o_progress_fn progress;         /* NULL for none */
 	void *progress_user;              /* passed back to progress */
+	/* ---- extdata ---- */
+	int external_data;                /* 1: weights of >= 1 KiB go to an
+					     external data file whatever the
+					     size; 0: only when the model
+					     would pass protobuf's 2 GiB */
+	const char *external_data_file;   /* that file's name, in the
+					     model's folder (see
+					     p2o_check_data_name); NULL for
+					     "<model file name>.data" */
 	/* ---- knobs ---- */
 	/* torch.onnx.export's parameters (see README "Export options"). All
 	 * zero is torch.onnx's default export. */
@@ -116,6 +125,13 @@ typedef struct p2o_options {
 	size_t n_metadata;
 } p2o_options;
 
+/* ---- extdata ---- */
+/* Whether name can name an external data file: a plain file name (no '/',
+ * not "." or ".."), since ONNX resolves it against the model's folder and
+ * pt2onnx writes it there. P2O_OK, or P2O_ERR_USAGE with the reason in
+ * err (one line). */
+int p2o_check_data_name(const char *name, char *err, size_t errlen);
+
 /* A diagnostic recorded during a conversion. */
 typedef struct p2o_diag {
 	int code;            /* enum p2o_err */
@@ -123,6 +139,15 @@ typedef struct p2o_diag {
 	const char *source;  /* "file.py:LINE:COL" of the first occurrence */
 	const char *message; /* one line, no trailing newline */
 	unsigned count;      /* how many nodes this diagnostic stands for */
+	/* ---- report ---- */
+	int warning;         /* 1: a warning (the conversion went on); 0: an
+				error. The library records errors only today */
+	const char *arg;     /* the schema argument at fault, or NULL */
+	int min_opset;       /* the lowest opset that converts it, or 0 when
+				no opset would (or it is not known) */
+	const char *const *sources; /* "file.py:LINE:COL" of every occurrence
+				       that has one, in graph order */
+	size_t n_sources;
 } p2o_diag;
 
 typedef struct p2o_ctx p2o_ctx;
@@ -158,6 +183,13 @@ int p2o_check_output(const char *path, const char *model, char *err,
  * from a signal handler on SIGINT/SIGTERM); NULL otherwise. Reading it is
  * async-signal-safe. */
 const char *p2o_pending_path(const p2o_ctx *cx);
+/* ---- extdata ---- */
+/* The same for every temporary file of the write: i = 0 is the model's
+ * (p2o_pending_path), i = 1 its external data file's; NULL past the last
+ * and when none is being written. Async-signal-safe: a handler unlinks
+ * each of them. */
+#define P2O_PENDING_MAX 2
+const char *p2o_pending_path_at(const p2o_ctx *cx, int i);
 
 /* Diagnostics recorded so far (owned by cx). */
 size_t p2o_diag_count(const p2o_ctx *cx);
@@ -175,6 +207,10 @@ typedef struct p2o_stats {
 	uint64_t weight_bytes;  /* raw bytes of all initializers */
 	uint64_t file_bytes;    /* bytes written by p2o_write */
 	int opset, ir_version;
+	/* ---- extdata ---- */
+	uint64_t data_bytes;    /* bytes of the external data file (0: none) */
+	const char *data_path;  /* its path, owned by the context; NULL when
+				   the weights are inside the model */
 } p2o_stats;
 void p2o_get_stats(const p2o_ctx *cx, p2o_stats *out);
 
@@ -195,6 +231,72 @@ int p2o_load_torch(char *err, size_t errlen);
 /* libtorch's version ("1.13.1"); loads libtorch first. NULL when it cannot
  * be loaded (p2o_load_torch says why). */
 const char *p2o_torch_version(void);
+
+/* ---- report ---- */
+
+/* The short name of a status code ("unsupported"), as --report prints it;
+ * static storage. */
+const char *p2o_errname(int code);
+
+/* A name and how often it occurs. */
+typedef struct p2o_count {
+	const char *name;
+	uint64_t count;
+} p2o_count;
+
+/* One TorchScript op kind of the model and how it converted. */
+typedef struct p2o_op_use {
+	const char *kind;        /* "aten::conv2d" */
+	uint64_t count;          /* its nodes, nested blocks included */
+	const char *handler;     /* the converter it went through (ops.def's
+				    name, "conv"), or NULL: none at the opset */
+	size_t n_onnx;           /* the distinct ONNX op types its nodes
+				    became in the written graph, sorted; none
+				    when folded away or not converted */
+	const char *const *onnx;
+} p2o_op_use;
+
+/* A graph input or output as written. */
+typedef struct p2o_io {
+	const char *name;
+	int dtype;               /* enum p2o_dtype; 0 when unknown */
+	int rank;                /* -1 when unknown */
+	const int64_t *dims;     /* rank entries; -1 where not a number */
+	const char *const *symbols; /* rank entries: the symbol of a symbolic
+				       dim, else NULL */
+} p2o_io;
+
+/* Initializers of one element type. */
+typedef struct p2o_weight_dtype {
+	int dtype;
+	uint64_t count, bytes;
+} p2o_weight_dtype;
+
+/* What --report needs of a conversion, as data. Parts not reached are
+ * empty: no ops before p2o_load succeeds, no ONNX side before p2o_convert
+ * succeeds. */
+typedef struct p2o_summary {
+	size_t n_torch_ops;      /* by kind, sorted */
+	const p2o_op_use *torch_ops;
+	uint64_t torch_nodes;    /* TorchScript nodes in all */
+	size_t n_onnx_ops;       /* by op type, sorted; live nodes only */
+	const p2o_count *onnx_ops;
+	uint64_t onnx_nodes;
+	size_t n_inputs, n_outputs;
+	const p2o_io *inputs, *outputs;
+	uint64_t n_weights, weight_bytes; /* initializers written */
+	size_t n_weight_dtypes;  /* by dtype, ascending */
+	const p2o_weight_dtype *weight_dtypes;
+	int opset;               /* the target opset; 0 before p2o_convert */
+} p2o_summary;
+
+/* Of the p2o_load of cx, the seconds spent freezing and canonicalizing
+ * (part of p2o_load's time); -1 when not known (no model loaded). */
+double p2o_freeze_seconds(const p2o_ctx *cx);
+
+/* Made on first call from the context's state (O(n log n) in the nodes),
+ * owned by cx and valid until p2o_free. NULL when out of memory. */
+const p2o_summary *p2o_get_summary(p2o_ctx *cx);
 
 #ifdef __cplusplus
 }

@@ -13,8 +13,8 @@
 #include "internal.h"
 
 static const p2o_reg table[] = {
-#define P2O_OP(kind, since, handler) { kind, since, p2o_h_##handler },
-#define P2O_BLOCK(kind, since) { kind, since, NULL },
+#define P2O_OP(kind, since, handler) { kind, since, p2o_h_##handler, #handler },
+#define P2O_BLOCK(kind, since) { kind, since, NULL, NULL },
 #include "ops/ops.def"
 #undef P2O_OP
 #undef P2O_BLOCK
@@ -127,4 +127,14 @@ const char *p2o_where(p2o_cx *cx, const char *kind)
 	if (first && o < sizeof buf)
 		snprintf(buf + o, sizeof buf - o, "converts at no opset");
 	return p2o_strdup(cx, buf);
+}
+
+/* ---- report ---- */
+const char *p2o_handler_name(p2o_handler fn)
+{
+	/* A scan of the table: asked once per distinct kind of a model. */
+	for (size_t i = 0; fn && i < N_TABLE; i++)
+		if (table[i].fn == fn)
+			return table[i].name;
+	return NULL;
 }

@@ -32,6 +32,8 @@ static struct {
 	const char *(*graph_text)(pts_model *);
 	void (*free)(pts_model *);
 	const char *(*torch_version)(void);
+	double (*freeze_seconds)(const pts_model *); /* ---- report ----
+							optional: NULL */
 	/* ---- knobs ---- */
 	int (*load_with)(const char *, const pts_load_opts *, pts_model **,
 			 char *, size_t);
@@ -126,6 +128,9 @@ int p2o_load_torch(char *err, size_t errlen)
 			memset(&shim, 0, sizeof shim); /* handle leaks: harmless */
 			return P2O_ERR_RUNTIME;
 		}
+		/* ---- report ---- */
+		shim.freeze_seconds = (double (*)(const pts_model *))dlsym(
+			shim.handle, "pts_freeze_seconds");
 		return P2O_OK;
 	}
 	/* Name every place looked in, so that a broken install is fixable
@@ -180,6 +185,12 @@ const char *pts_torch_version(void)
 {
 	assert(shim.torch_version);
 	return shim.torch_version();
+}
+
+/* ---- report ---- */
+double pts_freeze_seconds(const pts_model *m)
+{
+	return shim.freeze_seconds && m ? shim.freeze_seconds(m) : -1;
 }
 
 /* ---- knobs ---- */

@@ -302,6 +302,200 @@ static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f, size_t size)
 	return 0;
 }
 
+/* ---- extdata ---- */
+
+/* External data (the ONNX external-data convention): a tensor's bytes in a
+ * file beside the model, which names it by TensorProto.external_data
+ * entries "location" (relative to the model's folder), "offset" and
+ * "length", with data_location EXTERNAL and no raw_data. */
+#define EXT_MIN_BYTES 1024 /* smaller tensors stay inside the model */
+#define EXT_ALIGN 4096     /* offsets on page boundaries, for loaders that
+			      mmap the data file */
+#define EXT_CHUNK ((uint64_t)64 << 20) /* write size: progress between */
+
+/* One tensor's bytes bound for the data file: still libtorch's memory. */
+typedef struct ext_item {
+	const uint8_t *data;
+	uint64_t len, offset;
+} ext_item;
+
+int p2o_check_data_name(const char *name, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	if (!*name)
+		why = "it is empty";
+	else if (strchr(name, '/'))
+		why = "it has a folder part; it is always written in the "
+		      "model's folder, so give a file name only";
+	else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		why = "it is not a file name";
+	if (!why)
+		return P2O_OK;
+	if (err && errlen)
+		snprintf(err, errlen, "external data file '%s': %s", name, why);
+	return P2O_ERR_USAGE;
+}
+
+static Onnx__StringStringEntryProto *entry(p2o_cx *cx, const char *key,
+					   const char *value)
+{
+	Onnx__StringStringEntryProto *e =
+		ALLOC(cx, Onnx__StringStringEntryProto);
+	onnx__string_string_entry_proto__init(e);
+	e->key = (char *)key;
+	e->value = (char *)value;
+	return e;
+}
+
+/* Moves each initializer of at least EXT_MIN_BYTES from m into the data
+ * file named location: its TensorProto gets the entries, the bytes become
+ * an item at an aligned offset. Returns the items (*n of them, in file
+ * order) and sets *end to the data file's size. */
+static ext_item *externalize(p2o_cx *cx, Onnx__ModelProto *m,
+			     const char *location, size_t *n, uint64_t *end)
+{
+	Onnx__GraphProto *g = m->graph;
+	ext_item *items = ALLOCN(cx, ext_item, g->n_initializer);
+	uint64_t pos = 0;
+	*n = 0;
+	for (size_t i = 0; i < g->n_initializer; i++) {
+		Onnx__TensorProto *tp = g->initializer[i];
+		if (!tp->has_raw_data || tp->raw_data.len < EXT_MIN_BYTES)
+			continue;
+		uint64_t off = (pos + EXT_ALIGN - 1) / EXT_ALIGN * EXT_ALIGN;
+		uint64_t len = tp->raw_data.len;
+		items[*n] = (ext_item){ tp->raw_data.data, len, off };
+		++*n;
+		tp->n_external_data = 3;
+		tp->external_data =
+			ALLOCN(cx, Onnx__StringStringEntryProto *, 3);
+		tp->external_data[0] = entry(cx, "location", location);
+		tp->external_data[1] = entry(
+			cx, "offset", p2o_fmt(cx, "%llu", (unsigned long long)off));
+		tp->external_data[2] = entry(
+			cx, "length", p2o_fmt(cx, "%llu", (unsigned long long)len));
+		tp->has_data_location = 1;
+		tp->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+		tp->has_raw_data = 0;
+		tp->raw_data.len = 0;
+		tp->raw_data.data = NULL;
+		pos = off + len;
+	}
+	*end = pos;
+	return items;
+}
+
+/* Streams the items into f straight from libtorch's storage (zero bytes
+ * between them); returns an errno (0 on success). */
+static int stream_data(p2o_cx *cx, const ext_item *items, size_t n, FILE *f,
+		       uint64_t total)
+{
+	static const uint8_t zeros[EXT_ALIGN];
+	file_buffer fb = { .base = { .append = file_append }, .f = f,
+			   .total = total, .next_report = REPORT_EVERY, .cx = cx };
+	for (size_t i = 0; i < n && !fb.failed; i++) {
+		assert(items[i].offset >= fb.written &&
+		       items[i].offset - fb.written < EXT_ALIGN);
+		file_append(&fb.base, (size_t)(items[i].offset - fb.written),
+			    zeros);
+		for (uint64_t done = 0; done < items[i].len && !fb.failed;) {
+			uint64_t k = items[i].len - done;
+			if (k > EXT_CHUNK)
+				k = EXT_CHUNK;
+			file_append(&fb.base, (size_t)k, items[i].data + done);
+			done += k;
+		}
+	}
+	cx->stats.data_bytes = fb.written;
+	if (fb.failed)
+		return fb.err ? fb.err : EIO;
+	return 0;
+}
+
+/* A usage error of the write (no file touched). */
+static int ext_refuse(p2o_cx *cx, const char *fmt, const char *a,
+		      const char *b)
+{
+	char msg[2 * PATH_MAX + 256];
+	snprintf(msg, sizeof msg, fmt, a, b);
+	return p2o_diag_add(cx, P2O_ERR_USAGE, NULL, NULL, msg);
+}
+
+/* Writes m to path with its large weights in a data file beside it; why
+ * says why (for messages). */
+static int write_external(p2o_cx *cx, Onnx__ModelProto *m, const char *path,
+			  const char *why)
+{
+	if (strcmp(path, "-") == 0)
+		return ext_refuse(cx, "cannot write the model to standard "
+				      "output: %s, so its weights go to an "
+				      "external data file, which must lie "
+				      "beside a model file%s; give -o FILE",
+				  why, "");
+	char err[PATH_MAX + 256];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *name = cx->ext_file ? cx->ext_file :
+					  p2o_fmt(cx, "%s.data", base);
+	if (p2o_check_data_name(name, err, sizeof err) != P2O_OK)
+		return p2o_diag_add(cx, P2O_ERR_USAGE, NULL, NULL, err);
+	if (strcmp(name, base) == 0)
+		return ext_refuse(cx, "external data file '%s' is the model "
+				      "file '%s' itself; choose another name",
+				  name, path);
+	/* Beside the path as given: ONNX loaders resolve the location
+	 * against the folder of the path they open, links not followed. */
+	const char *dpath = slash ? p2o_fmt(cx, "%.*s/%s", (int)(slash - path),
+					    path, name) :
+				    name;
+	size_t n;
+	uint64_t dsize;
+	ext_item *items = externalize(cx, m, name, &n, &dsize);
+	size_t size = protobuf_c_message_get_packed_size(&m->base);
+	if (size > (size_t)INT32_MAX) {
+		char msg[PATH_MAX + 128];
+		snprintf(msg, sizeof msg,
+			 "cannot write output '%s': without its weights the "
+			 "model is still larger than 2 GiB, which a single "
+			 "ONNX protobuf file cannot hold",
+			 path);
+		return p2o_diag_add(cx, P2O_ERR_OUTPUT, NULL, NULL, msg);
+	}
+	p2o_out mo, d;
+	int rc = p2o_out_open_slot(cx, &mo, path, 0);
+	if (rc != P2O_OK)
+		return rc;
+	if (mo.in_place) {
+		p2o_out_abort(cx, &mo);
+		return ext_refuse(cx, "cannot write '%s' with external data: "
+				      "it is a device, FIFO or open file, and "
+				      "the data file must lie beside a model "
+				      "file%s; give a file path",
+				  path, "");
+	}
+	rc = p2o_out_open_slot(cx, &d, dpath, 1);
+	if (rc != P2O_OK) {
+		p2o_out_abort(cx, &mo);
+		return rc;
+	}
+	if (d.in_place || strcmp(d.target, mo.target) == 0) {
+		p2o_out_abort(cx, &d);
+		p2o_out_abort(cx, &mo);
+		return ext_refuse(cx, "cannot write the external data file "
+				      "'%s': it is a device, FIFO, open file "
+				      "or the model file '%s' itself",
+				  dpath, path);
+	}
+	cx->stats.data_path = dpath;
+	p2o_progress(cx, "writing MiB", 0, (dsize + size) >> 20);
+	int werr_d = stream_data(cx, items, n, d.f, dsize + size);
+	int werr_m = werr_d ? 0 : stream(cx, m, mo.f, size);
+	rc = p2o_out_commit_pair(cx, &mo, werr_m, &d, werr_d);
+	if (rc != P2O_OK)
+		cx->stats.data_path = NULL;
+	return rc;
+}
+
 int p2o_write(p2o_ctx *cx, const char *path)
 {
 	jmp_buf oom;
@@ -313,15 +507,17 @@ int p2o_write(p2o_ctx *cx, const char *path)
 		return rc;
 	}
 	Onnx__ModelProto *m = model_proto(cx);
+	/* The whole size, weights inside, decides: protobuf's limit. */
 	size_t size = protobuf_c_message_get_packed_size(&m->base);
 	int rc;
-	if (size > (size_t)INT32_MAX) { /* protobuf's own limit */
-		char msg[PATH_MAX + 128];
-		snprintf(msg, sizeof msg,
-			 "cannot write output '%s': the model is larger than 2 "
-			 "GiB, which a single ONNX protobuf file cannot hold",
-			 path);
-		rc = p2o_diag_add(cx, P2O_ERR_OUTPUT, NULL, NULL, msg);
+	if (cx->ext_data || size > (size_t)INT32_MAX) {
+		const char *why =
+			cx->ext_data ?
+				"--external-data was given" :
+				p2o_fmt(cx, "the model is %.2f GiB, over "
+					    "protobuf's 2 GiB limit",
+					(double)size / (1u << 30));
+		rc = write_external(cx, m, path, why);
 	} else {
 		p2o_out o;
 		rc = p2o_out_open(cx, &o, path);
@@ -336,5 +532,10 @@ int p2o_write(p2o_ctx *cx, const char *path)
 
 const char *p2o_pending_path(const p2o_ctx *cx)
 {
-	return cx->pending;
+	return cx->pending[0];
+}
+
+const char *p2o_pending_path_at(const p2o_ctx *cx, int i)
+{
+	return i >= 0 && i < P2O_PENDING_MAX ? cx->pending[i] : NULL;
 }

@@ -16,6 +16,15 @@ PACKAGES=(
     libtorch-dev protobuf-c-compiler libprotobuf-c-dev libcjson-dev zlib1g-dev
     bats
     python3-torch python3-torchvision python3-onnx
+    # libtorch's recommended BLAS (apt installs it with recommends; we
+    # install without them). Without it libtorch falls back to the
+    # reference BLAS, ~20x slower: making the test models (make_models.py
+    # runs each network) and torch.onnx.export in `make bench` would
+    # crawl, and the benchmark's peer would be slower than on a normal
+    # install.
+    libopenblas0
+    # ---- report ----
+    python3-jsonschema
 )
 # Node.js may come from elsewhere than Debian; only ask apt when it is absent.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)

@@ -3,12 +3,14 @@
 # the PyTorch 2.x of CHROOT (a Debian 13 made by `make v2-models`), with
 # this checkout's scripts/ copied in and the output copied back out.
 # The last argument is the output folder, relative to the checkout or
-# absolute. Needs root (chroot, mount).
+# absolute. V2_SCRIPT names another script of scripts/ to run the same
+# way. Needs root (chroot, mount).
 set -eu
 root=$1
 shift
 eval "out=\${$#}"
-work=$root/work/pt2onnx
+# A folder of this run's own: two runs may share the chroot.
+work=$root/work/pt2onnx.$$
 rm -rf "$work"
 mkdir -p "$work/out" "$out"
 cp -r scripts "$work/scripts"
@@ -27,8 +29,8 @@ for a in "$@"; do
     [ "$i" -lt "$n" ] && set -- "$@" "$a"
 done
 shift "$n"
-chroot "$root" python3 /work/pt2onnx/scripts/make_v2_fixtures.py "$@" \
-    /work/pt2onnx/out || status=$?
+chroot "$root" python3 "/work/pt2onnx.$$/scripts/${V2_SCRIPT:-make_v2_fixtures.py}" "$@" \
+    "/work/pt2onnx.$$/out" || status=$?
 [ -z "$mounted" ] || umount "$root/proc"
 [ "$status" -eq 0 ] && cp -r "$work/out/." "$out/"
 rm -rf "$work"

@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -44,6 +45,7 @@ using torch::jit::Value;
 
 struct pts_model {
 	std::shared_ptr<torch::jit::Graph> graph; // owns the constant tensors
+	double freeze_seconds = -1; // ---- report ---- see pts_freeze_seconds
 	std::vector<at::Tensor> keep;  // contiguous copies of strided constants
 	// Stable-address stores for everything the C view points at. A deque
 	// never moves its elements when it grows.
@@ -2362,6 +2364,7 @@ extern "C" int pts_load_with(const char *path, const pts_load_opts *opts,
 			return PTS_E_ARCHIVE;
 		}
 		stage = PTS_E_MODEL;
+		auto freeze_start = std::chrono::steady_clock::now(); // report
 		if (!mod.find_method("forward")) {
 			set_err(err, errlen, "the module has no forward() method");
 			delete m;
@@ -2393,6 +2396,8 @@ extern "C" int pts_load_with(const char *path, const pts_load_opts *opts,
 					const_of(m, defaults[i]);
 		m->view.n_values = (uint32_t)m->values.size();
 		m->view.values = m->values.data();
+		m->freeze_seconds = std::chrono::duration<double>(
+			std::chrono::steady_clock::now() - freeze_start).count();
 		*out = m;
 		return PTS_OK;
 	} catch (const unsupported_model &e) {
@@ -2485,4 +2490,10 @@ extern "C" void pts_free(pts_model *m)
 extern "C" const char *pts_torch_version(void)
 {
 	return TORCH_VERSION;
+}
+
+// ---- report ----
+extern "C" double pts_freeze_seconds(const pts_model *m)
+{
+	return m ? m->freeze_seconds : -1;
 }

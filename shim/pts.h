@@ -221,6 +221,12 @@ void pts_free(pts_model *m);
 /* libtorch's version string, e.g. "1.13.1". Static storage. */
 const char *pts_torch_version(void);
 
+/* ---- report ---- */
+/* Of the pts_load that made m, the seconds spent freezing and
+ * canonicalizing forward() (the rest is reading and checking the
+ * archive); -1 when not measured. Optional: lib/shimload.c does without
+ * it in a shim that lacks it. */
+double pts_freeze_seconds(const pts_model *m);
 /* ---- knobs ---- */
 /* How pts_load_with prepares the module (all zero: as pts_load). */
 typedef struct pts_load_opts {

@@ -110,6 +110,7 @@ expect_error() {
         [ -z "$stderr" ]
         for opt in -o --opset -s --input-shape --input-names --output-names \
             -q --quiet -v --verbose --batch -j --jobs --list-ops --version -h --help \
+            --report \
             MODEL; do
             [[ $output == *"$opt"* ]] || fail "$h does not mention $opt" "$output"
         done

@@ -155,3 +155,157 @@ convert_jobs() {
         cat "$results/batch.err" >> "$results/$i.log"
     done
 }
+
+# run_manifest BASE CMD...: CMD --manifest BASE.manifest into BASE.out, its
+# exit status into BASE.rc; nothing to check is a success.
+run_manifest() {
+    local base=$1 rc=0
+    shift
+    if [ -s "$base.manifest" ]; then
+        "$@" --manifest "$base.manifest" > "$base.out" 2>&1 || rc=$?
+    else
+        : > "$base.out"
+    fi
+    echo "$rc" > "$base.rc"
+}
+
+# model_suite_run DIR PLAN OUT: for whole-network fixtures (DIR/NAME.pt and
+# DIR/NAME.json), PLAN lines "NAME OPSET...": converts every NAME at every
+# OPSET in one --batch run (libtorch is loaded once), then checks them all
+# with one ONNX Runtime process and, at opsets <= 17, one checker process,
+# side by side, as tests/ops.bats does. Results go to OUT ($MSUITE, for
+# model_ok); the ONNX files are deleted once checked (they can add up to
+# several GiB).
+model_suite_run() {
+    local dir=$1 plan=$2 name opsets o i=0 s json model
+    local -a args
+    export MSUITE=$3
+    mkdir -p "$MSUITE/onnx" || return
+    : > "$MSUITE/batch"
+    : > "$MSUITE/jobs"
+    while read -r name opsets; do
+        [ -n "$name" ] || continue
+        json=$dir/$name.json
+        for o in $opsets; do
+            i=$((i + 1))
+            model=$MSUITE/onnx/$name.opset$o.onnx
+            args=("$dir/$name.pt" -o "$model" --opset "$o")
+            while IFS= read -r s; do
+                args+=(-s "$s")
+            done < <(shapes_args "$json")
+            args+=(-q)
+            printf '%q ' "${args[@]}" >> "$MSUITE/batch"
+            echo >> "$MSUITE/batch"
+            printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$name" "$o" "$json" "$model" >> "$MSUITE/jobs"
+        done
+    done <<< "$plan"
+
+    convert_jobs "$MSUITE/batch" "$MSUITE/results" || return
+    while IFS=$'\t' read -r i name o json model; do
+        [ "$(cat "$MSUITE/results/$i.rc")" = 0 ] && [ -s "$model" ] || continue
+        printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$o"
+        [ "$o" -gt "$CHECKER_MAX_OPSET" ] ||
+            printf '%s\t%s\t%s\n' "$model" "$json" "$name@opset$o" >&3
+    done < "$MSUITE/jobs" > "$MSUITE/ort.manifest" 3> "$MSUITE/checker.manifest"
+    run_manifest "$MSUITE/checker" "$PYTHON" "$ONNXCHECK" &
+    run_manifest "$MSUITE/ort" node "$ORTCHECK"
+    wait $!
+    rm -rf "$MSUITE/onnx"
+}
+
+# checked_line BASE LABEL: the line checker BASE printed for LABEL, or
+# nothing.
+checked_line() {
+    grep -E "^(ok|FAIL) $2($|[: ])" "$1.out" | head -n 1
+}
+
+# model_ok NAME (after model_suite_run): NAME converted at each opset of its plan, ONNX Runtime
+# matched PyTorch, and the ONNX checker passed at opsets <= 17.
+model_ok() {
+    local i name o json model rc line n=0
+    local -a msg=()
+    while IFS=$'\t' read -r i name o json model; do
+        [ "$name" = "$1" ] || continue
+        n=$((n + 1))
+        read -r rc < "$MSUITE/results/$i.rc"
+        if [ "$rc" != 0 ]; then
+            msg+=("$name at opset $o: pt2onnx exited $rc" \
+                "  \$ $PT2ONNX $(sed -n "${i}p" "$MSUITE/batch")" \
+                "$(sed 's/^/    /' "$MSUITE/results/$i.log")")
+            continue
+        fi
+        line=$(checked_line "$MSUITE/ort" "$name@opset$o")
+        if [[ $line != ok* ]]; then
+            msg+=("$name at opset $o: the ONNX Runtime check failed" \
+                "${line:-  (no result; ortcheck exited $(cat "$MSUITE/ort.rc"))}" \
+                "$(sed -n "/^FAIL $name@opset$o:/,/^[^ ]/{/^    /p}" "$MSUITE/ort.out")")
+        fi
+        if [ "$o" -le "$CHECKER_MAX_OPSET" ]; then
+            line=$(checked_line "$MSUITE/checker" "$name@opset$o")
+            [[ $line == ok* ]] || msg+=("$name at opset $o: the ONNX checker failed" \
+                "${line:-  (no result; onnxcheck exited $(cat "$MSUITE/checker.rc"))}")
+        fi
+    done < "$MSUITE/jobs"
+    [ "$n" -gt 0 ] || fail "model_ok: $1 is not in MODEL_PLAN" || return
+    [ "${#msg[@]}" -eq 0 ] || fail "${msg[@]}"
+}
+
+# ---- extdata ----
+# Shared by the suites that write into a scratch folder $D (output.bats,
+# extdata.bats).
+
+# make_big_pt PATH: a TorchScript model with ~50 MiB of weights (input
+# 4x2048), whose writing takes a noticeable moment, for the fault tests.
+make_big_pt() {
+    "$PYTHON" -c '
+import sys, torch, torch.nn as nn
+torch.manual_seed(0)
+m = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(3)]).eval()
+torch.jit.script(m).save(sys.argv[1])' "$1"
+}
+
+# scratch_setup / scratch_teardown: a fresh folder $D as the working
+# directory; unmounts $MNT if a test mounted one.
+scratch_setup() {
+    require_pt2onnx
+    D=$BATS_TEST_TMPDIR/d
+    mkdir -p "$D"
+    cd "$D" || return
+}
+
+scratch_teardown() {
+    cd / || true
+    if [ -n "${MNT:-}" ]; then
+        umount "$MNT" 2>/dev/null || true
+    fi
+}
+
+# only FILE...: the folder $D holds exactly these names (no temporary file).
+only() {
+    local want got
+    want=$(printf '%s\n' "$@" | sort)
+    got=$(ls -A "$D" | sort)
+    [ "$got" = "$want" ] || fail "folder holds: $got" "want: $want"
+}
+
+# stop_at_random I ARGS...: run pt2onnx ARGS in the background and send it
+# SIGTERM (I odd) or SIGINT (I even) after a random 0-1.5 s; fail unless it
+# ends with 0 (done before the signal) or by the signal. Sets $stopped to
+# "run I (SIGX after Ys, exit N)" for messages.
+stop_at_random() {
+    local i=$1 sig delay pid rc=0
+    shift
+    sig=$([ $((i % 2)) -eq 0 ] && echo INT || echo TERM)
+    delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", rand() * 1.5 }')
+    "$PT2ONNX" "$@" &
+    pid=$!
+    sleep "$delay"
+    kill -"$sig" "$pid" 2>/dev/null || true
+    wait "$pid" || rc=$?
+    stopped="run $i (SIG$sig after ${delay}s, exit $rc)"
+    case $rc in
+        0|130|143) ;;
+        *) fail "$stopped" || return ;;
+    esac
+    sleep 0.1
+}

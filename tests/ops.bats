@@ -102,19 +102,6 @@ opsuite_run() {
     wait $!
 }
 
-# run_manifest BASE CMD...: CMD --manifest BASE.manifest into BASE.out, its
-# exit status into BASE.rc; nothing to check is a success.
-run_manifest() {
-    local base=$1 rc=0
-    shift
-    if [ -s "$base.manifest" ]; then
-        "$@" --manifest "$base.manifest" > "$base.out" 2>&1 || rc=$?
-    else
-        : > "$base.out"
-    fi
-    echo "$rc" > "$base.rc"
-}
-
 setup_file() {
     export OPSUITE=$BATS_FILE_TMPDIR/opsuite
     opsuite_run "${OPS_FIXTURES:-$ROOT/testdata/ops}" "$OPSUITE"

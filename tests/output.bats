@@ -12,37 +12,19 @@ setup_file() {
     # A model whose writing takes a noticeable moment (~50 MiB of weights),
     # for the fault tests.
     export BIG=$BATS_FILE_TMPDIR/big.pt
-    "$PYTHON" -c '
-import sys, torch, torch.nn as nn
-torch.manual_seed(0)
-m = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(3)]).eval()
-torch.jit.script(m).save(sys.argv[1])' "$BIG"
+    make_big_pt "$BIG"
 }
 
 setup() {
-    require_pt2onnx
-    D=$BATS_TEST_TMPDIR/d
-    mkdir -p "$D"
-    cd "$D" || return
+    scratch_setup
 }
 
 teardown() {
-    cd / || true
-    if [ -n "${MNT:-}" ]; then
-        umount "$MNT" 2>/dev/null || true
-    fi
+    scratch_teardown
 }
 
 tiny() {
     "$PT2ONNX" "$TINYNET" -s 1x3x32x32 -q "$@"
-}
-
-# only FILE...: the folder $D holds exactly these names (no temporary file).
-only() {
-    local want got
-    want=$(printf '%s\n' "$@" | sort)
-    got=$(ls -A "$D" | sort)
-    [ "$got" = "$want" ] || fail "folder holds: $got" "want: $want"
 }
 
 @test "-o /dev/null converts and /dev/null stays a character device" {
@@ -198,26 +180,13 @@ only() {
 }
 
 @test "SIGINT/SIGTERM at random moments: old file or the whole new one, never a temporary file" {
-    local ref=$BATS_TEST_TMPDIR/ref.onnx i sig delay rc pid
+    local ref=$BATS_TEST_TMPDIR/ref.onnx i stopped
     "$PT2ONNX" "$BIG" -s 4x2048 -o "$ref" -q
     for i in $(seq 1 12); do
         printf 'old model\n' > "$D/out.onnx"
-        sig=$([ $((i % 2)) -eq 0 ] && echo INT || echo TERM)
-        delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", rand() * 1.5 }')
-        "$PT2ONNX" "$BIG" -s 4x2048 -o "$D/out.onnx" -q &
-        pid=$!
-        sleep "$delay"
-        kill -"$sig" "$pid" 2>/dev/null || true
-        rc=0
-        wait "$pid" || rc=$?
-        case $rc in
-            0|130|143) ;;
-            *) fail "run $i (SIG$sig after ${delay}s): exit $rc" ;;
-        esac
-        sleep 0.1
+        stop_at_random "$i" "$BIG" -s 4x2048 -o "$D/out.onnx" -q
         if [ "$(head -c 9 "$D/out.onnx")" != "old model" ]; then
-            cmp -s "$ref" "$D/out.onnx" ||
-                fail "run $i (SIG$sig after ${delay}s, exit $rc): a partial model"
+            cmp -s "$ref" "$D/out.onnx" || fail "$stopped: a partial model"
         fi
         only out.onnx
         [ -z "$(ls "$D" | grep -i core)" ] || fail "a core file"

@@ -6,17 +6,35 @@
 
 #include "../internal.h"
 
-/* prim::If(cond) with two blocks; outputs are the taken block's outputs. */
+/* Whether block b always raises (a check's failure branch). */
+static bool raises(const pts_block *b)
+{
+	for (uint32_t i = 0; i < b->n_nodes; i++)
+		if (strcmp(b->nodes[i].kind, "prim::RaiseException") == 0)
+			return true;
+	return false;
+}
+
+/* prim::If(cond) with two blocks; outputs are the taken block's outputs.
+ * A condition known only at run time is still decided when one branch
+ * only raises: that is a check of the inputs (scripted group_norm's
+ * "more than 1 value per channel" on a symbolic batch), and the model
+ * exported is the one for the inputs that pass it, as a traced model
+ * would be. */
 P2O_HANDLER(if)
 {
+	if (n->n_blocks != 2)
+		return p2o_fail(cx, P2O_ERR_MODEL, "prim::If without two blocks");
 	const pts_const *k = p2o_konst(cx, n, 0);
-	if (!k || (k->kind != PTS_C_BOOL && k->kind != PTS_C_INT))
+	int taken = k && (k->kind == PTS_C_BOOL || k->kind == PTS_C_INT) ?
+			    !k->i : -1;
+	if (taken < 0 && raises(&n->blocks[0]) != raises(&n->blocks[1]))
+		taken = raises(&n->blocks[0]) ? 1 : 0;
+	if (taken < 0)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"an if whose condition is only known at run time "
 				"(data-dependent control flow)");
-	if (n->n_blocks != 2)
-		return p2o_fail(cx, P2O_ERR_MODEL, "prim::If without two blocks");
-	const pts_block *b = &n->blocks[k->i ? 0 : 1];
+	const pts_block *b = &n->blocks[taken];
 	uint64_t before = cx->n_reports;
 	p2o_walk_block(cx, b);
 	if (cx->n_reports != before)

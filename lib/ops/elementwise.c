@@ -200,6 +200,8 @@ static int operands(p2o_cx *cx, const pts_node *n, uint32_t *ia,
  * messages ("AssertionError: " + msg). */
 P2O_HANDLER(add)
 {
+	if (p2o_overload_is(n, "t"))
+		return p2o_h_list_op(cx, n); /* list + list */
 	const pts_const *sa = n->n_in == 2 ? p2o_konst(cx, n, 0) : NULL;
 	const pts_const *sb = n->n_in == 2 ? p2o_konst(cx, n, 1) : NULL;
 	if (sa && sb && sa->kind == PTS_C_STRING && sb->kind == PTS_C_STRING) {

@@ -42,8 +42,21 @@ static int bitwise(p2o_cx *cx, const pts_node *n, const char *bool_op,
 {
 	uint32_t ia, ib, a, b;
 	int dt, rc;
-	if ((rc = p2o_binary_operands(cx, n, &ia, &ib)) ||
-	    (rc = p2o_binary_promoted(cx, n, ia, ib, &dt, &a, &b)))
+	if ((rc = p2o_binary_operands(cx, n, &ia, &ib)))
+		return rc;
+	/* Numbers known now (an unrolled loop's `i < n and not done`
+	 * condition): folded, so the loop can tell when it ends. */
+	const pts_const *ka = p2o_konst(cx, n, ia), *kb = p2o_konst(cx, n, ib);
+	if (ka && kb && (ka->kind == PTS_C_BOOL || ka->kind == PTS_C_INT) &&
+	    (kb->kind == PTS_C_BOOL || kb->kind == PTS_C_INT)) {
+		int64_t x = ka->i, y = kb->i;
+		int64_t r = bool_op[0] == 'A' ? x & y : bool_op[0] == 'O' ?
+			    x | y : x ^ y;
+		if (ka->kind == PTS_C_BOOL && kb->kind == PTS_C_BOOL)
+			return p2o_set_bool(cx, n, 0, r != 0);
+		return p2o_set_int(cx, n, 0, r);
+	}
+	if ((rc = p2o_binary_promoted(cx, n, ia, ib, &dt, &a, &b)))
 		return rc;
 	if (p2o_dtype_is_float(dt))
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,

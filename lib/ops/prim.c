@@ -11,6 +11,13 @@ P2O_HANDLER(list_construct)
 	tv->onnx = P2O_NOVAL;
 	tv->n = n->n_in;
 	tv->items = n->in;
+	if (cx->loop_depth) { /* inside an unrolled loop: see p2o_tv_pin */
+		uint32_t *items = p2o_alloc(cx, sizeof *items *
+						    (n->n_in ? n->n_in : 1));
+		for (uint32_t j = 0; j < n->n_in; j++)
+			items[j] = p2o_tv_pin(cx, n->in[j]);
+		tv->items = items;
+	}
 	return P2O_OK;
 }
 
@@ -29,13 +36,20 @@ static int take_item(p2o_cx *cx, const pts_node *n, uint32_t list, int64_t j,
 		P2O_TV(cx, n->out[k]) = P2O_TV(cx, l->items[j]);
 		return P2O_OK;
 	}
-	if (l->kind == P2O_TV_CONST && l->k->kind == PTS_C_INTS) {
+	if (l->kind == P2O_TV_CONST && (l->k->kind == PTS_C_INTS ||
+					l->k->kind == PTS_C_FLOATS ||
+					l->k->kind == PTS_C_BOOLS)) {
 		if (j < 0)
 			j += (int64_t)l->k->n;
 		if (j < 0 || j >= (int64_t)l->k->n)
 			return p2o_fail(cx, P2O_ERR_CONVERT,
 					"index %lld out of range for a list of %zu",
 					(long long)j, l->k->n);
+		/* float[] and bool[] constants: a buffer's tolist() */
+		if (l->k->kind == PTS_C_FLOATS)
+			return p2o_set_float(cx, n, k, l->k->floats[j]);
+		if (l->k->kind == PTS_C_BOOLS)
+			return p2o_set_bool(cx, n, k, l->k->ints[j] != 0);
 		return p2o_set_int(cx, n, k, l->k->ints[j]);
 	}
 	if (l->kind == P2O_TV_TENSOR && p2o_t(cx, l->onnx)->rank == 1) {

@@ -429,12 +429,23 @@ static int prim_max_any(p2o_cx *cx, const pts_node *n, bool is_max)
 	bool all_const = true, any_float = false;
 	for (uint32_t i = 0; i < k; i++) {
 		const p2o_tv *t = &P2O_TV(cx, ids[i]);
-		const pts_value *pv = &cx->g->values[ids[i]];
-		if (pv->kind != PTS_V_INT && pv->kind != PTS_V_FLOAT)
+		/* A list item a handler made (or an unrolled loop pinned)
+		 * has no TorchScript value: its binding tells its kind. */
+		int kind = ids[i] < cx->g->n_values ?
+				   (int)cx->g->values[ids[i]].kind :
+			   t->kind == P2O_TV_CONST && t->k->kind == PTS_C_INT ?
+				   PTS_V_INT :
+			   t->kind == P2O_TV_CONST && t->k->kind == PTS_C_FLOAT ?
+				   PTS_V_FLOAT :
+			   t->kind == P2O_TV_TENSOR && t->scalar ?
+				   (p2o_dtype_is_float(p2o_t(cx, t->onnx)->dtype) ?
+					    PTS_V_FLOAT : PTS_V_INT) :
+				   -1;
+		if (kind != PTS_V_INT && kind != PTS_V_FLOAT)
 			return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 					"max/min of non-numbers is not "
 					"supported");
-		any_float |= pv->kind == PTS_V_FLOAT;
+		any_float |= kind == PTS_V_FLOAT;
 		all_const &= t->kind == P2O_TV_CONST;
 	}
 	if (all_const) {

@@ -773,6 +773,33 @@ static void bind_list(p2o_cx *cx, uint32_t tvid, const uint32_t *items,
 	tv->items = items;
 }
 
+/* list.append(el) of a list built in the graph (input li), in place when
+ * the list ends where its block's used part does (see p2o_tv.room);
+ * else into a new block with room to grow, doubling, so that n appends
+ * cost O(n) in all. */
+static int list_append(p2o_cx *cx, const pts_node *n, uint32_t li,
+		       uint32_t el)
+{
+	p2o_tv l = *p2o_tvin(cx, n, li);
+	uint32_t *room = l.room;
+	if (!room || room[0] != l.n || room[0] == room[1]) {
+		uint32_t cap = l.n < 4 ? 8 : l.n * 2;
+		room = p2o_alloc(cx, sizeof *room * ((size_t)cap + 2));
+		room[0] = l.n;
+		room[1] = cap;
+		if (l.n)
+			memcpy(room + 2, l.items, sizeof *room * l.n);
+	}
+	room[2 + room[0]++] = el;
+	bind_list(cx, n->in[li], room + 2, room[0]);
+	P2O_TV(cx, n->in[li]).room = room;
+	if (n->n_out) {
+		bind_list(cx, n->out[0], room + 2, room[0]);
+		P2O_TV(cx, n->out[0]).room = room;
+	}
+	return P2O_OK;
+}
+
 /* Python's position for list.insert / an index: negative from the end. */
 static int list_index(p2o_cx *cx, int64_t idx, uint32_t count, bool insert,
 		      uint32_t *at)
@@ -830,6 +857,20 @@ P2O_HANDLER(list_op)
 	const char *op = n->kind + strlen("aten::");
 	if (strcmp(op, "slice") == 0)
 		return list_slice(cx, n);
+	if (strcmp(op, "add") == 0) { /* a + b of lists: a new list */
+		p2o_arg ab[2];
+		uint32_t ca, cb;
+		int rc = p2o_args(cx, n, "a:v b:v", ab);
+		uint32_t *ia = rc ? NULL : list_items(cx, n, (uint32_t)ab[0].idx, &ca);
+		uint32_t *ib = ia ? list_items(cx, n, (uint32_t)ab[1].idx, &cb) : NULL;
+		if (!ib)
+			return rc ? rc : P2O_ERR_UNSUPPORTED;
+		uint32_t *items = p2o_alloc(cx, sizeof *items * (ca + cb + 1));
+		memcpy(items, ia, sizeof *items * ca);
+		memcpy(items + ca, ib, sizeof *items * cb);
+		bind_list(cx, n->out[0], items, ca + cb);
+		return P2O_OK;
+	}
 	bool copy = strcmp(op, "list") == 0 || strcmp(op, "copy") == 0,
 	     append = strcmp(op, "append") == 0,
 	     insert = strcmp(op, "insert") == 0, pop = strcmp(op, "pop") == 0,
@@ -838,6 +879,9 @@ P2O_HANDLER(list_op)
 	int rc = p2o_args(cx, n, "self|l:v idx:i? el:v?", v);
 	if (rc)
 		return rc;
+	if (append && p2o_tvin(cx, n, (uint32_t)v[0].idx)->kind == P2O_TV_LIST)
+		return list_append(cx, n, (uint32_t)v[0].idx,
+				   p2o_tv_pin(cx, n->in[v[2].idx]));
 	uint32_t cnt, at = 0;
 	uint32_t *items = list_items(cx, n, (uint32_t)v[0].idx, &cnt);
 	if (!items)
@@ -845,7 +889,7 @@ P2O_HANDLER(list_op)
 	if (!copy && !append &&
 	    (rc = list_index(cx, v[1].i, cnt, insert, &at)))
 		return rc;
-	uint32_t el = v[2].idx >= 0 ? n->in[v[2].idx] : 0;
+	uint32_t el = v[2].idx >= 0 ? p2o_tv_pin(cx, n->in[v[2].idx]) : 0;
 	if (append) {
 		items[cnt++] = el;
 	} else if (insert) {
