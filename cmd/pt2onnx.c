@@ -1045,6 +1045,30 @@ static cJSON *job_options(const struct job *j)
 			      !j->ext_data ? cJSON_CreateFalse() :
 			      j->ext_file ? cJSON_CreateString(j->ext_file) :
 					    cJSON_CreateTrue());
+	/* ---- knobs ---- */
+	const p2o_options *k = &j->kn.o;
+	static const char *const modes[] = { "eval", "preserve", "train" };
+	cJSON_AddBoolToObject(o, "no_export_params", k->no_export_params);
+	cJSON_AddBoolToObject(o, "keep_initializers_as_inputs",
+			      k->keep_initializers_as_inputs);
+	cJSON_AddBoolToObject(o, "no_constant_folding", k->no_constant_folding);
+	cJSON_AddStringToObject(o, "training", modes[k->training]);
+	cJSON *os = cJSON_CreateObject();
+	for (size_t i = 0; i < k->n_custom_opsets; i++)
+		cJSON_AddNumberToObject(os, j->kn.opsets[i].domain,
+					(double)j->kn.opsets[i].version);
+	cJSON_AddItemToObject(o, "custom_opsets", os);
+	cJSON_AddBoolToObject(o, "doc_strings", k->doc_strings);
+	cJSON_AddBoolToObject(o, "node_names", k->node_names);
+	cJSON_AddItemToObject(o, "producer_name",
+			      k->producer_name ?
+				      cJSON_CreateString(k->producer_name) :
+				      cJSON_CreateNull());
+	cJSON *md = cJSON_CreateObject();
+	for (size_t i = 0; i < k->n_metadata; i++)
+		cJSON_AddStringToObject(md, j->kn.meta[i].key,
+					j->kn.meta[i].value);
+	cJSON_AddItemToObject(o, "metadata", md);
 	return o;
 }
 

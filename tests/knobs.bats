@@ -223,3 +223,15 @@ ort() {
             fail "the man page lacks $flag"
     done
 }
+
+@test "--report lists the export options, valid against the schema" {
+    conv net.pt a.onnx --report r.json --training preserve \
+        --custom-opset com.example:2 --metadata k=v --no-constant-folding
+    run -0 "$PYTHON" "$ROOT/scripts/check_report.py" r.json
+    INFO=$(cat r.json)
+    [ "$(q 'm.options.training')" = preserve ]
+    [ "$(q 'm.options.custom_opsets["com.example"]')" = 2 ]
+    [ "$(q 'm.options.metadata.k')" = v ]
+    [ "$(q 'm.options.no_constant_folding && !m.options.no_export_params')" = true ]
+    [ "$(q 'm.options.producer_name')" = null ]
+}
