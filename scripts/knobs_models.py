@@ -3,14 +3,15 @@
 
     /usr/bin/python3 scripts/knobs_models.py make DIR
         writes DIR/net.pt (eval mode), DIR/net_train.pt (the same network
-        saved in training mode) and DIR/bn0.pt (dropout p=0: deterministic
-        in training mode), each with NAME.ref.json: the input x (one
+        saved in training mode) and DIR/bn0.pt (dropout p=0, batch norm
+        momentum 0: deterministic in training mode, and within what ONNX
+        Runtime computes right), each with NAME.ref.json: the input x (one
         2x3x8x8 float32 tensor), PyTorch's output in eval mode ("eval")
         and, for bn0, in training mode ("train"), and the state_dict
         ("state"), encoded as scripts/ortcheck.js's fixtures encode tensors
     /usr/bin/python3 scripts/knobs_models.py info MODEL.onnx
         prints a JSON summary of MODEL: inputs, initializers, node op types
-        with counts, node names, doc strings and int attributes, opset
+        with counts, node names, doc strings, int and float attributes, opset
         imports, producer, metadata, IR version
 """
 import base64
@@ -25,24 +26,15 @@ from torch import nn
 torch.manual_seed(0)
 
 
-class BatchNorm(nn.BatchNorm2d):
-    """BatchNorm2d without F.batch_norm's batch-size check, whose loop over
-    the input's dims pt2onnx converts only with prim::Loop support."""
-
-    def forward(self, x):
-        return torch.batch_norm(x, self.weight, self.bias, self.running_mean,
-                                self.running_var, self.training, 0.1,
-                                self.eps, False)
-
-
 class Net(nn.Module):
     """Conv, batch norm, dropout, an int buffer added to floats (a Cast of
     a constant: folded), two equal buffers (deduplicated)."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, momentum=0.1):
         super().__init__()
         self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1),
-                                      BatchNorm(4), nn.ReLU())
+                                      nn.BatchNorm2d(4, momentum=momentum),
+                                      nn.ReLU())
         self.drop = nn.Dropout(p)
         self.fc = nn.Linear(4 * 8 * 8, 5)
         self.register_buffer("scale", torch.full((5,), 0.25))
@@ -100,7 +92,10 @@ def make(d):
     save(d, "net", net, x)
     net.train()
     save(d, "net_train", net, x)
-    bn0 = Net(p=0.0)
+    # ONNX Runtime's BatchNormalization in training mode normalizes with
+    # the momentum-blended statistics (microsoft/onnxruntime#29790) unless
+    # ONNX's momentum is 1, PyTorch's 0: bn0's, so ORT can check it.
+    bn0 = Net(p=0.0, momentum=0.0)
     randomize_stats(bn0)
     bn0.train()
     save(d, "bn0", bn0, x)
@@ -124,7 +119,8 @@ def info(path):
         "doc_strings": [n.doc_string for n in g.node],
         "attrs": {n.name: {a.name: onnx.helper.get_attribute_value(a)
                            for a in n.attribute
-                           if a.type == onnx.AttributeProto.INT}
+                           if a.type in (onnx.AttributeProto.INT,
+                                         onnx.AttributeProto.FLOAT)}
                   for n in g.node},
         "node_outputs": {n.name: len(n.output) for n in g.node},
     }, indent=1, sort_keys=True))
