@@ -142,6 +142,28 @@ static void help(void)
 	       "                               (torch.nn.modules.linear.Linear, or\n"
 	       "                               Linear) an ONNX local function; no list:\n"
 	       "                               every module type. Needs opset 15\n"
+	       /* ---- knobs ---- */
+	       "\nExport options (torch.onnx.export's parameters):\n"
+	       "      --no-export-params       weights become graph inputs named after\n"
+	       "                               their module paths, in state_dict order\n"
+	       "                               (export_params=False)\n"
+	       "      --keep-initializers-as-inputs\n"
+	       "                               list every initializer as a graph input too\n"
+	       "                               (keep_initializers_as_inputs=True)\n"
+	       "      --no-constant-folding    keep constant subgraphs as nodes and equal\n"
+	       "                               initializers apart (do_constant_folding=False)\n"
+	       "      --training MODE          eval (default), preserve (the mode the\n"
+	       "                               module was saved in) or train: dropout and\n"
+	       "                               batch norm in training form (training=)\n"
+	       "      --custom-opset DOMAIN:VERSION\n"
+	       "                               add an opset_import entry; repeatable\n"
+	       "                               (custom_opsets=)\n"
+	       "      --doc-strings            TorchScript source locations as node\n"
+	       "                               doc_strings (verbose=True)\n"
+	       "      --node-names             node names from module paths, as\n"
+	       "                               /layer1/layer1.0/conv1/Conv\n"
+	       "      --producer-name NAME     ModelProto.producer_name (default pt2onnx)\n"
+	       "      --metadata KEY=VALUE     a metadata_props entry; repeatable\n"
 	       "\n"
 	       "Exit status: 0 success, 1 internal error, 2 usage error, 3 unreadable or\n"
 	       "invalid model, 4 unsupported ops or shapes, 5 output not writable.\n"
@@ -633,6 +655,20 @@ enum { OPT_OPSET = 256, OPT_INPUT_NAMES, OPT_OUTPUT_NAMES, OPT_VERSION,
        /* ---- aten ---- */
        OPT_EXPORT_TYPE, OPT_FUNCTIONS,
 };
+/* ---- knobs ---- */
+enum { OPT_NO_EXPORT_PARAMS = 0x4b00, OPT_KEEP_INITS, OPT_NO_FOLDING,
+       OPT_TRAINING, OPT_CUSTOM_OPSET, OPT_DOC_STRINGS, OPT_NODE_NAMES,
+       OPT_PRODUCER_NAME, OPT_METADATA };
+#define MAX_CUSTOM_OPSETS 64
+#define MAX_METADATA 256
+
+/* The export options of a job, by value (a batch line copies the command
+ * line's and adds its own). Strings point into the argv they came from. */
+struct knobs {
+	p2o_options o;          /* only the knob fields are used */
+	p2o_opset_id opsets[MAX_CUSTOM_OPSETS];
+	p2o_metadata meta[MAX_METADATA];
+};
 
 /* --list-ops: one line per TorchScript op kind and its opsets. */
 static void list_ops(void)
@@ -676,6 +712,8 @@ struct job {
 	const char *fn_types;   /* --export-modules-as-functions: its TYPE list
 	                           ("" for every type), or NULL when not given;
 	                           points into argv */
+	/* ---- knobs ---- */
+	struct knobs kn;        /* --no-export-params ... --metadata */
 };
 
 /* What main does besides converting. */
@@ -721,6 +759,94 @@ static void print_warnings(p2o_ctx *cx)
 }
 /* ---- end aten ---- */
 
+/* ---- knobs ---- */
+/* One export option into kn; EXIT_OK or a usage error naming the flag.
+ * DOMAIN:VERSION and KEY=VALUE are split in place (arg is argv's). */
+static int parse_knob(int c, char *arg, struct knobs *kn)
+{
+	p2o_options *o = &kn->o;
+	switch (c) {
+	case OPT_NO_EXPORT_PARAMS:
+		o->no_export_params = true;
+		return EXIT_OK;
+	case OPT_KEEP_INITS:
+		o->keep_initializers_as_inputs = true;
+		return EXIT_OK;
+	case OPT_NO_FOLDING:
+		o->no_constant_folding = true;
+		return EXIT_OK;
+	case OPT_DOC_STRINGS:
+		o->doc_strings = true;
+		return EXIT_OK;
+	case OPT_NODE_NAMES:
+		o->node_names = true;
+		return EXIT_OK;
+	case OPT_TRAINING:
+		if (strcmp(arg, "eval") == 0)
+			o->training = P2O_TRAINING_EVAL;
+		else if (strcmp(arg, "preserve") == 0)
+			o->training = P2O_TRAINING_PRESERVE;
+		else if (strcmp(arg, "train") == 0)
+			o->training = P2O_TRAINING_TRAIN;
+		else
+			return error(EXIT_USAGE, "--training takes eval, preserve "
+						 "or train, not '%s'", arg);
+		return EXIT_OK;
+	case OPT_PRODUCER_NAME:
+		if (!*arg)
+			return error(EXIT_USAGE, "--producer-name: empty name");
+		o->producer_name = arg;
+		return EXIT_OK;
+	case OPT_CUSTOM_OPSET: {
+		char *colon = strrchr(arg, ':');
+		if (!colon || colon == arg)
+			return error(EXIT_USAGE, "--custom-opset takes DOMAIN:VERSION "
+						 "(e.g. com.example:1), not '%s'",
+				     arg);
+		char *end;
+		errno = 0;
+		long long v = strtoll(colon + 1, &end, 10);
+		if (!colon[1] || *end || errno || v < 1 || v > INT32_MAX)
+			return error(EXIT_USAGE, "--custom-opset: version '%s' of "
+						 "'%.*s' is not a number >= 1",
+				     colon + 1, (int)(colon - arg), arg);
+		*colon = '\0';
+		if (strcmp(arg, "ai.onnx") == 0)
+			return error(EXIT_USAGE, "--custom-opset: '%s' is the "
+						 "default domain, whose version is "
+						 "--opset's", arg);
+		for (size_t i = 0; i < o->n_custom_opsets; i++)
+			if (strcmp(kn->opsets[i].domain, arg) == 0)
+				return error(EXIT_USAGE, "--custom-opset: domain "
+							 "'%s' given twice", arg);
+		if (o->n_custom_opsets == MAX_CUSTOM_OPSETS)
+			return error(EXIT_USAGE, "--custom-opset: more than %d "
+						 "domains", MAX_CUSTOM_OPSETS);
+		kn->opsets[o->n_custom_opsets++] =
+			(p2o_opset_id){ .domain = arg, .version = v };
+		return EXIT_OK;
+	}
+	case OPT_METADATA: {
+		char *eq = strchr(arg, '=');
+		if (!eq || eq == arg)
+			return error(EXIT_USAGE, "--metadata takes KEY=VALUE with a "
+						 "non-empty KEY, not '%s'", arg);
+		*eq = '\0';
+		for (size_t i = 0; i < o->n_metadata; i++)
+			if (strcmp(kn->meta[i].key, arg) == 0)
+				return error(EXIT_USAGE, "--metadata: key '%s' given "
+							 "twice", arg);
+		if (o->n_metadata == MAX_METADATA)
+			return error(EXIT_USAGE, "--metadata: more than %d keys",
+				     MAX_METADATA);
+		kn->meta[o->n_metadata++] =
+			(p2o_metadata){ .key = arg, .value = eq + 1 };
+		return EXIT_OK;
+	}
+	}
+	return error(EXIT_INTERNAL, "unknown export option %d", c);
+}
+
 /* Parses argv into j (on top of what j holds). Returns EXIT_OK or the exit
  * status of a usage error (told through error()). b is NULL for a batch
  * line: --batch, -j and the options that do not convert are errors there,
@@ -749,6 +875,16 @@ static int parse_args(int argc, char **argv, struct job *j,
 		{ "operator-export-type", required_argument, NULL, OPT_EXPORT_TYPE },
 		{ "export-modules-as-functions", optional_argument, NULL,
 		  OPT_FUNCTIONS },
+		/* ---- knobs ---- */
+		{ "no-export-params", no_argument, NULL, OPT_NO_EXPORT_PARAMS },
+		{ "keep-initializers-as-inputs", no_argument, NULL, OPT_KEEP_INITS },
+		{ "no-constant-folding", no_argument, NULL, OPT_NO_FOLDING },
+		{ "training", required_argument, NULL, OPT_TRAINING },
+		{ "custom-opset", required_argument, NULL, OPT_CUSTOM_OPSET },
+		{ "doc-strings", no_argument, NULL, OPT_DOC_STRINGS },
+		{ "node-names", no_argument, NULL, OPT_NODE_NAMES },
+		{ "producer-name", required_argument, NULL, OPT_PRODUCER_NAME },
+		{ "metadata", required_argument, NULL, OPT_METADATA },
 		{ NULL, 0, NULL, 0 },
 	};
 	char err[600];
@@ -877,6 +1013,16 @@ static int parse_args(int argc, char **argv, struct job *j,
 			j->fn_types = optarg ? optarg : "";
 			break;
 		/* ---- end aten ---- */
+		/* ---- knobs ---- */
+		case OPT_NO_EXPORT_PARAMS: case OPT_KEEP_INITS:
+		case OPT_NO_FOLDING: case OPT_TRAINING: case OPT_CUSTOM_OPSET:
+		case OPT_DOC_STRINGS: case OPT_NODE_NAMES:
+		case OPT_PRODUCER_NAME: case OPT_METADATA: {
+			int rc = parse_knob(c, optarg, &j->kn);
+			if (rc != EXIT_OK)
+				return rc;
+			break;
+		}
 		case ':':
 			return error(EXIT_USAGE, "option '%s' needs a value (see "
 						 "%s --help)",
@@ -998,6 +1144,42 @@ static cJSON *job_options(const struct job *j)
 			      !j->ext_data ? cJSON_CreateFalse() :
 			      j->ext_file ? cJSON_CreateString(j->ext_file) :
 					    cJSON_CreateTrue());
+	/* ---- knobs ---- */
+	const p2o_options *k = &j->kn.o;
+	static const char *const modes[] = { "eval", "preserve", "train" };
+	cJSON_AddBoolToObject(o, "no_export_params", k->no_export_params);
+	cJSON_AddBoolToObject(o, "keep_initializers_as_inputs",
+			      k->keep_initializers_as_inputs);
+	cJSON_AddBoolToObject(o, "no_constant_folding", k->no_constant_folding);
+	cJSON_AddStringToObject(o, "training", modes[k->training]);
+	cJSON *os = cJSON_CreateObject();
+	for (size_t i = 0; i < k->n_custom_opsets; i++)
+		cJSON_AddNumberToObject(os, j->kn.opsets[i].domain,
+					(double)j->kn.opsets[i].version);
+	cJSON_AddItemToObject(o, "custom_opsets", os);
+	cJSON_AddBoolToObject(o, "doc_strings", k->doc_strings);
+	cJSON_AddBoolToObject(o, "node_names", k->node_names);
+	cJSON_AddItemToObject(o, "producer_name",
+			      k->producer_name ?
+				      cJSON_CreateString(k->producer_name) :
+				      cJSON_CreateNull());
+	cJSON *md = cJSON_CreateObject();
+	for (size_t i = 0; i < k->n_metadata; i++)
+		cJSON_AddStringToObject(md, j->kn.meta[i].key,
+					j->kn.meta[i].value);
+	cJSON_AddItemToObject(o, "metadata", md);
+	/* ---- aten ---- */
+	static const char *const export_types[] = {
+		[P2O_EXPORT_ONNX] = "onnx",
+		[P2O_EXPORT_ATEN_FALLBACK] = "aten-fallback",
+		[P2O_EXPORT_FALLTHROUGH] = "fallthrough",
+	};
+	cJSON_AddStringToObject(o, "operator_export_type",
+				export_types[j->export_type]);
+	cJSON_AddItemToObject(o, "export_modules_as_functions",
+			      !j->fn_types ? cJSON_CreateFalse() :
+			      *j->fn_types ? cJSON_CreateString(j->fn_types) :
+					     cJSON_CreateTrue());
 	return o;
 }
 
@@ -1077,6 +1259,18 @@ static int convert_one(const struct job *j)
 		.external_data_file = j->ext_file,
 		/* ---- aten ---- */
 		.operator_export_type = j->export_type,
+		/* ---- knobs ---- */
+		.no_export_params = j->kn.o.no_export_params,
+		.keep_initializers_as_inputs = j->kn.o.keep_initializers_as_inputs,
+		.no_constant_folding = j->kn.o.no_constant_folding,
+		.training = j->kn.o.training,
+		.custom_opsets = j->kn.opsets,
+		.n_custom_opsets = j->kn.o.n_custom_opsets,
+		.doc_strings = j->kn.o.doc_strings,
+		.node_names = j->kn.o.node_names,
+		.producer_name = j->kn.o.producer_name,
+		.metadata = j->kn.meta,
+		.n_metadata = j->kn.o.n_metadata,
 	};
 	/* ---- aten ---- */
 	char *fn_copy = NULL;
@@ -1313,6 +1507,8 @@ static int job_from_line(struct job *j, const struct job *base,
 		/* ---- aten ---- */
 		.export_type = base->export_type,
 		.fn_types = base->fn_types,
+		/* ---- knobs ---- */
+		.kn = base->kn,
 	};
 	if (!(j->log = open_memstream(&j->log_text, &j->log_len)))
 		return error(EXIT_INTERNAL, "out of memory");

@@ -117,7 +117,12 @@ int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
 		take_progress(cx, opt);
 		p2o_progress(cx, "loading", 0, 0);
 		char err[1024];
-		int st = pts_load(path, &cx->model, err, sizeof err);
+		/* ---- knobs ---- */
+		pts_load_opts lo = {
+			.training = opt ? opt->training : 0,
+			.keep_params = opt && opt->no_export_params,
+		};
+		int st = pts_load_with(path, &lo, &cx->model, err, sizeof err);
 		if (st != PTS_OK) {
 			char msg[1200];
 			snprintf(msg, sizeof msg, "model '%s': %s", path, err);
@@ -588,6 +593,12 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 		cx->oom = NULL;
 		return rc;
 	}
+	/* ---- knobs ---- */
+	rc = p2o_take_knobs(cx, opt);
+	if (rc != P2O_OK) {
+		cx->oom = NULL;
+		return rc;
+	}
 	for (uint32_t i = 0; i < cx->g->n_values; i++)
 		p2o_tv_new(cx);
 	for (uint32_t i = 0; i < cx->g->n_values; i++) {
@@ -622,6 +633,10 @@ int p2o_convert(p2o_ctx *cx, const p2o_options *opt)
 	/* ---- end aten ---- */
 	if (rc == P2O_OK)
 		rc = worst_code(cx);
+	/* ---- knobs ---- (before the passes: a weight that is an input is
+	 * not folded) */
+	if (rc == P2O_OK)
+		rc = p2o_params_as_inputs(cx);
 	if (rc == P2O_OK) {
 		p2o_finalize(cx);
 		if (opt->n_function_types) /* ---- aten ---- */

@@ -18,7 +18,8 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t hash_tensor(const p2o_tensor *t)
+/* Shared with knobs.c's initializer deduplication. */
+uint64_t p2o_tensor_hash(const p2o_tensor *t)
 {
 	uint64_t h = 1469598103934665603ull;
 	h = hash_bytes(h, &t->dtype, sizeof t->dtype);
@@ -27,12 +28,12 @@ static uint64_t hash_tensor(const p2o_tensor *t)
 	return hash_bytes(h, t->data, t->nbytes);
 }
 
-static bool same_tensor(const p2o_tensor *a, const p2o_tensor *b)
+bool p2o_tensor_eq(const p2o_tensor *a, const p2o_tensor *b)
 {
 	return a->dtype == b->dtype && a->rank == b->rank &&
 	       a->nbytes == b->nbytes &&
 	       memcmp(a->dims, b->dims, sizeof *a->dims * (size_t)a->rank) == 0 &&
-	       memcmp(a->data, b->data, a->nbytes) == 0;
+	       (a->data == b->data || memcmp(a->data, b->data, a->nbytes) == 0);
 }
 
 /* An initializer for t, reusing an equal small one made before. t and its
@@ -49,7 +50,7 @@ static uint32_t small_const(p2o_cx *cx, const p2o_tensor *t)
 			uint32_t id = cx->kcache[i];
 			if (id == P2O_NOVAL)
 				continue;
-			uint32_t j = (uint32_t)(hash_tensor(p2o_v(cx, id)->init) &
+			uint32_t j = (uint32_t)(p2o_tensor_hash(p2o_v(cx, id)->init) &
 						(ncap - 1));
 			while (nt[j] != P2O_NOVAL)
 				j = (j + 1) & (ncap - 1);
@@ -59,9 +60,9 @@ static uint32_t small_const(p2o_cx *cx, const p2o_tensor *t)
 		cx->kcache_cap = ncap;
 	}
 	uint32_t mask = cx->kcache_cap - 1;
-	uint32_t j = (uint32_t)(hash_tensor(t) & mask);
+	uint32_t j = (uint32_t)(p2o_tensor_hash(t) & mask);
 	while (cx->kcache[j] != P2O_NOVAL) {
-		if (same_tensor(p2o_v(cx, cx->kcache[j])->init, t))
+		if (p2o_tensor_eq(p2o_v(cx, cx->kcache[j])->init, t))
 			return cx->kcache[j];
 		j = (j + 1) & mask;
 	}

@@ -221,6 +221,10 @@ struct p2o_ctx {
 	 * by p2o_functions after p2o_finalize. */
 	struct p2o_function *functions;
 	uint32_t n_functions;
+	/* ---- knobs ---- */
+	p2o_options knobs;        /* the options of p2o_convert, strings and
+	                             arrays copied into the arena */
+	bool train;               /* export dropout/batch_norm in training form */
 };
 
 typedef struct p2o_ctx p2o_cx;
@@ -782,5 +786,25 @@ int p2o_ir_version(int opset);
 
 #define P2O_HANDLER(name) int p2o_h_##name(p2o_cx *cx, const pts_node *n)
 #include "ops/ops.h"
+
+/* ---- knobs ---- */
+/* knobs.c: torch.onnx.export's parameters beyond the walk. */
+/* Keeps opt's knob fields (strings copied) in cx->knobs; validates. */
+int p2o_take_knobs(p2o_cx *cx, const p2o_options *opt);
+/* --no-export-params: the weights' initializers become graph inputs. */
+int p2o_params_as_inputs(p2o_cx *cx);
+/* Folds nodes of constant inputs into initializers (after Identity
+ * removal, before dead-code removal); a no-op with no_constant_folding. */
+void p2o_fold(p2o_cx *cx);
+/* Whether nd's outputs were all folded (the dead-code pass drops it). */
+bool p2o_folded(p2o_cx *cx, const p2o_node *nd);
+/* Merges equal live initializers (after dead-code removal). */
+void p2o_dedup(p2o_cx *cx);
+/* emit.c: a hash of t's dtype, dims and bytes; whether a and b are equal
+ * in those (the small-constant cache and the deduplication). */
+uint64_t p2o_tensor_hash(const p2o_tensor *t);
+bool p2o_tensor_eq(const p2o_tensor *a, const p2o_tensor *b);
+/* nd's name from its module path, for --node-names (unique). */
+const char *p2o_scoped_node_name(p2o_cx *cx, const p2o_node *nd);
 
 #endif

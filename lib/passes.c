@@ -27,6 +27,9 @@ void p2o_finalize(p2o_cx *cx)
 			alias[nd->out[0]] = nd->in[0];
 	}
 
+	/* ---- knobs ---- */
+	p2o_fold(cx);
+
 	/* Dead-code removal: a node lives if one of its outputs is read by a
 	 * live node or is a graph output. */
 	for (uint32_t v = 0; v < nv; v++)
@@ -36,6 +39,8 @@ void p2o_finalize(p2o_cx *cx)
 	for (uint32_t i = cx->n_nodes; i-- > 0;) {
 		p2o_node *nd = p2o_n(cx, i);
 		nd->live = false;
+		if (p2o_folded(cx, nd)) /* ---- knobs ---- */
+			continue;
 		for (uint32_t k = 0; k < nd->n_out && !nd->live; k++)
 			nd->live = p2o_v(cx, nd->out[k])->live;
 		if (!nd->live)
@@ -46,6 +51,7 @@ void p2o_finalize(p2o_cx *cx)
 		for (uint32_t k = 0; k < nd->n_out; k++)
 			p2o_v(cx, nd->out[k])->live = true;
 	}
+	p2o_dedup(cx); /* ---- knobs ---- */
 }
 
 int p2o_ir_version(int opset)

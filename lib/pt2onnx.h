@@ -10,6 +10,7 @@
 #ifndef PT2ONNX_H
 #define PT2ONNX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,24 @@ const char *p2o_dtype_name(int dtype);
 typedef void (*p2o_progress_fn)(void *user, const char *stage, uint64_t done,
 				uint64_t total);
 
+/* ---- knobs ---- */
+/* --training: the mode the module is exported in. */
+enum p2o_training {
+	P2O_TRAINING_EVAL = 0,     /* .eval() first (torch.onnx's default) */
+	P2O_TRAINING_PRESERVE = 1, /* the mode the module was saved in */
+	P2O_TRAINING_TRAIN = 2,    /* .train(): dropout, batch statistics */
+};
+/* An opset_import entry of a custom domain (--custom-opset). */
+typedef struct p2o_opset_id {
+	const char *domain;  /* non-empty, not "ai.onnx" */
+	int64_t version;     /* >= 1 */
+} p2o_opset_id;
+/* One metadata_props entry (--metadata KEY=VALUE). */
+typedef struct p2o_metadata {
+	const char *key;     /* non-empty, unique */
+	const char *value;
+} p2o_metadata;
+
 typedef struct p2o_options {
 	int opset;                        /* P2O_OPSET_MIN .. P2O_OPSET_MAX */
 	const p2o_input_spec *inputs;     /* one per tensor input of forward() */
@@ -107,6 +126,20 @@ typedef struct p2o_options {
 	 * n_function_types 1 means every module type. Needs opset 15. */
 	const char *const *function_types;
 	size_t n_function_types;
+	/* ---- knobs ---- */
+	/* torch.onnx.export's parameters (see README "Export options"). All
+	 * zero is torch.onnx's default export. */
+	bool no_export_params;            /* weights become graph inputs */
+	bool keep_initializers_as_inputs; /* initializers listed as inputs */
+	bool no_constant_folding;         /* keep constant subgraphs */
+	int training;                     /* enum p2o_training */
+	const p2o_opset_id *custom_opsets; /* extra opset_import entries */
+	size_t n_custom_opsets;
+	bool doc_strings;                 /* source locations on nodes */
+	bool node_names;                  /* module-path node names */
+	const char *producer_name;        /* NULL: "pt2onnx" */
+	const p2o_metadata *metadata;     /* ModelProto.metadata_props */
+	size_t n_metadata;
 } p2o_options;
 
 /* ---- extdata ---- */

@@ -37,6 +37,13 @@ static struct {
 	/* ---- aten ---- */
 	int (*node_types)(pts_model *, const pts_node *, const int *,
 			  const int *, const int64_t *const *, int *, int *);
+	/* ---- knobs ---- */
+	int (*load_with)(const char *, const pts_load_opts *, pts_model **,
+			 char *, size_t);
+	int (*training)(const pts_model *);
+	size_t (*params)(const pts_model *, const char *const **,
+			 const uint32_t **);
+	const char *(*node_scope)(const pts_model *, const pts_node *);
 } shim;
 
 /* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
@@ -114,6 +121,15 @@ int p2o_load_torch(char *err, size_t errlen)
 			     cand[i], err, errlen) ||
 		    /* ---- aten ---- */
 		    !resolve((void **)&shim.node_types, "pts_node_types",
+			     cand[i], err, errlen) ||
+		    /* ---- knobs ---- */
+		    !resolve((void **)&shim.load_with, "pts_load_with",
+			     cand[i], err, errlen) ||
+		    !resolve((void **)&shim.training, "pts_training", cand[i],
+			     err, errlen) ||
+		    !resolve((void **)&shim.params, "pts_params", cand[i], err,
+			     errlen) ||
+		    !resolve((void **)&shim.node_scope, "pts_node_scope",
 			     cand[i], err, errlen)) {
 			memset(&shim, 0, sizeof shim); /* handle leaks: harmless */
 			return P2O_ERR_RUNTIME;
@@ -190,4 +206,31 @@ int pts_node_types(pts_model *m, const pts_node *n, const int *dtypes,
 {
 	assert(shim.node_types);
 	return shim.node_types(m, n, dtypes, ranks, dims, out_dtypes, out_ranks);
+}
+
+/* ---- knobs ---- */
+int pts_load_with(const char *path, const pts_load_opts *opts,
+		  pts_model **out, char *err, size_t errlen)
+{
+	assert(shim.load_with);
+	return shim.load_with(path, opts, out, err, errlen);
+}
+
+int pts_training(const pts_model *m)
+{
+	assert(shim.training);
+	return shim.training(m);
+}
+
+size_t pts_params(const pts_model *m, const char *const **names,
+		  const uint32_t **values)
+{
+	assert(shim.params);
+	return shim.params(m, names, values);
+}
+
+const char *pts_node_scope(const pts_model *m, const pts_node *n)
+{
+	assert(shim.node_scope);
+	return shim.node_scope(m, n);
 }

@@ -172,6 +172,16 @@ static void domain_add(p2o_cx *cx, domain_set *ds, const char *d)
 	ds->v[ds->n++] = d;
 }
 
+/* The version of domain d in opset_import: --custom-opset's when it
+ * names d, else 1. */
+static int64_t domain_version(const p2o_cx *cx, const char *d)
+{
+	for (size_t i = 0; i < cx->knobs.n_custom_opsets; i++)
+		if (strcmp(cx->knobs.custom_opsets[i].domain, d) == 0)
+			return cx->knobs.custom_opsets[i].version;
+	return 1;
+}
+
 /* opset_import: the default domain at the target opset, then ds. */
 static Onnx__OperatorSetIdProto **opset_imports(p2o_cx *cx,
 						const domain_set *ds,
@@ -184,7 +194,7 @@ static Onnx__OperatorSetIdProto **opset_imports(p2o_cx *cx,
 		onnx__operator_set_id_proto__init(os);
 		os->domain = i ? (char *)ds->v[i - 1] : "";
 		os->has_version = 1;
-		os->version = i ? 1 : cx->opset;
+		os->version = i ? domain_version(cx, ds->v[i - 1]) : cx->opset;
 		v[i] = os;
 	}
 	*n = ds->n + 1;
@@ -221,8 +231,16 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 
 	g->node = ALLOCN(cx, Onnx__NodeProto *, cx->n_nodes);
 	for (uint32_t i = 0; i < cx->n_nodes; i++)
-		if (p2o_n(cx, i)->live)
+		if (p2o_n(cx, i)->live) {
 			g->node[g->n_node++] = node_proto(cx, p2o_n(cx, i));
+			/* ---- knobs ---- */
+			const p2o_node *nd = p2o_n(cx, i);
+			Onnx__NodeProto *np = g->node[g->n_node - 1];
+			if (cx->knobs.node_names)
+				np->name = (char *)p2o_scoped_node_name(cx, nd);
+			if (cx->knobs.doc_strings && nd->from && nd->from->source)
+				np->doc_string = (char *)nd->from->source;
+		}
 
 	size_t n_init = 0, n_vi = 0;
 	uint64_t weight_bytes = 0;
@@ -236,7 +254,8 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 			n_vi++;
 	}
 	/* IR version 3 wants every initializer listed as an input too. */
-	bool init_inputs = p2o_ir_version(cx->opset) < 4;
+	bool init_inputs = p2o_ir_version(cx->opset) < 4 ||
+			   cx->knobs.keep_initializers_as_inputs; /* knobs */
 	g->initializer = ALLOCN(cx, Onnx__TensorProto *, n_init);
 	g->value_info = ALLOCN(cx, Onnx__ValueInfoProto *, n_vi);
 	g->input = ALLOCN(cx, Onnx__ValueInfoProto *,
@@ -270,6 +289,9 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	m->producer_version = PT2ONNX_VERSION;
 	/* ---- aten ---- */
 	domain_set ds = { 0 };
+	/* ---- knobs ---- --custom-opset's domains first, in their order */
+	for (size_t i = 0; i < cx->knobs.n_custom_opsets; i++)
+		domain_add(cx, &ds, cx->knobs.custom_opsets[i].domain);
 	for (size_t i = 0; i < g->n_node; i++)
 		domain_add(cx, &ds, g->node[i]->domain);
 	m->n_functions = cx->n_functions;
@@ -284,6 +306,23 @@ static Onnx__ModelProto *model_proto(p2o_cx *cx)
 	free(ds.v);
 	/* ---- end aten ---- */
 	m->graph = g;
+	/* ---- knobs ---- */
+	const p2o_options *k = &cx->knobs;
+	if (k->producer_name)
+		m->producer_name = (char *)k->producer_name;
+	if (k->n_metadata) {
+		m->metadata_props = ALLOCN(cx, Onnx__StringStringEntryProto *,
+					   k->n_metadata);
+		for (size_t i = 0; i < k->n_metadata; i++) {
+			Onnx__StringStringEntryProto *e =
+				ALLOC(cx, Onnx__StringStringEntryProto);
+			onnx__string_string_entry_proto__init(e);
+			e->key = (char *)k->metadata[i].key;
+			e->value = (char *)k->metadata[i].value;
+			m->metadata_props[i] = e;
+		}
+		m->n_metadata_props = k->n_metadata;
+	}
 
 	cx->stats.nodes = g->n_node;
 	cx->stats.initializers = g->n_initializer;

@@ -83,6 +83,14 @@ struct pts_model {
 		scope_index;
 	// The libtorch node each pts_node describes (pts_node_types).
 	std::unordered_map<const pts_node *, const Node *> torch_node;
+	// ---- knobs ----
+	bool training = false; // forward() was frozen in training mode
+	// Parameters and buffers in state_dict order, and the graph value
+	// (a frozen constant) holding each, or UINT32_MAX.
+	std::vector<const char *> param_names;
+	std::vector<uint32_t> param_values;
+	std::unordered_map<std::string, size_t> param_index; // "self.a.b" -> i
+	std::unordered_map<const pts_node *, const char *> scope_paths;
 };
 
 // ---- archive validation ---------------------------------------------------
@@ -1325,6 +1333,70 @@ const pts_schema *schema_of(pts_model *m, const Node *n)
 
 void fill_block(pts_model *m, const Block *b, pts_block *pb);
 
+// ---- knobs ----
+// A frozen constant named after a parameter or buffer (freeze_attributes
+// names them "self." + the state_dict key) is recorded as its value.
+void note_param(pts_model *m, const Value *v, uint32_t id)
+{
+	if (!v->hasDebugName())
+		return;
+	auto found = m->param_index.find(v->debugName());
+	if (found != m->param_index.end() &&
+	    m->param_values[found->second] == UINT32_MAX)
+		m->param_values[found->second] = id;
+}
+
+// The module path of the call that Inline brought n from: the instance
+// names of the inlined module calls, outermost first, joined by '.'
+// ("layer1.0.conv1"); "" for forward()'s own nodes.
+const char *scope_path_of(pts_model *m, const Node *n)
+{
+	auto cs = n->callstack();
+	if (!cs)
+		return "";
+	std::string path;
+	for (const auto &e : (*cs)->vec()) {
+		const auto &info = std::get<torch::jit::kModuleInstanceInfo>(e);
+		if (!info)
+			continue;
+		std::string name = info->instance_name();
+		// SELF: a call of another method of the same module.
+		if (name.empty() || name == "self" || name == "SELF")
+			continue;
+		path += (path.empty() ? "" : ".") + name;
+	}
+	return keep_str(m, path);
+}
+
+// Parameters then buffers of each module, then its submodules in order:
+// the order of Python's state_dict() (and of the class type's slots,
+// which scripting fills from _parameters, _buffers, _modules).
+void collect_params(pts_model *m, const c10::intrusive_ptr<c10::ivalue::Object> &obj,
+		    const std::string &prefix)
+{
+	const auto &type = obj->type();
+	size_t n = type->numAttributes();
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			bool want = pass == 0 ? type->is_parameter(i) :
+						!type->is_parameter(i) &&
+							type->is_buffer(i);
+			if (!want || !obj->getSlot(i).isTensor())
+				continue;
+			std::string key = prefix + type->getAttributeName(i);
+			m->param_index.emplace("self." + key,
+					       m->param_names.size());
+			m->param_names.push_back(keep_str(m, key));
+			m->param_values.push_back(UINT32_MAX);
+		}
+	for (size_t i = 0; i < n; i++) {
+		c10::IValue v = obj->getSlot(i);
+		if (v.isObject() && type->getAttribute(i)->is_module())
+			collect_params(m, v.toObject(),
+				       prefix + type->getAttributeName(i) + ".");
+	}
+}
+
 void fill_node(pts_model *m, const Node *n, pts_node *pn)
 {
 	pn->kind = keep_str(m, n->kind().toQualString());
@@ -1357,10 +1429,11 @@ void fill_block(pts_model *m, const Block *b, pts_block *pb)
 	pb->n_in = (uint32_t)in.size();
 	pb->in = keep_idx(m, std::move(in));
 	std::vector<pts_node> ns;
-	std::vector<const Node *> tn; // ---- aten ----
+	std::vector<const Node *> tn; // each ns[i]'s libtorch node
 	for (const Node *n : b->nodes()) {
 		if (n->kind() == c10::prim::Constant) {
-			add_value(m, n->output());
+			uint32_t id = add_value(m, n->output());
+			note_param(m, n->output(), id);
 			continue;
 		}
 		pts_node pn{};
@@ -1371,8 +1444,10 @@ void fill_block(pts_model *m, const Block *b, pts_block *pb)
 	pb->n_nodes = (uint32_t)ns.size();
 	m->nodes.push_back(std::move(ns));
 	pb->nodes = m->nodes.back().data();
-	for (size_t k = 0; k < tn.size(); k++) // ---- aten ----
-		m->torch_node.emplace(&m->nodes.back()[k], tn[k]);
+	for (size_t k = 0; k < tn.size(); k++) {
+		m->torch_node.emplace(&pb->nodes[k], tn[k]); // ---- aten ----
+		m->scope_paths.emplace(&pb->nodes[k], scope_path_of(m, tn[k])); // ---- knobs ----
+	}
 	auto out = value_ids(m, b->outputs());
 	pb->n_out = (uint32_t)out.size();
 	pb->out = keep_idx(m, std::move(out));
@@ -2407,7 +2482,7 @@ void expand_tensor_lists(torch::jit::Graph &g)
 // every later pass sees the whole forward(); mutation removal before constant
 // propagation so that folded values are the functional ones.
 void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
-		  const torch::jit::Module &mod)
+		  const torch::jit::Module &mod, bool fold_bn = true)
 {
 	torch::jit::Inline(*g);
 	fold_newer_args(g->block());
@@ -2453,7 +2528,8 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 	});
 	functionalize_view_writes(*g, g->block());
 	torch::jit::ConstantPropagation(g);
-	fold_conv_bn(*g, users);
+	if (fold_bn) // off when parameters must stay what they are
+		fold_conv_bn(*g, users);
 	expand_tensor_lists(*g);
 	torch::jit::EliminateDeadCode(g);
 	std::string why = unfrozen(g->block());
@@ -2467,6 +2543,15 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 extern "C" int pts_load(const char *path, pts_model **out, char *err,
 			size_t errlen)
 {
+	return pts_load_with(path, nullptr, out, err, errlen);
+}
+
+extern "C" int pts_load_with(const char *path, const pts_load_opts *opts,
+			     pts_model **out, char *err, size_t errlen)
+{
+	pts_load_opts o{};
+	if (opts)
+		o = *opts;
 	*out = nullptr;
 	static QuietWarnings quiet;
 #if TORCH_VERSION_MAJOR >= 2
@@ -2524,14 +2609,20 @@ extern "C" int pts_load(const char *path, pts_model **out, char *err,
 			delete m;
 			return PTS_E_MODEL;
 		}
-		mod.eval();
+		// ---- knobs ---- (torch.onnx's training=: eval by default)
+		if (o.training == 2)
+			mod.train();
+		else if (o.training != 1)
+			mod.eval();
+		m->training = mod.is_training();
+		collect_params(m, mod._ivalue(), "");
 		auto forward = mod.get_method("forward");
 		m->graph = forward.graph();
 		// forward()'s default arguments, for inputs given no shape.
 		std::vector<c10::optional<c10::IValue>> defaults;
 		for (const auto &arg : forward.function().getSchema().arguments())
 			defaults.push_back(arg.default_value());
-		canonicalize(m->graph, mod);
+		canonicalize(m->graph, mod, !o.keep_params);
 		// The graph now holds every constant the conversion needs; the
 		// module (and weights only it still refers to) can go.
 		mod = torch::jit::Module();
@@ -2678,6 +2769,26 @@ extern "C" const char *pts_graph_text(pts_model *m)
 		}
 	}
 	return m->text.c_str();
+}
+
+// ---- knobs ----
+extern "C" int pts_training(const pts_model *m)
+{
+	return m->training;
+}
+
+extern "C" size_t pts_params(const pts_model *m, const char *const **names,
+			     const uint32_t **values)
+{
+	*names = m->param_names.data();
+	*values = m->param_values.data();
+	return m->param_names.size();
+}
+
+extern "C" const char *pts_node_scope(const pts_model *m, const pts_node *n)
+{
+	auto found = m->scope_paths.find(n);
+	return found == m->scope_paths.end() ? "" : found->second;
 }
 
 extern "C" void pts_free(pts_model *m)

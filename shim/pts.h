@@ -264,6 +264,27 @@ const char *pts_torch_version(void);
  * archive); -1 when not measured. Optional: lib/shimload.c does without
  * it in a shim that lacks it. */
 double pts_freeze_seconds(const pts_model *m);
+/* ---- knobs ---- */
+/* How pts_load_with prepares the module (all zero: as pts_load). */
+typedef struct pts_load_opts {
+	int training;    /* 0: eval() first; 1: the mode it was saved in;
+	                    2: train() first */
+	int keep_params; /* 1: parameters stay as saved (no conv+batch_norm
+	                    folding into the convolution's weights) */
+} pts_load_opts;
+int pts_load_with(const char *path, const pts_load_opts *opts,
+		  pts_model **out, char *err, size_t errlen);
+/* Whether forward() was frozen in training mode. */
+int pts_training(const pts_model *m);
+/* The module's parameters then buffers, module by module, in state_dict
+ * order: *names ("features.0.weight") and, for each, the graph value (a
+ * constant) holding it, or UINT32_MAX when the graph does not use it.
+ * Returns the count; the arrays are owned by m. */
+size_t pts_params(const pts_model *m, const char *const **names,
+		  const uint32_t **values);
+/* The module path n was inlined from ("layer1.0.conv1"), "" for
+ * forward()'s own nodes; owned by m. */
+const char *pts_node_scope(const pts_model *m, const pts_node *n);
 
 #ifdef __cplusplus
 }

@@ -90,9 +90,9 @@ static int batch_stats_norm(p2o_cx *cx, const pts_node *n, uint32_t x,
  *   training, momentum, eps, cudnn_enabled) */
 P2O_HANDLER(batch_norm)
 {
-	p2o_arg v[8];
+	p2o_arg v[9];
 	int rc = p2o_args(cx, n, "training:b eps:f input:t weight:t? bias:t? "
-				 "running_mean:t? running_var:t?", v);
+				 "running_mean:t? running_var:t? momentum:f", v);
 	if (rc)
 		return rc;
 	double eps = v[1].f;
@@ -103,7 +103,15 @@ P2O_HANDLER(batch_norm)
 		return batch_stats_norm(cx, n, v[2].tensor, v[3].none ? P2O_NOVAL :
 					v[3].tensor, v[4].none ? P2O_NOVAL :
 					v[4].tensor, eps);
-	if (v[0].b)
+	/* ---- knobs ---- --training train: BatchNormalization's training
+	 * form normalizes by the batch's statistics, as PyTorch does in
+	 * training; its extra outputs are the updated running statistics. */
+	bool train = v[0].b && cx->train;
+	if (train && (rc = p2o_need_opset(cx, 14, "batch_norm in training "
+					  "mode (BatchNormalization's "
+					  "training_mode)")))
+		return rc;
+	if (v[0].b && !train)
 		return p2o_fail(cx, P2O_ERR_UNSUPPORTED,
 				"batch_norm in training mode (the model is "
 				"exported in eval mode; call .eval() before "
@@ -137,9 +145,21 @@ P2O_HANDLER(batch_norm)
 	for (int i = 0; i < 5; i++)
 		if (in[i] == P2O_NOVAL)
 			return P2O_ERR_UNSUPPORTED;
-	uint32_t nd = p2o_node_new(cx, "BatchNormalization", 5, in, 1);
+	uint32_t nd = p2o_node_new(cx, "BatchNormalization", 5, in, train ? 3 : 1);
 	p2o_attr_float(cx, nd, "epsilon", (float)eps);
-	return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+	if (!train)
+		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+	/* ---- knobs ---- ONNX weighs the old running value by momentum,
+	 * PyTorch the new batch value. */
+	p2o_attr_int(cx, nd, "training_mode", 1);
+	p2o_attr_float(cx, nd, "momentum", (float)(1.0 - v[7].f));
+	uint32_t y = p2o_node_done(cx, nd);
+	if (y == P2O_NOVAL)
+		return P2O_ERR_CONVERT;
+	p2o_dim cd = { c, NULL };
+	for (uint32_t k = 1; k < 3; k++)
+		p2o_set_type(cx, p2o_n(cx, cx->n_nodes - 1)->out[k], dt, 1, &cd);
+	return p2o_set_result(cx, n, y);
 }
 
 /* The arguments of aten::layer_norm and native_layer_norm (input,

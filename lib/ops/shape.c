@@ -471,6 +471,26 @@ P2O_HANDLER(dropout)
 	int rc = p2o_args(cx, n, "p:f train:b", v);
 	if (rc)
 		return rc;
+	/* ---- knobs ---- --training train: Dropout's training form (its
+	 * ratio and training_mode inputs are Dropout-12's). Feature and alpha
+	 * dropout drop whole channels or keep the mean: ONNX has neither. */
+	if (v[1].b && cx->train && strcmp(n->kind, "aten::dropout") == 0 &&
+	    (v[0].f != 0 || cx->opset >= 12)) {
+		if ((rc = p2o_need_opset(cx, 12, "dropout in training mode "
+					 "(Dropout's training_mode)")))
+			return rc;
+		uint32_t x = p2o_arg_tensor(cx, n, 0);
+		if (x == P2O_NOVAL)
+			return P2O_ERR_UNSUPPORTED;
+		int dt = p2o_t(cx, x)->dtype;
+		if (!p2o_dtype_is_float(dt))
+			return p2o_fail(cx, P2O_ERR_UNSUPPORTED, "dropout of a "
+					"non-float tensor in training mode");
+		uint32_t in[3] = { x, p2o_const_scalar(cx, dt, v[0].f),
+				   p2o_const_scalar(cx, P2O_BOOL, 1) };
+		uint32_t nd = p2o_node_new(cx, "Dropout", 3, in, 1);
+		return p2o_set_result(cx, n, p2o_node_done(cx, nd));
+	}
 	/* train=True is real (random) dropout even in an eval-mode module
 	 * (F.dropout(x, training=True)); with p == 0 it keeps everything. */
 	if (v[1].b && v[0].f != 0)
