@@ -10,10 +10,9 @@
 #   make fuzz       FUZZ_SECONDS=N: AFL++ on the archive loader and on the
 #                   command line, N seconds each, findings in build/fuzz/
 #   make fuzz-replay  the fuzz harnesses built with cc, for the corpus replay
-#   make v2-models  PyTorch 2.6 archives of torchvision models, made in a
-#                   Debian 13 chroot (V2_CHROOT, built by debootstrap)
-#   make v2-zoo     the same networks' skeletons in testdata/v2/zoo (their
-#                   archives without the large weights, for tests/v2zoo.bats)
+#   make v2-zoo     PyTorch 2.6 archives of torchvision networks, made in a
+#                   Debian 13 chroot (V2_CHROOT, built by debootstrap), as
+#                   the skeletons of testdata/v2/zoo (tests/v2zoo.bats)
 #   make LIBTORCH=DIR  the shim against another libtorch (a release tree
 #                   or the torch/ folder of a PyTorch install)
 
@@ -59,8 +58,8 @@ PROTO_OBJ = $(GEN)/onnx.pb-c.o
 BIN      = $(BUILD)/pt2onnx
 
 .PHONY: all deps test demo bench install uninstall clean fixtures models \
-	v2-models v2-fixtures v2-zoo \
-	check-asan test-v2models fuzz fuzz-replay fuzz-harnesses hostile
+	v2-fixtures v2-zoo \
+	check-asan fuzz fuzz-replay fuzz-harnesses hostile
 
 all: $(BIN) $(SHIM_SO)
 
@@ -236,14 +235,12 @@ fixtures:
 models:
 	/usr/bin/python3 scripts/make_models.py $(BUILD)/models
 
-# Archives written by PyTorch 2.6 (tests/v2.bats, tests/v2models/),
+# Archives written by PyTorch 2.6 (tests/v2.bats, tests/v2zoo.bats),
 # made in a Debian 13 chroot that has it (needs root: debootstrap, chroot,
-# mount). v2-models writes the torchvision ones into $(V2_MODELS);
-# v2-fixtures rewrites the committed small ones in testdata/v2. The first
-# run builds the chroot (~13 min and ~2 GiB here; the models then take
-# ~5 min).
+# mount). v2-fixtures rewrites the committed small ones in testdata/v2,
+# v2-zoo the torchvision skeletons in testdata/v2/zoo. The first run
+# builds the chroot (~13 min and ~2 GiB here; the zoo then takes ~4 min).
 V2_CHROOT ?= $(BUILD)/trixie
-V2_MODELS ?= $(BUILD)/v2models
 DEBIAN_MIRROR ?= http://deb.debian.org/debian
 V2_RUN = sh scripts/v2chroot.sh $(V2_CHROOT)
 
@@ -251,14 +248,6 @@ $(V2_CHROOT)/usr/bin/python3:
 	debootstrap --variant=minbase \
 		--include=python3-torch,python3-torchvision trixie \
 		$(V2_CHROOT) $(DEBIAN_MIRROR)
-
-v2-models: $(V2_CHROOT)/usr/bin/python3
-	$(V2_RUN) --big $(V2_MODELS)
-
-# The PyTorch 2.6 torchvision models, end to end (the small ones are in
-# tests/v2.bats).
-test-v2models: all
-	V2_MODELS=$(V2_MODELS) bats --tap tests/v2models/
 
 v2-fixtures: $(V2_CHROOT)/usr/bin/python3
 	$(V2_RUN) testdata/v2

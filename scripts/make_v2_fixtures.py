@@ -2,10 +2,9 @@
 """make_v2_fixtures.py — fixtures written by PyTorch 2.x.
 
     python3 scripts/make_v2_fixtures.py testdata/v2          (small ones)
-    python3 scripts/make_v2_fixtures.py --big build/v2models (torchvision)
 
 Run under PyTorch 2.x (Debian 13's python3-torch 2.6, in a chroot: see
-README "PyTorch 2.x archives" and `make v2-models`), never Debian 12's
+README "PyTorch 2.x archives" and `make v2-fixtures`), never Debian 12's
 1.13: the point is archives a newer PyTorch wrote, with its outputs as the
 reference. The json is the format of scripts/make_fixtures.py (write_case),
 so tests/ops.bats and tests/v2.bats check them with the same machinery.
@@ -17,8 +16,7 @@ so tests/ops.bats and tests/v2.bats check them with the same machinery.
                        no_grad), a GPT-style decoder block calling
                        F.scaled_dot_product_attention(is_causal=True), a
                        BERT-style encoder, an LSTM, a small CNN
-  --big DIR            torchvision resnet18, mobilenet_v3_large,
-                       efficientnet_b0, vit_b_16, swin_t (random weights)
+  (torchvision networks: scripts/make_v2_zoo.py)
 """
 import os
 import sys
@@ -307,23 +305,8 @@ def write_models(folder):
                    1e-4, [low, 17, 23])
 
 
-def write_big(folder):
-    import torchvision
-    os.makedirs(folder, exist_ok=True)
-    for name, size in [("resnet18", 224), ("mobilenet_v3_large", 224),
-                       ("efficientnet_b0", 224), ("vit_b_16", 224),
-                       ("swin_t", 224)]:
-        gen = seeded(name)
-        module = getattr(torchvision.models, name)(weights=None).eval()
-        x = rnd(gen, 1, 3, size, size)
-        write_case(folder, name, module, [[x]], "trace",
-                   ["1x3x%dx%d" % (size, size)], 14, 1e-3, 1e-4, [14, 17, 23])
-
-
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--big":
-        write_big(sys.argv[2])
-    elif len(sys.argv) == 3 and sys.argv[1] == "--ops":
+    if len(sys.argv) == 3 and sys.argv[1] == "--ops":
         write_sdpa(os.path.join(sys.argv[2], "ops"))
     elif len(sys.argv) == 2:
         write_sdpa(os.path.join(sys.argv[1], "ops"))

@@ -1,6 +1,6 @@
 #!/bin/sh
 # v2chroot.sh CHROOT ARGS... — runs scripts/make_v2_fixtures.py ARGS under
-# the PyTorch 2.x of CHROOT (a Debian 13 made by `make v2-models`), with
+# the PyTorch 2.x of CHROOT (a Debian 13 made by `make v2-fixtures` or `make v2-zoo`), with
 # this checkout's scripts/ copied in and the output copied back out.
 # The last argument is the output folder, relative to the checkout or
 # absolute. V2_SCRIPT names another script of scripts/ to run the same
