@@ -156,20 +156,28 @@ unchanged() {
 }
 
 @test "SIGTERM stops the conversion: no output file, no temporary file" {
-    # A model that takes seconds to convert (about 4 here): a deep MLP.
-    local pt=$BATS_TEST_TMPDIR/deep.pt
+    # A model that takes seconds to convert: 1 GiB of weights (zeros, made
+    # without initializing them: seconds, where tracing a deep network took
+    # most of a minute). Loading takes about a second here and writing
+    # (with its fsync) about three, so the signal after two seconds lands
+    # while the temporary file is being written; on a slower machine it
+    # lands earlier, which must leave nothing behind just the same.
+    local pt=$BATS_TEST_TMPDIR/wide.pt
     "$PYTHON" -c '
-import sys, torch, torch.nn as nn
-m = nn.Sequential(*[nn.Sequential(nn.Linear(8, 8), nn.ReLU())
-                    for _ in range(4000)]).eval()
-torch.jit.trace(m, torch.randn(2, 8)).save(sys.argv[1])' "$pt"
-    "$PT2ONNX" "$pt" -s 2x8 -o "$OUT.new" -q &
+import sys, torch
+m = torch.nn.utils.skip_init(torch.nn.Linear, 16384, 16384)
+with torch.no_grad():
+    m.weight.zero_()
+    m.bias.zero_()
+torch.jit.script(m.eval()).save(sys.argv[1])' "$pt"
+    "$PT2ONNX" "$pt" -s 2x16384 -o "$OUT.new" -q &
     local pid=$! rc=0
-    sleep 1
+    sleep 2
     kill -TERM "$pid"
     wait "$pid" || rc=$?
     [ "$rc" -eq 143 ] || fail "exit $rc, want 143 (killed by SIGTERM)"
     sleep 0.2 # the worker removes its temporary file as it dies
     unchanged
     [ -z "$(pgrep -f "$pt")" ] || fail "a pt2onnx process outlived the signal"
+    rm -f "$pt"
 }
