@@ -137,6 +137,11 @@ int p2o_load_torch(char *err, size_t errlen)
 		/* ---- report ---- */
 		shim.freeze_seconds = (double (*)(const pts_model *))dlsym(
 			shim.handle, "pts_freeze_seconds");
+		/* Before any fork: a --batch's workers inherit the table. */
+		void (*warm)(void) = (void (*)(void))dlsym(shim.handle,
+							   "pts_warm");
+		if (warm)
+			warm();
 		return P2O_OK;
 	}
 	/* Name every place looked in, so that a broken install is fixable

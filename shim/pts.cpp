@@ -2804,6 +2804,21 @@ extern "C" const char *pts_torch_version(void)
 	return TORCH_VERSION;
 }
 
+// The JIT's operator table is built on first use: every op the dispatcher
+// knows gets its schema string made and indexed (thousands of them), the
+// bulk of a small conversion's time. Built once here, right after the
+// shim is loaded, it is shared by every worker a --batch forks afterwards
+// instead of being rebuilt in each.
+extern "C" void pts_warm(void)
+{
+	try {
+		(void)torch::jit::getAllOperators();
+	} catch (...) {
+		// Only a cache: a failure here shows again, with its reason,
+		// when a conversion looks an op up.
+	}
+}
+
 // ---- report ----
 extern "C" double pts_freeze_seconds(const pts_model *m)
 {

@@ -258,6 +258,10 @@ int pts_node_types(pts_model *m, const pts_node *n, const int *dtypes,
 /* libtorch's version string, e.g. "1.13.1". Static storage. */
 const char *pts_torch_version(void);
 
+/* Builds libtorch's lazily made operator table now, so that processes
+ * forked afterwards share it (optional: an older shim lacks it). */
+void pts_warm(void);
+
 /* ---- report ---- */
 /* Of the pts_load that made m, the seconds spent freezing and
  * canonicalizing forward() (the rest is reading and checking the
