@@ -66,8 +66,12 @@ all: $(BIN) $(SHIM_SO)
 $(BIN): $(CMD_OBJ) $(LIB_OBJ) $(PROTO_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS)
 
-$(SHIM_SO): $(SHIM_OBJ)
-	$(CXX) $(CXXFLAGS) -shared -o $@ $^ $(LDFLAGS) $(TORCH_LDFLAGS) $(TORCH_LIBS)
+# Beside the shim, the libraries it loads in the order lib/shimload.c opens
+# them (leaves first: a faster start, see scripts/shimdeps.sh). Made in the
+# same recipe, so the two never disagree.
+$(SHIM_SO): $(SHIM_OBJ) scripts/shimdeps.sh
+	$(CXX) $(CXXFLAGS) -shared -o $@ $(SHIM_OBJ) $(LDFLAGS) $(TORCH_LDFLAGS) $(TORCH_LIBS)
+	sh scripts/shimdeps.sh $@ > $@.deps.tmp && mv $@.deps.tmp $@.deps
 
 # protoc-c output is generated here, never committed.
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: proto/onnx.proto
@@ -260,10 +264,12 @@ v2-zoo: $(V2_CHROOT)/usr/bin/python3
 install: $(BIN) $(SHIM_SO)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/pt2onnx
 	install -D -m 644 $(SHIM_SO) $(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so
+	install -D -m 644 $(SHIM_SO).deps $(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so.deps
 	install -D -m 644 man/pt2onnx.1 $(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pt2onnx $(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so \
+		$(DESTDIR)$(LIBDIR)/libpt2onnx-torch.so.deps \
 		$(DESTDIR)$(PREFIX)/share/man/man1/pt2onnx.1
 	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
