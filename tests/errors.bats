@@ -122,6 +122,32 @@ unchanged() {
     unchanged
 }
 
+@test "a damaged weight record fails its checksum: exit 3, nothing written" {
+    # Tensor records are checked on a second thread while libtorch reads
+    # the archive; the result must be the same as checking them first.
+    # conv3ch.pt with one byte of its weights (conv3ch/data/0) flipped.
+    /usr/bin/python3 - "$ERRORS/conv3ch.pt" "$BATS_TEST_TMPDIR/flipped.pt" <<'PY'
+import struct, sys, zipfile
+src, dst = sys.argv[1:]
+info = zipfile.ZipFile(src).getinfo("conv3ch/data/0")
+b = bytearray(open(src, "rb").read())
+h = info.header_offset
+n, e = struct.unpack("<HH", b[h + 26:h + 30])
+b[h + 30 + n + e + 5] ^= 0x40
+open(dst, "wb").write(b)
+PY
+    cd "$BATS_TEST_TMPDIR/out"
+    run --separate-stderr "$PT2ONNX" "$BATS_TEST_TMPDIR/flipped.pt" -o "$OUT" -s 1x3x6x6
+    [ "$status" -eq 3 ] || fail "exit $status, want 3" "$stderr"
+    [ "$stderr" = "pt2onnx: error: model '$BATS_TEST_TMPDIR/flipped.pt': corrupt archive: the zip entry 'conv3ch/data/0' fails its checksum" ] ||
+        fail "$stderr"
+    [ -z "$output" ] || fail "stdout should be empty" "$output"
+    unchanged
+    # The same archive undamaged converts (the flip is what is caught).
+    run --separate-stderr "$PT2ONNX" "$ERRORS/conv3ch.pt" -o "$OUT" -s 1x3x6x6 -q
+    [ "$status" -eq 0 ] || fail "exit $status on the intact archive" "$stderr"
+}
+
 @test "shape ops whose result hangs on sizes not known here: exit 4, each named" {
     # squeeze of a symbolic dim, unbind along one, repeat_interleave by a
     # run-time count, as_strided of a tensor that may be a view.
