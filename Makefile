@@ -41,7 +41,7 @@ CPPFLAGS_ALL = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Ilib -Ishim -I$(GEN)
 # that lib/shimload.c opens with dlopen when a conversion needs it, so that
 # --help and usage errors do not pay libtorch's start-up. The shim checks
 # archives with zlib.
-LIBS     = -lprotobuf-c -lm -ldl -lcjson
+LIBS     = -lprotobuf-c -lm -ldl -lcjson -pthread
 TORCH_LIBS = -ltorch -ltorch_cpu -lc10 -lz
 LIBDIR   = $(PREFIX)/lib/pt2onnx
 

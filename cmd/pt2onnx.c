@@ -1302,7 +1302,7 @@ static int convert_one(const struct job *j)
 	 * starts. A failure is p2o_load's to record. */
 	if (j->report) {
 		char lt_err[64];
-		p2o_load_torch(lt_err, sizeof lt_err);
+		p2o_load_torch_for(j->model, lt_err, sizeof lt_err);
 		secs[STAGE_LIBTORCH] = now() - t0;
 		t0 = now();
 	}

@@ -109,7 +109,7 @@ int p2o_load(p2o_ctx *cx, const char *path, const p2o_options *opt)
 	int rc = precheck(cx, path);
 	if (rc == P2O_OK) {
 		char err[1024 + 3 * 4096];
-		rc = p2o_load_torch(err, sizeof err);
+		rc = p2o_load_torch_for(path, err, sizeof err);
 		if (rc != P2O_OK)
 			p2o_diag_add(cx, rc, NULL, NULL, err);
 	}

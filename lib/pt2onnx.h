@@ -256,6 +256,12 @@ int p2o_supported_op(size_t i, const char **kind, int *since, int *until);
  * no thread. */
 int p2o_load_torch(char *err, size_t errlen);
 
+/* p2o_load_torch for a process about to convert the model at path (or
+ * NULL): meanwhile, on a second thread (joined before it returns), readies
+ * memory for the model's weights, which libtorch then reads into. Pays
+ * off once a process: a --batch loads libtorch with p2o_load_torch. */
+int p2o_load_torch_for(const char *path, char *err, size_t errlen);
+
 /* libtorch's version ("1.13.1"); loads libtorch first. NULL when it cannot
  * be loaded (p2o_load_torch says why). */
 const char *p2o_torch_version(void);

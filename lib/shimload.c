@@ -11,8 +11,12 @@
  * shim's own definitions never bind to these. */
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -44,6 +48,7 @@ static struct {
 	size_t (*params)(const pts_model *, const char *const **,
 			 const uint32_t **);
 	const char *(*node_scope)(const pts_model *, const pts_node *);
+	void (*weight_pool)(void *, size_t); /* optional: NULL */
 } shim;
 
 /* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
@@ -165,6 +170,8 @@ int p2o_load_torch(char *err, size_t errlen)
 		/* ---- report ---- */
 		shim.freeze_seconds = (double (*)(const pts_model *))dlsym(
 			shim.handle, "pts_freeze_seconds");
+		shim.weight_pool = (void (*)(void *, size_t))dlsym(
+			shim.handle, "pts_weight_pool");
 		/* Before any fork: a --batch's workers inherit the table. */
 		void (*warm)(void) = (void (*)(void))dlsym(shim.handle,
 							   "pts_warm");
@@ -184,6 +191,83 @@ int p2o_load_torch(char *err, size_t errlen)
 	if (off < errlen)
 		snprintf(err + off, errlen - off, ")");
 	return P2O_ERR_RUNTIME;
+}
+
+/* The weight pool. Loading libtorch keeps one core busy for ~0.3 s; the
+ * weights libtorch then reads land in fresh memory, which the copy faults
+ * in page by page (resnet50: ~22,000 faults, ~40 ms). Meanwhile a second
+ * thread maps and faults in as many bytes as the model file
+ * has, which the shim then hands to libtorch for its tensors (see
+ * pts_weight_pool; the unused rest is returned after loading). Capped, so
+ * that a large model costs no more than the load it overlaps. */
+#define POOL_MIN_FILE ((off_t)8 << 20)
+#define POOL_MAX ((size_t)512 << 20)
+
+struct prefault {
+	size_t len;
+	void *base; /* NULL when the mapping failed */
+};
+
+static void *prefault_run(void *arg)
+{
+	struct prefault *p = arg;
+	char *m = mmap(NULL, p->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		p->base = NULL;
+		return NULL;
+	}
+	/* A write per page, not MAP_POPULATE: that holds the address-space
+	 * lock throughout, which dlopen's own mappings would wait for.
+	 * (Nobody else sees these pages before the thread is joined.) */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	for (size_t off = 0; off < p->len; off += page)
+		((volatile char *)m)[off] = 0;
+	p->base = m;
+	return NULL;
+}
+
+/* Whether the process's address space or data size is limited (ulimit
+ * -v, -d): there the pool's bytes would count against the room libtorch
+ * needs, so no pool is made. */
+static bool memory_limited(void)
+{
+	struct rlimit as, data;
+	return getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur != RLIM_INFINITY ||
+	       getrlimit(RLIMIT_DATA, &data) != 0 ||
+	       data.rlim_cur != RLIM_INFINITY;
+}
+
+int p2o_load_torch_for(const char *model, char *err, size_t errlen)
+{
+	if (shim.handle)
+		return p2o_load_torch(err, errlen);
+	struct stat st;
+	struct prefault pf = { 0 };
+	pthread_t t;
+	bool started = false;
+	if (model && stat(model, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size >= POOL_MIN_FILE && !memory_limited()) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		pf.len = (uint64_t)st.st_size < POOL_MAX ? (size_t)st.st_size :
+							   POOL_MAX;
+		pf.len = (pf.len + page - 1) / page * page;
+		started = pthread_create(&t, NULL, prefault_run, &pf) == 0;
+	}
+	int rc = p2o_load_torch(err, errlen);
+	if (started) {
+		pthread_join(t, NULL);
+		if (pf.base && rc == P2O_OK && shim.weight_pool) {
+			shim.weight_pool(pf.base, pf.len);
+		} else if (pf.base) {
+			munmap(pf.base, pf.len);
+			/* The pool must never be why libtorch fails to load
+			 * (memory short): once more without it. */
+			if (rc != P2O_OK)
+				rc = p2o_load_torch(err, errlen);
+		}
+	}
+	return rc;
 }
 
 const char *p2o_torch_version(void)

@@ -20,13 +20,16 @@
 #include <torch/csrc/jit/passes/remove_mutation.h>
 #include <torch/csrc/jit/passes/shape_analysis.h>
 #include <torch/csrc/jit/runtime/operator.h>
+#include <c10/core/CPUAllocator.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -2601,6 +2604,58 @@ void canonicalize(std::shared_ptr<torch::jit::Graph> &g,
 } // namespace
 
 
+namespace {
+
+// libtorch's CPU allocator over the weight pool (pts_weight_pool): blocks
+// of POOL_MIN bytes and more are cut from it, 64-byte aligned, until it is
+// used up; everything else, and what does not fit, goes to the allocator
+// it replaces. A block is never given back (the pool is the process's).
+constexpr size_t POOL_MIN = 64 << 10, POOL_ALIGN = 64;
+
+void pool_keep(void *) {}
+
+struct PoolAllocator final : c10::Allocator {
+	c10::Allocator *fallback = nullptr;
+	char *base = nullptr;
+	size_t len = 0;
+	mutable std::atomic<size_t> used{ 0 };
+
+	c10::DataPtr allocate(size_t n) const override
+	{
+		if (n >= POOL_MIN && n <= len - POOL_ALIGN) {
+			size_t want = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
+			size_t at = used.load(std::memory_order_relaxed);
+			while (at <= len - want) {
+				if (used.compare_exchange_weak(at, at + want))
+					return { base + at, nullptr, &pool_keep,
+						 c10::Device(c10::DeviceType::CPU) };
+			}
+		}
+		return fallback->allocate(n);
+	}
+	// No more blocks from the pool; its unused pages go back to the
+	// system (a model of small tensors leaves most of it unused).
+	void close()
+	{
+		if (!base)
+			return;
+		size_t at = used.exchange(len);
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		size_t keep = (at + page - 1) / page * page;
+		if (keep < len)
+			munmap(base + keep, len - keep);
+	}
+	c10::DeleterFnPtr raw_deleter() const override
+	{
+		return nullptr;
+	}
+};
+
+PoolAllocator weight_pool;
+
+} // namespace
+
+
 extern "C" int pts_load(const char *path, pts_model **out, char *err,
 			size_t errlen)
 {
@@ -2716,6 +2771,7 @@ extern "C" int pts_load_with(const char *path, const pts_load_opts *opts,
 		m->view.values = m->values.data();
 		m->freeze_seconds = std::chrono::duration<double>(
 			std::chrono::steady_clock::now() - freeze_start).count();
+		weight_pool.close(); // the weights are in place
 		*out = m;
 		return PTS_OK;
 	} catch (const unsupported_model &e) {
@@ -2887,6 +2943,16 @@ extern "C" const char *pts_torch_version(void)
 // bulk of a small conversion's time. Built once here, right after the
 // shim is loaded, it is shared by every worker a --batch forks afterwards
 // instead of being rebuilt in each.
+extern "C" void pts_weight_pool(void *base, size_t len)
+{
+	if (weight_pool.base || !base || len <= POOL_ALIGN)
+		return; // one pool a process
+	weight_pool.fallback = c10::GetCPUAllocator();
+	weight_pool.base = static_cast<char *>(base);
+	weight_pool.len = len;
+	c10::SetCPUAllocator(&weight_pool, /*priority=*/1);
+}
+
 extern "C" void pts_warm(void)
 {
 	try {
