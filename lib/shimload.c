@@ -196,12 +196,17 @@ int p2o_load_torch(char *err, size_t errlen)
 /* The weight pool. Loading libtorch keeps one core busy for ~0.3 s; the
  * weights libtorch then reads land in fresh memory, which the copy faults
  * in page by page (resnet50: ~22,000 faults, ~40 ms). Meanwhile a second
- * thread maps and faults in as many bytes as the model file
- * has, which the shim then hands to libtorch for its tensors (see
- * pts_weight_pool; the unused rest is returned after loading). Capped, so
- * that a large model costs no more than the load it overlaps. */
+ * thread maps and faults in as many bytes as the model file has, which
+ * the shim then hands to libtorch for its tensors (see pts_weight_pool;
+ * the unused rest is returned after loading). The weights cannot need
+ * more than the file holds but for compressed records (rare), and what
+ * the pool cannot give comes from libtorch's allocator as before, so the
+ * pool adds no memory to the peak beyond a file's non-tensor bytes. Only
+ * for files of 8 to 512 MiB: below, nothing worth a thread; above, the
+ * faulting outlasts libtorch's load, and the pool would hold pages that
+ * tensors too large for its rest never use until loading ends. */
 #define POOL_MIN_FILE ((off_t)8 << 20)
-#define POOL_MAX ((size_t)512 << 20)
+#define POOL_MAX_FILE ((off_t)512 << 20)
 
 struct prefault {
 	size_t len;
@@ -247,11 +252,10 @@ int p2o_load_torch_for(const char *model, char *err, size_t errlen)
 	pthread_t t;
 	bool started = false;
 	if (model && stat(model, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size >= POOL_MIN_FILE && !memory_limited()) {
+	    st.st_size >= POOL_MIN_FILE && st.st_size <= POOL_MAX_FILE &&
+	    !memory_limited()) {
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
-		pf.len = (uint64_t)st.st_size < POOL_MAX ? (size_t)st.st_size :
-							   POOL_MAX;
-		pf.len = (pf.len + page - 1) / page * page;
+		pf.len = ((size_t)st.st_size + page - 1) / page * page;
 		started = pthread_create(&t, NULL, prefault_run, &pf) == 0;
 	}
 	int rc = p2o_load_torch(err, errlen);

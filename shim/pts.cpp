@@ -2610,7 +2610,7 @@ namespace {
 // of POOL_MIN bytes and more are cut from it, 64-byte aligned, until it is
 // used up; everything else, and what does not fit, goes to the allocator
 // it replaces. A block is never given back (the pool is the process's).
-constexpr size_t POOL_MIN = 64 << 10, POOL_ALIGN = 64;
+constexpr size_t POOL_MIN = 4 << 10, POOL_ALIGN = 64;
 
 void pool_keep(void *) {}
 
