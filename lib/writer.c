@@ -5,6 +5,7 @@
  * Weights: TensorProto.raw_data points at the shim's tensor memory, and
  * protobuf-c hands such a field to the buffer's append() as one block, so
  * the weights go from libtorch's storage to the file with no copy of ours. */
+#define _GNU_SOURCE /* sync_file_range (Linux) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -341,10 +342,27 @@ typedef struct file_buffer {
 	bool failed;
 	int err;                 /* errno of the first failed write */
 	uint64_t written, total, next_report;
+	int sync_fd;             /* a file to be fsynced, or -1 */
+	uint64_t synced;         /* bytes handed to writeback so far */
 	p2o_cx *cx;
 } file_buffer;
 
 #define REPORT_EVERY ((uint64_t)32 << 20) /* progress every 32 MiB */
+#define WRITEBACK_EVERY ((uint64_t)8 << 20)
+
+static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data);
+
+/* A stream into f; durable when f will be fsynced before its rename. */
+static file_buffer file_buffer_on(p2o_cx *cx, FILE *f, uint64_t total,
+				  bool durable)
+{
+	return (file_buffer){ .base = { .append = file_append },
+			      .f = f,
+			      .total = total,
+			      .next_report = REPORT_EVERY,
+			      .sync_fd = durable ? fileno(f) : -1,
+			      .cx = cx };
+}
 
 static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
@@ -357,6 +375,18 @@ static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 		return;
 	}
 	fb->written += len;
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* The file is fsynced before it replaces the old one: start its disk
+	 * writes as it grows, so that the fsync waits for the tail only
+	 * (resnet50: the fsync 35 ms -> 5 ms, the write stage ~15 ms
+	 * shorter). Bytes still in stdio's buffer go with the fsync. */
+	if (fb->sync_fd >= 0 && fb->written - fb->synced >= WRITEBACK_EVERY) {
+		(void)sync_file_range(fb->sync_fd, (off_t)fb->synced,
+				      (off_t)(fb->written - fb->synced),
+				      SYNC_FILE_RANGE_WRITE);
+		fb->synced = fb->written;
+	}
+#endif
 	if (fb->written >= fb->next_report) {
 		p2o_progress(fb->cx, "writing MiB", fb->written >> 20,
 			     fb->total >> 20);
@@ -365,10 +395,10 @@ static void file_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 }
 
 /* Packs m into o's stream; returns an errno (0 on success). */
-static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f, size_t size)
+static int stream(p2o_cx *cx, Onnx__ModelProto *m, FILE *f, size_t size,
+		  bool durable)
 {
-	file_buffer fb = { .base = { .append = file_append }, .f = f,
-			   .total = size, .next_report = REPORT_EVERY, .cx = cx };
+	file_buffer fb = file_buffer_on(cx, f, size, durable);
 	errno = 0;
 	protobuf_c_message_pack_to_buffer(&m->base, &fb.base);
 	cx->stats.file_bytes = fb.written;
@@ -466,8 +496,7 @@ static int stream_data(p2o_cx *cx, const ext_item *items, size_t n, FILE *f,
 		       uint64_t total)
 {
 	static const uint8_t zeros[EXT_ALIGN];
-	file_buffer fb = { .base = { .append = file_append }, .f = f,
-			   .total = total, .next_report = REPORT_EVERY, .cx = cx };
+	file_buffer fb = file_buffer_on(cx, f, total, true);
 	for (size_t i = 0; i < n && !fb.failed; i++) {
 		assert(items[i].offset >= fb.written &&
 		       items[i].offset - fb.written < EXT_ALIGN);
@@ -564,7 +593,7 @@ static int write_external(p2o_cx *cx, Onnx__ModelProto *m, const char *path,
 	cx->stats.data_path = dpath;
 	p2o_progress(cx, "writing MiB", 0, (dsize + size) >> 20);
 	int werr_d = stream_data(cx, items, n, d.f, dsize + size);
-	int werr_m = werr_d ? 0 : stream(cx, m, mo.f, size);
+	int werr_m = werr_d ? 0 : stream(cx, m, mo.f, size, true);
 	rc = p2o_out_commit_pair(cx, &mo, werr_m, &d, werr_d);
 	if (rc != P2O_OK)
 		cx->stats.data_path = NULL;
@@ -598,7 +627,7 @@ int p2o_write(p2o_ctx *cx, const char *path)
 		rc = p2o_out_open(cx, &o, path);
 		if (rc == P2O_OK) {
 			p2o_progress(cx, "writing MiB", 0, size >> 20);
-			rc = p2o_out_commit(cx, &o, stream(cx, m, o.f, size));
+			rc = p2o_out_commit(cx, &o, stream(cx, m, o.f, size, !o.in_place));
 		}
 	}
 	cx->oom = NULL;
