@@ -2652,10 +2652,25 @@ namespace {
 // libtorch's CPU allocator over the weight pool (pts_weight_pool): blocks
 // of POOL_MIN bytes and more are cut from it, 64-byte aligned, until it is
 // used up; everything else, and what does not fit, goes to the allocator
-// it replaces. A block is never given back (the pool is the process's).
+// it replaces. The pool is never reused: a freed block's pages are given
+// back (pool_release), its address range stays the pool's.
 constexpr size_t POOL_MIN = 4 << 10, POOL_ALIGN = 64;
 
-void pool_keep(void *) {}
+// A block's size, in the POOL_ALIGN bytes before it. A freed block's whole
+// pages go back to the system at once, as glibc unmaps a large block: the
+// weights freezing replaces (folded batch norms) do not hold memory
+// through the write, whose page cache then reuses those pages.
+void pool_release(void *p)
+{
+	char *data = static_cast<char *>(p);
+	size_t n;
+	memcpy(&n, data - POOL_ALIGN, sizeof n);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)data + page - 1) & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)data + n) & ~(page - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
 
 struct PoolAllocator final : c10::Allocator {
 	c10::Allocator *fallback = nullptr;
@@ -2665,13 +2680,17 @@ struct PoolAllocator final : c10::Allocator {
 
 	c10::DataPtr allocate(size_t n) const override
 	{
-		if (n >= POOL_MIN && n <= len - POOL_ALIGN) {
-			size_t want = (n + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
+		if (n >= POOL_MIN && n <= len - 2 * POOL_ALIGN) {
+			size_t want = POOL_ALIGN + ((n + POOL_ALIGN - 1) &
+						    ~(POOL_ALIGN - 1));
 			size_t at = used.load(std::memory_order_relaxed);
 			while (at <= len - want) {
-				if (used.compare_exchange_weak(at, at + want))
-					return { base + at, nullptr, &pool_keep,
+				if (used.compare_exchange_weak(at, at + want)) {
+					char *data = base + at + POOL_ALIGN;
+					memcpy(data - POOL_ALIGN, &n, sizeof n);
+					return { data, data, &pool_release,
 						 c10::Device(c10::DeviceType::CPU) };
+				}
 			}
 		}
 		return fallback->allocate(n);
