@@ -380,3 +380,41 @@ print([i.name for i in g.input], [o.name for o in g.output])' "$out"
     done
     [ ${#missing[@]} -eq 0 ] || fail "not in README.md: ${missing[*]}"
 }
+
+@test "the shim's library list: each library after those it needs; a missing or bad list changes nothing" {
+    local deps lib problems
+    deps="$(dirname "$PT2ONNX")/libpt2onnx-torch.so.deps"
+    [ -s "$deps" ] || fail "$deps is missing or empty"
+    grep -q '/libtorch_cpu\.so' "$deps" || fail "no libtorch_cpu in $deps"
+    grep -q '/libc10\.so' "$deps" || fail "no libc10 in $deps"
+    # Every line a library that exists; each library it needs that is on
+    # the list comes before it (a library goes by its file name, which is
+    # its soname here).
+    problems=$(while read -r lib; do
+        [[ $lib == /* && -f $lib ]] || { echo "BAD $lib"; continue; }
+        echo "LIB ${lib##*/}"
+        readelf -dW "$lib" | awk '/\(NEEDED\)/ { n = $NF; gsub(/[][]/, "", n); print "NEEDS " n }'
+    done < "$deps" | awk '
+        FNR == NR { listed[$0] = 1; next }
+        $1 == "BAD" { print "not a library: " $2; next }
+        $1 == "LIB" { cur = $2; opened[cur] = 1; next }
+        $1 == "NEEDS" && ($2 in listed) && !($2 in opened) { print cur " comes before " $2 }
+    ' <(sed 's#.*/##' "$deps") -)
+    [ -z "$problems" ] || fail "$problems"
+    # The command without the list, and with a list of nonsense: the same
+    # model, still matching PyTorch.
+    local alone=$BATS_TEST_TMPDIR/alone
+    mkdir -p "$alone"
+    cp "$PT2ONNX" "$(dirname "$PT2ONNX")/libpt2onnx-torch.so" "$alone/"
+    run_cli "$TINY_DIR/tinynet.pt" -o "$alone/a.onnx" -s 1x3x32x32 -q
+    [ "$status" -eq 0 ] || fail "with the list: exit $status" "$stderr"
+    run --separate-stderr "$alone/pt2onnx" "$TINY_DIR/tinynet.pt" -o "$alone/b.onnx" -s 1x3x32x32 -q
+    [ "$status" -eq 0 ] || fail "without the list: exit $status" "$stderr"
+    printf '%s\n' /nonexistent/libnothing.so.1 'not a path' '' /etc/passwd > "$alone/libpt2onnx-torch.so.deps"
+    run --separate-stderr "$alone/pt2onnx" "$TINY_DIR/tinynet.pt" -o "$alone/c.onnx" -s 1x3x32x32 -q
+    [ "$status" -eq 0 ] || fail "with a bad list: exit $status" "$stderr"
+    cmp "$alone/a.onnx" "$alone/b.onnx" || fail "without the list the model differs"
+    cmp "$alone/a.onnx" "$alone/c.onnx" || fail "with a bad list the model differs"
+    run node "$ORTCHECK" "$alone/c.onnx" "$TINY_JSON"
+    [ "$status" -eq 0 ] || fail "ortcheck" "$output"
+}
