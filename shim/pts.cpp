@@ -2678,7 +2678,11 @@ struct PoolAllocator final : c10::Allocator {
 	size_t len = 0;
 	mutable std::atomic<size_t> used{ 0 };
 
+#if TORCH_VERSION_MAJOR >= 2
+	c10::DataPtr allocate(size_t n) override
+#else
 	c10::DataPtr allocate(size_t n) const override
+#endif
 	{
 		if (n >= POOL_MIN && n <= len - 2 * POOL_ALIGN) {
 			size_t want = POOL_ALIGN + ((n + POOL_ALIGN - 1) &
@@ -2711,6 +2715,13 @@ struct PoolAllocator final : c10::Allocator {
 	{
 		return nullptr;
 	}
+#if TORCH_VERSION_MAJOR >= 2
+	// (libtorch 2.x clones a block through its allocator.)
+	void copy_data(void *dest, const void *src, size_t n) const override
+	{
+		default_copy_data(dest, src, n);
+	}
+#endif
 };
 
 PoolAllocator weight_pool;
