@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compare pt2onnx with torch.onnx.export on torchvision's resnet50 (random
 # weights, made by scripts/make_models.py): whole-process wall time and peak
-# resident memory, median wall / max RSS over BENCH_RUNS runs (default 5),
-# the two tools taking turns.
+# resident memory, median wall / max RSS over BENCH_RUNS runs (default 5)
+# after a warm-up run, each tool in a block of its own.
 # Exits 1 when pt2onnx misses a target: wall <= 0.25x and RSS <= 0.50x of
 # torch.onnx.export's.
 #
@@ -36,9 +36,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # once NAME CMD...: run CMD once, appending "wall_s rss_KiB" to NAME.times.
+# Each run starts with nothing left to write back (sync, not timed): the
+# 100 MB one tool leaves dirty would otherwise be flushed during the
+# other's run, and count against it.
 once() {
     local name=$1
     shift
+    sync
     if ! /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" > "$tmp/out" 2>&1; then
         cat "$tmp/out" >&2
         die "$name failed: $*"
@@ -58,18 +62,23 @@ summary() {
 # the pair's. Memory is measured on a one-process run (PT2ONNX_SUPERVISE=0),
 # which holds every page the pair does but the supervisor's few private
 # ones; wall time on the normal, supervised run.
-# The two tools take turns, run by run: a shared machine's speed drifts
-# over the ~20 s of a measurement, and both then see the same drift.
-for ((i = 0; i < RUNS; i++)); do
-    once pt2onnx "$PT2ONNX" "$MODEL" -o "$tmp/a.onnx" --opset 17 -s 1x3x224x224 -q
-    once torch.onnx "$PYTHON" scripts/bench_export.py "$MODEL" "$tmp/b.onnx"
-    PT2ONNX_SUPERVISE=0 once pt2onnx-1proc "$PT2ONNX" "$MODEL" -o "$tmp/a1.onnx" --opset 17 -s 1x3x224x224 -q
-done
-summary pt2onnx
+# Each tool in a block of its own, as hyperfine does: one warm-up run
+# (not counted: the first after the other tool pays for its leftovers,
+# ~20-40 ms here), then $RUNS counted runs.
+measure() {
+    local name=$1 i
+    shift
+    once warmup "$@"
+    for ((i = 0; i < RUNS; i++)); do
+        once "$name" "$@"
+    done
+    summary "$name"
+}
+measure pt2onnx "$PT2ONNX" "$MODEL" -o "$tmp/a.onnx" --opset 17 -s 1x3x224x224 -q
 a_wall=$wall
-summary pt2onnx-1proc
+PT2ONNX_SUPERVISE=0 measure pt2onnx-1proc "$PT2ONNX" "$MODEL" -o "$tmp/a1.onnx" --opset 17 -s 1x3x224x224 -q
 a_rss=$rss
-summary torch.onnx
+measure torch.onnx "$PYTHON" scripts/bench_export.py "$MODEL" "$tmp/b.onnx"
 b_wall=$wall b_rss=$rss
 
 # A fast converter that gives wrong answers is not faster: check the output.
@@ -89,7 +98,7 @@ BEGIN {
     wr = aw / (bw > 0 ? bw : 0.01)
     rr = ar / (br > 0 ? br : 1)
     printf "ratio (pt2onnx / torch.onnx): wall %.2f (target <= %.2f)  rss %.2f (target <= %.2f)\n", wr, wt, rr, rt
-    printf "(median wall and max RSS of %d runs each, the tools taking turns; pt2onnx RSS from its one-process run)\n", runs
+    printf "(median wall and max RSS of %d runs each after a warm-up run; pt2onnx RSS from its one-process run)\n", runs
     bad = 0
     if (wr > wt) { printf "bench: wall-time target missed: %.2f > %.2f\n", wr, wt; bad = 1 }
     if (rr > rt) { printf "bench: memory target missed: %.2f > %.2f\n", rr, rt; bad = 1 }
