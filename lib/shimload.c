@@ -48,7 +48,7 @@ static struct {
 	size_t (*params)(const pts_model *, const char *const **,
 			 const uint32_t **);
 	const char *(*node_scope)(const pts_model *, const pts_node *);
-	void (*weight_pool)(void *, size_t); /* optional: NULL */
+	int (*weight_pool)(void *, size_t); /* optional: NULL */
 } shim;
 
 /* Appends "DIR/" SHIM_NAME to the candidate list unless already there. */
@@ -170,7 +170,7 @@ int p2o_load_torch(char *err, size_t errlen)
 		/* ---- report ---- */
 		shim.freeze_seconds = (double (*)(const pts_model *))dlsym(
 			shim.handle, "pts_freeze_seconds");
-		shim.weight_pool = (void (*)(void *, size_t))dlsym(
+		shim.weight_pool = (int (*)(void *, size_t))dlsym(
 			shim.handle, "pts_weight_pool");
 		/* Before any fork: a --batch's workers inherit the table. */
 		void (*warm)(void) = (void (*)(void))dlsym(shim.handle,
@@ -261,8 +261,9 @@ int p2o_load_torch_for(const char *model, char *err, size_t errlen)
 	int rc = p2o_load_torch(err, errlen);
 	if (started) {
 		pthread_join(t, NULL);
-		if (pf.base && rc == P2O_OK && shim.weight_pool) {
-			shim.weight_pool(pf.base, pf.len);
+		if (pf.base && rc == P2O_OK && shim.weight_pool &&
+		    shim.weight_pool(pf.base, pf.len)) {
+			/* libtorch's now */
 		} else if (pf.base) {
 			munmap(pf.base, pf.len);
 			/* The pool must never be why libtorch fails to load

@@ -2653,8 +2653,14 @@ namespace {
 // of POOL_MIN bytes and more are cut from it, 64-byte aligned, until it is
 // used up; everything else, and what does not fit, goes to the allocator
 // it replaces. The pool is never reused: a freed block's pages are given
-// back (pool_release), its address range stays the pool's.
+// back (pool_release), its address range stays the pool's. Every block,
+// the replaced allocator's too, has one deleter (pool_delete), which
+// tells them apart by address: libtorch's raw_allocate()/raw_deallocate()
+// need one.
 constexpr size_t POOL_MIN = 4 << 10, POOL_ALIGN = 64;
+char *pool_base = nullptr;   // the pool, once taken
+size_t pool_len = 0;
+c10::DeleterFnPtr pool_fallback_free = nullptr; // the replaced allocator's
 
 // A block's size, in the POOL_ALIGN bytes before it. A freed block's whole
 // pages go back to the system at once, as glibc unmaps a large block: the
@@ -2670,6 +2676,15 @@ void pool_release(void *p)
 	uintptr_t hi = ((uintptr_t)data + n) & ~(page - 1);
 	if (hi > lo)
 		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void pool_delete(void *p)
+{
+	char *c = static_cast<char *>(p);
+	if (c >= pool_base && c < pool_base + pool_len)
+		pool_release(p);
+	else
+		pool_fallback_free(p);
 }
 
 struct PoolAllocator final : c10::Allocator {
@@ -2692,12 +2707,13 @@ struct PoolAllocator final : c10::Allocator {
 				if (used.compare_exchange_weak(at, at + want)) {
 					char *data = base + at + POOL_ALIGN;
 					memcpy(data - POOL_ALIGN, &n, sizeof n);
-					return { data, data, &pool_release,
+					return { data, data, &pool_delete,
 						 c10::Device(c10::DeviceType::CPU) };
 				}
 			}
 		}
-		return fallback->allocate(n);
+		void *p = fallback->raw_allocate(n);
+		return { p, p, &pool_delete, c10::Device(c10::DeviceType::CPU) };
 	}
 	// No more blocks from the pool; its unused pages go back to the
 	// system (a model of small tensors leaves most of it unused).
@@ -2713,7 +2729,7 @@ struct PoolAllocator final : c10::Allocator {
 	}
 	c10::DeleterFnPtr raw_deleter() const override
 	{
-		return nullptr;
+		return &pool_delete;
 	}
 #if TORCH_VERSION_MAJOR >= 2
 	// (libtorch 2.x clones a block through its allocator.)
@@ -3016,14 +3032,21 @@ extern "C" const char *pts_torch_version(void)
 // bulk of a small conversion's time. Built once here, right after the
 // shim is loaded, it is shared by every worker a --batch forks afterwards
 // instead of being rebuilt in each.
-extern "C" void pts_weight_pool(void *base, size_t len)
+extern "C" int pts_weight_pool(void *base, size_t len)
 {
-	if (weight_pool.base || !base || len <= POOL_ALIGN)
-		return; // one pool a process
-	weight_pool.fallback = c10::GetCPUAllocator();
-	weight_pool.base = static_cast<char *>(base);
+	if (weight_pool.base || !base || len <= 2 * POOL_ALIGN)
+		return 0; // one pool a process
+	c10::Allocator *fallback = c10::GetCPUAllocator();
+	if (!fallback || !fallback->raw_deleter())
+		return 0; // its blocks could not share one deleter with ours
+	pool_fallback_free = fallback->raw_deleter();
+	pool_base = static_cast<char *>(base);
+	pool_len = len;
+	weight_pool.fallback = fallback;
+	weight_pool.base = pool_base;
 	weight_pool.len = len;
 	c10::SetCPUAllocator(&weight_pool, /*priority=*/1);
+	return 1;
 }
 
 extern "C" void pts_warm(void)

@@ -265,8 +265,9 @@ void pts_warm(void);
 /* Hands libtorch len bytes of mapped, already-faulted memory at base for
  * the tensors it allocates from now on (large ones, first come first
  * served; the rest of its allocations are its own). The memory is never
- * returned: for a process that converts one model and exits. Optional. */
-void pts_weight_pool(void *base, size_t len);
+ * returned: for a process that converts one model and exits. Returns
+ * nonzero when it took the pool, 0 when the caller keeps it. Optional. */
+int pts_weight_pool(void *base, size_t len);
 
 /* ---- report ---- */
 /* Of the pts_load that made m, the seconds spent freezing and
