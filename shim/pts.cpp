@@ -2724,6 +2724,10 @@ struct PoolAllocator final : c10::Allocator {
 		size_t at = used.exchange(len);
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
 		size_t keep = (at + page - 1) / page * page;
+		// What is unmapped stops being the pool's before it goes: the
+		// system may map a block of the other allocator there later,
+		// which pool_delete must not take for one of ours.
+		pool_len = keep;
 		if (keep < len)
 			munmap(base + keep, len - keep);
 	}
